@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# One idempotent set-up for a fresh machine that has only Node/npm, Python and Go:
+# pnpm (pinned), the workspace's packages, the tfjs-node binding on the TensorFlow C library,
+# the Temporal CLI, and a build of every package. Each step skips itself when already done.
+source "$(dirname "$0")/lib.sh"
+PNPM_VERSION=12.21.0
+cd "$REPO_ROOT"
+
+if ! command -v pnpm >/dev/null || [ "$(pnpm --version 2>/dev/null)" != "$PNPM_VERSION" ]; then
+  if [ ! -x "$DND_CACHE/tools/node_modules/.bin/pnpm" ] || [ "$("$DND_CACHE/tools/node_modules/.bin/pnpm" --version)" != "$PNPM_VERSION" ]; then
+    log "installing pnpm $PNPM_VERSION into $DND_CACHE/tools"
+    npm install --silent --no-audit --no-fund --prefix "$DND_CACHE/tools" "pnpm@$PNPM_VERSION" >&2
+  fi
+  export PATH="$DND_CACHE/tools/node_modules/.bin:$PATH"
+fi
+export COREPACK_ENABLE_STRICT=0 NX_DAEMON=false NX_NO_CLOUD=true
+
+lock_hash=$(cat pnpm-lock.yaml package.json */*/package.json | sha256sum | cut -c1-16)
+if [ "$(cat node_modules/.dnd-install 2>/dev/null)" != "$lock_hash" ]; then
+  log "pnpm install"
+  pnpm install --frozen-lockfile --reporter=append-only >&2
+  echo "$lock_hash" > node_modules/.dnd-install
+fi
+
+if [ "${DND_SKIP_TFJS_NODE:-0}" != 1 ]; then
+  bash "$INFRA_DIR/tfjs-node.sh" || log "tfjs-node could not be built: the runtime falls back to wasm (see docs/runtime.md)"
+fi
+bash "$INFRA_DIR/temporal.sh" >/dev/null
+if [ "${DND_SKIP_BUILD:-0}" != 1 ]; then
+  log "building packages (nx, cached)"
+  pnpm nx run-many -t build --output-style=static > "$DND_CACHE/last-build.log" 2>&1 \
+    || { tail -40 "$DND_CACHE/last-build.log" >&2; exit 1; }
+fi

@@ -1,0 +1,62 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { readSafetensors, SafetensorsFile, writeSafetensors, serializeSafetensors, MAX_HEADER_BYTES } from './safetensors';
+
+const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'dnd-st-'));
+
+describe('safetensors', () => {
+  it('round-trips F32, F16, BF16, I64 and metadata, with an 8-byte aligned header', () => {
+    const f = path.join(tmp(), 'a.safetensors');
+    const x = Float32Array.from([1, -2.5, 0.1, 65504, 1e-3, 3.14159]);
+    writeSafetensors(f, {
+      a: { dtype: 'F32', shape: [2, 3], data: x },
+      h: { dtype: 'F16', shape: [6], data: x },
+      b: { dtype: 'BF16', shape: [3, 2], data: x },
+      ids: { dtype: 'I64', shape: [3], data: BigInt64Array.from([1n, -2n, 3n]) },
+    }, { format: 'pt' });
+    const buf = fs.readFileSync(f);
+    expect(Number(buf.readBigUInt64LE(0)) % 8).toBe(0);
+    const { tensors, metadata } = readSafetensors(f);
+    expect(metadata).toEqual({ format: 'pt' });
+    expect(Array.from(tensors.get('a')!.data as Float32Array)).toEqual(Array.from(x));
+    const h = tensors.get('h')!.data as Float32Array;
+    x.forEach((v, i) => expect(Math.abs(h[i]! - v)).toBeLessThanOrEqual(Math.abs(v) * 1e-3 + 1e-7));
+    const b = tensors.get('b')!.data as Float32Array;
+    x.forEach((v, i) => expect(Math.abs(b[i]! - v)).toBeLessThanOrEqual(Math.abs(v) * 8e-3));
+    expect(tensors.get('b')!.shape).toEqual([3, 2]);
+    expect(Array.from(tensors.get('ids')!.data as BigInt64Array)).toEqual([1n, -2n, 3n]);
+  });
+
+  it('reads one tensor lazily without the others', () => {
+    const f = path.join(tmp(), 'b.safetensors');
+    writeSafetensors(f, { p: { dtype: 'F32', shape: [2], data: Float32Array.from([7, 8]) }, q: { dtype: 'F32', shape: [1], data: Float32Array.from([9]) } });
+    const r = SafetensorsFile.open(f);
+    expect(r.names.sort()).toEqual(['p', 'q']);
+    expect(Array.from(r.readFloat('q').data)).toEqual([9]);
+    expect(() => r.read('nope')).toThrow(/no tensor named "nope"/);
+    r.close();
+  });
+
+  it('names the file and the problem for a truncated file', () => {
+    const f = path.join(tmp(), 'c.safetensors');
+    const buf = serializeSafetensors({ w: { dtype: 'F32', shape: [4, 4], data: new Float32Array(16) } });
+    fs.writeFileSync(f, buf.subarray(0, buf.length - 10));
+    expect(() => readSafetensors(f)).toThrow(new RegExp(`${path.basename(f)}.*"w".*truncated`));
+  });
+
+  it('refuses a header over the guard', () => {
+    const f = path.join(tmp(), 'd.safetensors');
+    const len = Buffer.alloc(8); len.writeBigUInt64LE(BigInt(MAX_HEADER_BYTES + 8));
+    fs.writeFileSync(f, Buffer.concat([len, Buffer.from('{}')]));
+    expect(() => readSafetensors(f)).toThrow(/over the .*guard/);
+  });
+
+  it('refuses an unsupported dtype, naming the tensor', () => {
+    const f = path.join(tmp(), 'e.safetensors');
+    const json = Buffer.from(JSON.stringify({ z: { dtype: 'F8_E4M3', shape: [1], data_offsets: [0, 1] } }));
+    const len = Buffer.alloc(8); len.writeBigUInt64LE(BigInt(json.length));
+    fs.writeFileSync(f, Buffer.concat([len, json, Buffer.alloc(1)]));
+    expect(() => readSafetensors(f)).toThrow(/"z".*unsupported dtype/);
+  });
+});
