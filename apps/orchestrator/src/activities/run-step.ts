@@ -1,0 +1,122 @@
+// Runs one step function as a Temporal activity: computes the cache key, returns a stored output
+// without recomputing, resumes checkpointed units from heartbeat details and the store, heartbeats
+// {done, total, last}, and maps bad input to non-retryable failures. Not the step logic itself.
+import * as fs from 'fs';
+import * as path from 'path';
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import { artifactKey, type ArtifactRef, type ArtifactStore } from '@dnd/core';
+import type { StepContext, StepFunction } from '../step-functions';
+import type { Progress, StepResult } from '../types';
+
+/** What runStep needs besides the step: where outputs go, and who is running it. */
+export interface RunStepEnv {
+  store: ArtifactStore;
+  /** Parent of the per-key work directories (StepContext.workDir). */
+  workRoot: string;
+  queue: string;
+  backend: () => Promise<string | null>;
+}
+
+/** One step invocation: name and version (key parts), the config and input digests that key it. */
+export interface StepCall<I> {
+  step: string;
+  version: string;
+  keyConfig: unknown;
+  inputDigests: string[];
+  input: I;
+  mediaType: string;
+  validate?: () => void;
+}
+
+/** Key of checkpoint unit `index` of the step output `stepKey`. */
+export function checkpointKey(step: string, version: string, stepKey: string, index: number): string {
+  return artifactKey(`${step}/checkpoint`, version, { index }, [stepKey]);
+}
+
+/** Turns errors that can never succeed on retry into ApplicationFailure.nonRetryable, keeping the cause. */
+export function toFailure(step: string, e: unknown): unknown {
+  if (e instanceof ApplicationFailure) return e;
+  const err = e as Error;
+  if (err && (err.name === 'BadInputError' || err.name === 'ConfigError' || (err as any).nonRetryable === true)) {
+    return ApplicationFailure.create({ message: `${step}: ${err.message}`, type: 'BadInput', nonRetryable: true, cause: err });
+  }
+  return e;
+}
+
+/**
+ * Runs `fn` under the activity context unless its output exists. Returns references only.
+ * @example await runStep(env, { step: 'collectSet', version: '1', keyConfig: cfg, inputDigests: [d], input, mediaType: 'application/vnd.dnd.zoo+dir' }, steps.collectSet)
+ */
+export async function runStep<I>(env: RunStepEnv, call: StepCall<I>, fn: StepFunction<I>): Promise<StepResult> {
+  const ctx = Context.current();
+  try {
+    call.validate?.();
+  } catch (e) {
+    throw ApplicationFailure.create({ message: `${call.step}: invalid config: ${(e as Error).message}`, type: 'BadInput', nonRetryable: true, cause: e as Error });
+  }
+  const key = artifactKey(call.step, call.version, call.keyConfig, call.inputDigests);
+  const existing = await env.store.get(key);
+  if (existing) {
+    ctx.log.info(`${call.step}: output ${key.slice(0, 12)} exists, not recomputing`);
+    return { step: call.step, key, ref: existing.ref, cached: true, meta: existing.meta, backend: null, queue: env.queue };
+  }
+
+  // Resume point: the last heartbeat of a killed attempt, then whatever further units the store holds
+  // (a heartbeat can be throttled away just before a crash; the store cannot lose a committed unit).
+  const details = ctx.info.heartbeatDetails as Progress | undefined;
+  let done = 0;
+  let last: ArtifactRef | null = null;
+  if (details && Number.isInteger(details.done) && details.done > 0 && details.last
+      && (await env.store.has(checkpointKey(call.step, call.version, key, details.done - 1)))) {
+    done = details.done;
+    last = details.last;
+  }
+  for (let rec = await env.store.get(checkpointKey(call.step, call.version, key, done)); rec; rec = await env.store.get(checkpointKey(call.step, call.version, key, done))) {
+    last = rec.ref;
+    done += 1;
+  }
+  if (done > 0) ctx.log.info(`${call.step}: resuming after unit ${done} (attempt ${ctx.info.attempt})`);
+
+  const units: ArtifactRef[] = [];
+  for (let i = 0; i < done; i++) units.push((await env.store.get(checkpointKey(call.step, call.version, key, i)))!.ref);
+  let progress: Progress = { done, total: details?.total ?? 0, last };
+  const workDir = path.join(env.workRoot, key);
+  fs.mkdirSync(workDir, { recursive: true });
+  const stepCtx: StepContext = {
+    resume: { done, last },
+    workDir,
+    progress(d, total, note) {
+      progress = { done: d, total, last: progress.last, ...(note === undefined ? {} : { note }) };
+      ctx.heartbeat(progress);
+    },
+    async checkpoint(index, total, write) {
+      if (!Number.isInteger(index) || index < 0) throw new Error(`${call.step}: checkpoint index must be an integer >= 0, got ${index}`);
+      const rec = await env.store.putDir(checkpointKey(call.step, call.version, key, index), 'application/vnd.dnd.checkpoint+dir', async (dir) => {
+        await write(dir);
+      }, { step: call.step, index, stepKey: key });
+      units[index] = rec.ref;
+      progress = { done: index + 1, total, last: rec.ref };
+      ctx.heartbeat(progress);
+      return rec.ref;
+    },
+    resolve: (ref) => env.store.resolve(ref),
+    heartbeat(note) {
+      ctx.heartbeat(note === undefined ? progress : { ...progress, note });
+    },
+    signal: ctx.cancellationSignal,
+    log: (m) => ctx.log.info(`${call.step}: ${m}`),
+  };
+
+  ctx.heartbeat(progress);
+  try {
+    const rec = await env.store.putDir(key, call.mediaType, async (dir) => {
+      const meta = (await fn(call.input, dir, stepCtx)) ?? {};
+      return units.length ? { ...meta, checkpoints: units.filter(Boolean) } : meta;
+    }, { step: call.step, version: call.version });
+    fs.rmSync(workDir, { recursive: true, force: true });
+    return { step: call.step, key, ref: rec.ref, cached: false, meta: rec.meta, backend: await env.backend(), queue: env.queue };
+  } catch (e) {
+    throw toFailure(call.step, e);
+  }
+}

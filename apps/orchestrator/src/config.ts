@@ -1,0 +1,116 @@
+// The run configuration: defaults (with a why per field), presets (small JSON overrides under
+// apps/orchestrator/presets/) merged onto them, and validation that names the field and the value.
+// Not the steps' own configs: those sections come from StepFunctions.defaults and are validated by the steps.
+import * as fs from 'fs';
+import * as path from 'path';
+import { checkNumber, mergeConfig } from '@dnd/core';
+import type { StepFunctions } from './step-functions';
+import type { RunConfig } from './types';
+
+/** Where presets live: `dnd run <name>` reads `<PRESETS_DIR>/<name>.json`. */
+export const PRESETS_DIR = path.resolve(__dirname, '..', 'presets');
+
+/** The run defaults without the step sections (those come from the step functions). */
+export const DEFAULT_RUN_CONFIG: Omit<RunConfig, 'steps'> = {
+  // The five common-sense sets shipped with the project: the paper's common-sense domain.
+  sets: ['ARC-Easy', 'boolq', 'openbookqa', 'piqa', 'social_i_qa'],
+  // The shared data checkout; any folder of sets in the same JSON format works.
+  dataDir: '/work/shared/data/commonsense',
+  // Zero-shot target: the paper holds one set out and trains the generator on the others.
+  heldOut: ['ARC-Easy'],
+  // One seed for every step, recorded in the manifest; steps derive their own streams from it.
+  seed: 42,
+  temporal: {
+    // Temporal's default namespace exists on every dev server and fresh cluster.
+    namespace: 'default',
+    // Workflows and CPU activities; every worker polls it.
+    cpuQueue: 'dnd-cpu',
+    // GPU activities (collection, generator training) when a `dnd worker --queue gpu` is present.
+    gpuQueue: 'dnd-gpu',
+    // A killed worker's activity is retried elsewhere after this long without a heartbeat.
+    heartbeatTimeoutSec: 60,
+    // Upper bound for one attempt of a step (zoo collection on CPU is the longest, ~1 h at full size).
+    startToCloseTimeoutSec: 6 * 3600,
+    // A GPU task nobody picks up within this long goes back to the CPU queue.
+    gpuScheduleToStartSec: 300,
+    // A GPU worker long-polls continuously; older than this, its poller entry is stale.
+    gpuPresenceWindowSec: 120,
+    // Exponential backoff 5 s, 10 s, 20 s ... capped at 5 min; 10 attempts covers a night of flaky hosts.
+    retry: { initialIntervalSec: 5, backoffCoefficient: 2, maximumIntervalSec: 300, maximumAttempts: 10 },
+  },
+  // Relative to the working directory of `dnd run`; resolved to an absolute path before a run starts.
+  runsDir: 'runs',
+  // Content-addressed outputs shared by all runs, so a re-run reuses every finished step.
+  artifactsDir: 'runs/artifacts',
+};
+
+/** The full default config for a set of step functions. */
+export function defaultRunConfig(steps: StepFunctions): RunConfig {
+  return { ...structuredClone(DEFAULT_RUN_CONFIG), steps: structuredClone(steps.defaults) };
+}
+
+/** Throws naming the field and value for a config no run could use. */
+export function validateRunConfig(c: RunConfig): void {
+  const where = 'RunConfig';
+  if (!Array.isArray(c.sets) || c.sets.length === 0 || c.sets.some((s) => typeof s !== 'string' || !s)) throw new Error(`${where}.sets must be a non-empty list of set names, got ${JSON.stringify(c.sets)}`);
+  if (new Set(c.sets).size !== c.sets.length) throw new Error(`${where}.sets has duplicates: ${JSON.stringify(c.sets)}`);
+  if (!Array.isArray(c.heldOut)) throw new Error(`${where}.heldOut must be a list, got ${JSON.stringify(c.heldOut)}`);
+  for (const h of c.heldOut) if (!c.sets.includes(h)) throw new Error(`${where}.heldOut: "${h}" is not in sets ${JSON.stringify(c.sets)}`);
+  if (c.heldOut.length >= c.sets.length) throw new Error(`${where}.heldOut leaves no set to train on: ${JSON.stringify(c.heldOut)}`);
+  if (typeof c.dataDir !== 'string' || !c.dataDir) throw new Error(`${where}.dataDir must be a path, got ${JSON.stringify(c.dataDir)}`);
+  checkNumber(where, 'seed', c.seed, { integer: true, min: 0 });
+  const t = c.temporal;
+  for (const f of ['namespace', 'cpuQueue', 'gpuQueue'] as const) if (typeof t[f] !== 'string' || !t[f]) throw new Error(`${where}.temporal.${f} must be a non-empty string, got ${JSON.stringify(t[f])}`);
+  if (t.cpuQueue === t.gpuQueue) throw new Error(`${where}.temporal.gpuQueue must differ from cpuQueue, both are "${t.cpuQueue}"`);
+  checkNumber(`${where}.temporal`, 'heartbeatTimeoutSec', t.heartbeatTimeoutSec, { min: 1 });
+  checkNumber(`${where}.temporal`, 'startToCloseTimeoutSec', t.startToCloseTimeoutSec, { min: t.heartbeatTimeoutSec });
+  checkNumber(`${where}.temporal`, 'gpuScheduleToStartSec', t.gpuScheduleToStartSec, { min: 1 });
+  checkNumber(`${where}.temporal`, 'gpuPresenceWindowSec', t.gpuPresenceWindowSec, { min: 1 });
+  checkNumber(`${where}.temporal.retry`, 'initialIntervalSec', t.retry.initialIntervalSec, { min: 0.01 });
+  checkNumber(`${where}.temporal.retry`, 'backoffCoefficient', t.retry.backoffCoefficient, { min: 1 });
+  checkNumber(`${where}.temporal.retry`, 'maximumIntervalSec', t.retry.maximumIntervalSec, { min: t.retry.initialIntervalSec });
+  checkNumber(`${where}.temporal.retry`, 'maximumAttempts', t.retry.maximumAttempts, { integer: true, min: 0 });
+}
+
+/** A loaded config and where it came from. */
+export interface LoadedConfig {
+  preset: string | null;
+  source: string | null;
+  config: RunConfig;
+}
+
+/**
+ * Resolves `nameOrFile` (a preset name under presets/, or a path to a JSON file of overrides; null for
+ * the defaults), merges it onto the defaults, makes paths absolute against `cwd` and validates.
+ * @example loadRunConfig('quickstart', createStepFunctions()).config.sets // ['boolq', 'openbookqa']
+ */
+export function loadRunConfig(nameOrFile: string | null, steps: StepFunctions, cwd = process.cwd()): LoadedConfig {
+  let override: Record<string, unknown> = {};
+  let preset: string | null = null;
+  let source: string | null = null;
+  if (nameOrFile) {
+    const asFile = path.resolve(cwd, nameOrFile);
+    const asPreset = path.join(PRESETS_DIR, `${nameOrFile}.json`);
+    if (/^[A-Za-z0-9_-]+$/.test(nameOrFile) && fs.existsSync(asPreset)) {
+      preset = nameOrFile;
+      source = asPreset;
+    } else if (fs.existsSync(asFile)) {
+      source = asFile;
+    } else {
+      const names = fs.existsSync(PRESETS_DIR) ? fs.readdirSync(PRESETS_DIR).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5)) : [];
+      throw new Error(`"${nameOrFile}" is neither a preset (${names.join(', ')}) nor a JSON file`);
+    }
+    try {
+      override = JSON.parse(fs.readFileSync(source, 'utf8')) as Record<string, unknown>;
+    } catch (e) {
+      throw new Error(`${source}: not valid JSON: ${(e as Error).message}`);
+    }
+    delete override['$comment'];
+  }
+  const config = mergeConfig(defaultRunConfig(steps), override, 'RunConfig');
+  config.dataDir = path.resolve(cwd, config.dataDir);
+  config.runsDir = path.resolve(cwd, config.runsDir);
+  config.artifactsDir = path.resolve(cwd, config.artifactsDir);
+  validateRunConfig(config);
+  return { preset, source, config };
+}

@@ -1,0 +1,109 @@
+// Starts and stops the embedded Temporal dev server (the official CLI's `temporal server start-dev`)
+// with its SQLite file in the run directory, so workflow history survives a restart.
+// Not for production: infra/docker-compose.yml describes a PostgreSQL-backed cluster.
+import { spawn, execFileSync, type ChildProcess } from 'child_process';
+import * as fs from 'fs';
+import * as net from 'net';
+import * as path from 'path';
+import { Connection } from '@temporalio/client';
+
+/** A running dev server started by this process. */
+export interface DevServer {
+  /** gRPC address, e.g. `127.0.0.1:41233`. */
+  address: string;
+  /** Web UI base URL, or null when headless. */
+  uiUrl: string | null;
+  pid: number;
+  /** SIGTERM, then SIGKILL after 10 s; resolves once the process is gone. */
+  stop(): Promise<void>;
+}
+
+/** Options of startDevServer. */
+export interface DevServerOptions {
+  /** SQLite file (created if absent). */
+  dbFile: string;
+  /** Serve the Web UI (default true). */
+  ui?: boolean;
+  /** The CLI binary (default: DND_TEMPORAL_BIN, else `bash infra/temporal.sh`). */
+  bin?: string;
+  /** Where the server's stdout/stderr go (default: `<dbFile dir>/temporal-server.log`). */
+  logFile?: string;
+  /** Give up waiting for the server after this long (default 60 s). */
+  startTimeoutMs?: number;
+}
+
+const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
+
+/** The Temporal CLI binary: DND_TEMPORAL_BIN, else provisioned by infra/temporal.sh (pinned, checksummed). */
+export function temporalBinary(): string {
+  const env = process.env['DND_TEMPORAL_BIN'];
+  if (env) {
+    if (!fs.existsSync(env)) throw new Error(`DND_TEMPORAL_BIN=${env} does not exist`);
+    return env;
+  }
+  const out = execFileSync('bash', [path.join(REPO_ROOT, 'infra', 'temporal.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  if (!out || !fs.existsSync(out)) throw new Error(`infra/temporal.sh did not provide a Temporal CLI (got "${out}")`);
+  return out;
+}
+
+/** A TCP port that was free a moment ago. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Starts `temporal server start-dev` on free ports and waits until its frontend answers.
+ * @example const srv = await startDevServer({ dbFile: 'runs/r1/temporal.db' }); ...; await srv.stop();
+ */
+export async function startDevServer(opts: DevServerOptions): Promise<DevServer> {
+  const bin = opts.bin ?? temporalBinary();
+  fs.mkdirSync(path.dirname(path.resolve(opts.dbFile)), { recursive: true });
+  const [port, uiPort] = [await freePort(), await freePort()];
+  const ui = opts.ui ?? true;
+  const args = ['server', 'start-dev', '--db-filename', path.resolve(opts.dbFile), '--port', String(port), '--ip', '127.0.0.1', '--log-level', 'warn'];
+  if (ui) args.push('--ui-port', String(uiPort));
+  else args.push('--headless');
+  const logFile = opts.logFile ?? path.join(path.dirname(path.resolve(opts.dbFile)), 'temporal-server.log');
+  const out = fs.openSync(logFile, 'a');
+  const child: ChildProcess = spawn(bin, args, { stdio: ['ignore', out, out] });
+  fs.closeSync(out);
+  let exited: number | null = null;
+  const gone = new Promise<void>((resolve) => child.once('exit', (code) => { exited = code ?? -1; resolve(); }));
+  const address = `127.0.0.1:${port}`;
+  const deadline = Date.now() + (opts.startTimeoutMs ?? 60_000);
+  for (;;) {
+    if (exited !== null) throw new Error(`temporal dev server exited with ${exited} before it was ready; see ${logFile}`);
+    try {
+      const conn = await Connection.connect({ address, connectTimeout: 1000 });
+      await conn.workflowService.getSystemInfo({});
+      await conn.close();
+      break;
+    } catch (e) {
+      if (Date.now() > deadline) {
+        child.kill('SIGKILL');
+        throw new Error(`temporal dev server did not answer on ${address} within ${opts.startTimeoutMs ?? 60_000} ms: ${(e as Error).message}; see ${logFile}`);
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  return {
+    address,
+    uiUrl: ui ? `http://127.0.0.1:${uiPort}` : null,
+    pid: child.pid!,
+    async stop() {
+      if (exited !== null) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await gone;
+      clearTimeout(timer);
+    },
+  };
+}

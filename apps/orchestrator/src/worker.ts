@@ -1,0 +1,52 @@
+// Builds a dnd worker: the CPU role polls the CPU queue with every workflow and activity; the GPU role
+// polls the GPU queue with activities only (its presence on that queue is what routes training there).
+// Not the CLI (cli.ts) and not the step logic (steps.ts chooses the step functions).
+import * as os from 'os';
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { currentBackend, type ArtifactStore } from '@dnd/core';
+import { createActivities } from './activities';
+import type { StepFunctions } from './step-functions';
+
+/** Options of createDndWorker. */
+export interface DndWorkerOptions {
+  connection: NativeConnection;
+  namespace?: string;
+  /** 'cpu': workflows + activities on `taskQueue`; 'gpu': activities only. */
+  role: 'cpu' | 'gpu';
+  taskQueue: string;
+  store: ArtifactStore;
+  steps: StepFunctions;
+  /** A prebuilt workflow bundle (tests share one); default: bundle ./workflows at start. */
+  workflowBundle?: WorkerOptions['workflowBundle'];
+  identity?: string;
+  /** Concurrent activities (default: 2, one per core of the reference machine). */
+  maxConcurrentActivityTaskExecutions?: number;
+  /** Time a workflow task waits on this worker's sticky queue before going to the normal queue (default 10 s). */
+  stickyQueueScheduleToStartTimeoutMs?: number;
+}
+
+/**
+ * Creates (does not run) a dnd worker. Run it with `worker.run()`; stop it with `worker.shutdown()`.
+ * @example const w = await createDndWorker({ connection, role: 'cpu', taskQueue: 'dnd-cpu', store, steps }); await w.run();
+ */
+export async function createDndWorker(o: DndWorkerOptions): Promise<Worker> {
+  const activities = createActivities({
+    store: o.store, steps: o.steps, queue: o.taskQueue,
+    backend: async () => (await currentBackend())?.name ?? null,
+  });
+  const workflows: Partial<WorkerOptions> = o.role === 'cpu'
+    ? (o.workflowBundle ? { workflowBundle: o.workflowBundle } : { workflowsPath: require.resolve('./workflows') })
+    : {};
+  return Worker.create({
+    connection: o.connection,
+    namespace: o.namespace ?? 'default',
+    taskQueue: o.taskQueue,
+    identity: o.identity ?? `dnd-${o.role}@${os.hostname()}:${process.pid}`,
+    activities,
+    ...workflows,
+    maxConcurrentActivityTaskExecutions: o.maxConcurrentActivityTaskExecutions ?? 2,
+    stickyQueueScheduleToStartTimeout: o.stickyQueueScheduleToStartTimeoutMs ?? 10_000,
+    // Give running activities a moment to heartbeat their last unit on shutdown.
+    shutdownGraceTime: 5_000,
+  });
+}

@@ -1,0 +1,65 @@
+// dndPipeline chains collectZoo -> buildPairs -> trainGenerator -> evaluate as child workflows and writes
+// the run manifest; leaveOneOut runs it once per held-out set over one shared zoo. Deterministic only.
+import { executeChild, workflowInfo } from '@temporalio/workflow';
+import type { LeaveOneOutInput, PipelineInput, PipelineResult, StepResult } from '../types';
+import { collectZoo } from './collect-zoo';
+import { badInput, quickActivities, trackProgress } from './common';
+import { buildPairs, evaluate, trainGenerator } from './steps';
+
+/** The whole method on one config: zoo, pairs, generator, report, manifest. Children are `<id>/zoo`, `<id>/pairs`, ... */
+export async function dndPipeline(input: PipelineInput): Promise<PipelineResult> {
+  const { config } = input;
+  const base = workflowInfo().workflowId;
+  const evalSets = config.heldOut.length ? config.heldOut : config.sets;
+  for (const s of config.heldOut) if (!config.sets.includes(s)) badInput(`dndPipeline: heldOut set "${s}" is not in config.sets`);
+  const p = trackProgress('collecting');
+  const ids: string[] = [base];
+  const child = <T>(name: string, fn: () => Promise<T>): Promise<T> => {
+    p.stage = name;
+    ids.push(`${base}/${name}`);
+    p.children.push(`${base}/${name}`);
+    return fn().then((r) => (p.finished.push(name), r));
+  };
+
+  const zoo = input.zoo ?? (await child('zoo', () => executeChild(collectZoo, { workflowId: `${base}/zoo`, args: [{ runId: input.runId, config }] })));
+  if (!input.zoo) ids.push(...config.sets.map((s) => `${base}/zoo/${s}`));
+  const pairs = await child('pairs', () => executeChild(buildPairs, { workflowId: `${base}/pairs`, args: [{ zoo, config }] }));
+  const generator = await child('train', () => executeChild(trainGenerator, { workflowId: `${base}/train`, args: [{ pairs, config }] }));
+  const report = await child('evaluate', () => executeChild(evaluate, { workflowId: `${base}/evaluate`, args: [{ generator: generator.ref, sets: evalSets, config }] }));
+
+  p.stage = 'manifest';
+  const steps: StepResult[] = [...zoo.map((z) => z.result), pairs, generator, report];
+  const backend: Record<string, string> = {};
+  for (const s of steps) if (s.backend) backend[s.queue] = s.backend;
+  const artifacts: Record<string, StepResult['ref']> = { pairs: pairs.ref, generator: generator.ref, report: report.ref };
+  for (const z of zoo) artifacts[`zoo/${z.set}`] = z.result.ref;
+  const manifestPath = await quickActivities().writeManifest({
+    runDir: input.runDir, runId: input.runId, preset: input.preset, config,
+    seeds: { collectSet: config.seed, buildPairs: config.seed, trainGenerator: config.seed, evaluate: config.seed },
+    backend, artifacts, temporal: { address: input.address, namespace: config.temporal.namespace, workflowIds: ids },
+  });
+  p.stage = 'done';
+  return { runId: input.runId, zoo, pairs, generator, report, manifestPath, workflowIds: ids };
+}
+
+/** One pipeline per held-out set (`<id>/heldout-<set>`), all sharing the zoo collected once (`<id>/zoo`). */
+export async function leaveOneOut(input: LeaveOneOutInput): Promise<PipelineResult[]> {
+  const { config } = input;
+  if (config.sets.length < 2) badInput('leaveOneOut: needs at least two sets');
+  const base = workflowInfo().workflowId;
+  const p = trackProgress('collecting');
+  p.children.push(`${base}/zoo`);
+  const zoo = await executeChild(collectZoo, { workflowId: `${base}/zoo`, args: [{ runId: input.runId, config }] });
+  p.finished.push('zoo');
+  p.stage = 'pipelines';
+  const results = await Promise.all(config.sets.map((set) => {
+    const id = `${base}/heldout-${set}`;
+    p.children.push(id);
+    return executeChild(dndPipeline, {
+      workflowId: id,
+      args: [{ runId: `${input.runId}/heldout-${set}`, preset: input.preset, config: { ...config, heldOut: [set] }, zoo, runDir: `${input.runDir}/heldout-${set}`, address: input.address }],
+    }).then((r) => (p.finished.push(set), r));
+  }));
+  p.stage = 'done';
+  return results;
+}

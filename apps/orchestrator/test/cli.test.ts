@@ -1,0 +1,57 @@
+// The `dnd` command as a user runs it (TypeScript source through the tests' swc hook): run on a config
+// file with an embedded dev server, Ctrl-C, status, resume to the report; run + cancel from another process.
+import { spawn, type ChildProcess } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import { ORCH_ROOT, tmpDir, waitFor } from './support/env';
+
+const CLI = path.join(ORCH_ROOT, 'src', 'cli.ts');
+const REGISTER = path.join(__dirname, 'support', 'register.cjs');
+
+interface Proc { child: ChildProcess; out: () => string; exit: Promise<number | null> }
+function dnd(cwd: string, ...args: string[]): Proc {
+  const child = spawn(process.execPath, ['-r', REGISTER, CLI, ...args], { cwd, env: { ...process.env, TEMPORAL_ADDRESS: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let text = '';
+  child.stdout!.on('data', (d) => { text += String(d); });
+  child.stderr!.on('data', (d) => { text += String(d); });
+  return { child, out: () => text, exit: new Promise((r) => child.once('exit', (code) => r(code))) };
+}
+
+describe('dnd command', () => {
+  const dir = tmpDir('cli');
+  fs.writeFileSync(path.join(dir, 'slow.json'), JSON.stringify({
+    sets: ['boolq', 'openbookqa'], heldOut: ['openbookqa'], dataDir: process.env['DND_DATA_DIR'] ?? '/work/shared/data/commonsense',
+    steps: { collectSet: { snapshots: 3, unitDelayMs: 1200 } },
+    temporal: { heartbeatTimeoutSec: 2, retry: { initialIntervalSec: 0.2, maximumIntervalSec: 1 } },
+  }));
+
+  it('run, Ctrl-C, status, resume: the run finishes from its stored history and prints report and manifest', async () => {
+    const run = dnd(dir, 'run', 'slow.json', '--run-id', 'c1', '--no-ui');
+    await waitFor('collection to start', () => /c1\/zoo\/boolq .*collectSet/.test(run.out()), 60_000);
+    run.child.kill('SIGINT');
+    expect(await run.exit).toBe(130);
+    expect(run.out()).toContain('dnd resume c1');
+    expect(fs.existsSync(path.join(dir, 'runs', 'c1', 'temporal.db'))).toBe(true);
+    expect(fs.existsSync(path.join(dir, 'runs', 'c1', 'server.json'))).toBe(false);
+
+    const status = dnd(dir, 'status', 'c1');
+    expect(await status.exit).toBe(0);
+    expect(status.out()).toMatch(/^c1 {2}zoo$/m);
+
+    const resume = dnd(dir, 'resume', 'c1', '--no-ui');
+    expect([await resume.exit, resume.out()]).toEqual([0, expect.stringContaining('attached to c1 (RUNNING)')]);
+    const report = /^report: (.*)$/m.exec(resume.out())![1]!;
+    expect(fs.readFileSync(report, 'utf8')).toContain('| openbookqa |');
+    const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'runs', 'c1', 'manifest.json'), 'utf8'));
+    expect(manifest).toMatchObject({ runId: 'c1', preset: null, temporal: { workflowIds: expect.arrayContaining(['c1', 'c1/zoo/boolq', 'c1/train']) } });
+  });
+
+  it('cancel from another process stops a live run', async () => {
+    const run = dnd(dir, 'run', 'slow.json', '--run-id', 'c2', '--no-ui');
+    await waitFor('the run to start', () => run.out().includes('started dndPipeline c2'), 60_000);
+    const cancel = dnd(dir, 'cancel', 'c2');
+    expect([await cancel.exit, cancel.out()]).toEqual([0, expect.stringContaining('cancellation requested for c2')]);
+    expect(await run.exit).toBe(1);
+    expect(run.out()).toMatch(/run c2 was cancelled/);
+  });
+});

@@ -1,0 +1,203 @@
+// The cascaded hyper-convolutional decoder in TensorFlow.js (method §5.1, as the authors coded it):
+// per layer, LayerNorm over (H, W) -> (conv_W -> conv_H) + tanh(conv_H -> conv_W) + bias, / 3 -> Conv_L over N;
+// residual when a layer keeps the shape. Not training (trainer.ts) and not generation (generate.ts).
+//
+// Dimensions: B batch, N prompts / tokens, H rows, W columns, k kernel. Between layers the activation is
+// kept as [B, H, W, N] ("HWN": NHWC with N as channels), so Conv_L needs no transpose; each conv whose
+// channels are H or W is a transpose + conv2d (NHWC) + transpose. Spatial axes per conv (PyTorch order):
+//   conv1w: channels W, spatial (H, N)     conv1h: channels H, spatial (N, W')
+//   conv2h: channels H, spatial (N, W)     conv2w: channels W, spatial (H', N)     Conv_L: channels N, spatial (H', W')
+import * as tf from '@tensorflow/tfjs';
+import { assertShape, sizeOf, type TensorData } from '@dnd/core';
+import { decoderParamSpecs, validateDecoderConfig, type DecoderConfig, type ParamSpec } from './decoder-config';
+
+const LN_EPS = 1e-5; // torch.nn.LayerNorm's default
+let nextId = 0; // tfjs variable names must be unique per process
+
+/** mulberry32: a small seeded PRNG so that initialisation is the same on every backend. */
+export function seededRandom(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+// OIHW (PyTorch) <-> HWIO (tfjs conv2d filter)
+const OIHW_TO_HWIO = [2, 3, 1, 0];
+const HWIO_TO_OIHW = [3, 2, 0, 1];
+
+interface LayerVars {
+  gamma: tf.Variable; // [1, Hi, Wi, 1]
+  beta: tf.Variable; // [1, Hi, Wi, 1]
+  conv1w: tf.Variable; // [k, k, Wi, Wo]
+  conv1h: tf.Variable; // [k, k, Hi, Ho]
+  conv2h: tf.Variable; // [k, k, Hi, Ho]
+  conv2w: tf.Variable; // [k, k, Wi, Wo]
+  bias: tf.Variable; // [1, Ho, Wo, 1]
+  convL: tf.Variable; // [k, k, N, N']
+  convLBias: tf.Variable; // [N']
+}
+
+/** The generator: a decoder with its parameters as tfjs variables. Call dispose() when done. */
+export class HyperConvDecoder {
+  readonly config: DecoderConfig;
+  /** Variables in state-dict order, keyed by state-dict name (tfjs layouts). */
+  readonly variables: Map<string, tf.Variable>;
+  private readonly specs: ParamSpec[];
+  private readonly layers: LayerVars[];
+
+  private constructor(config: DecoderConfig, values: Map<string, Float32Array>) {
+    validateDecoderConfig(config);
+    this.config = structuredClone(config);
+    this.specs = decoderParamSpecs(config);
+    this.variables = new Map();
+    for (const s of this.specs) {
+      const v = values.get(s.name);
+      if (!v) throw new Error(`HyperConvDecoder: parameter "${s.name}" is missing`);
+      if (v.length !== sizeOf(s.shape)) throw new Error(`HyperConvDecoder: parameter "${s.name}" has ${v.length} values, expected [${s.shape}]`);
+      const t = tf.tidy(() => {
+        const x = tf.tensor(v, s.shape, 'float32');
+        if (s.conv) return tf.transpose(x, OIHW_TO_HWIO);
+        if (s.shape.length === 2) return x.reshape([1, s.shape[0]!, s.shape[1]!, 1]);
+        return x;
+      });
+      this.variables.set(s.name, tf.variable(t, true, `dnd-decoder-${nextId++}/${s.name}`));
+      t.dispose();
+    }
+    this.layers = [];
+    for (let l = 0; l + 1 < config.features.length; l++) {
+      const p = `model.decoder.module_list.${l}`;
+      const g = (n: string) => this.variables.get(`${p}.${n}`)!;
+      this.layers.push({
+        gamma: g('linear1.norm.weight'), beta: g('linear1.norm.bias'), conv1w: g('linear1.conv1w.weight'), conv1h: g('linear1.conv1h.weight'),
+        conv2h: g('linear1.conv2h.weight'), conv2w: g('linear1.conv2w.weight'), bias: g('linear1.bias'), convL: g('linear2.weight'), convLBias: g('linear2.bias'),
+      });
+    }
+  }
+
+  /**
+   * A freshly initialised decoder (PyTorch's default init: conv U(+-1/sqrt(fan_in)), LayerNorm (1, 0),
+   * hyper-conv bias U(+-1/(Ho*Wo))), seeded.
+   * @example const dec = HyperConvDecoder.create(DECODER_PRESETS['cpu-tiny'], 999);
+   */
+  static create(config: DecoderConfig, seed: number): HyperConvDecoder {
+    const rand = seededRandom(seed);
+    const values = new Map<string, Float32Array>();
+    for (const s of decoderParamSpecs(config)) {
+      const a = new Float32Array(sizeOf(s.shape));
+      if (s.init.kind === 'const') a.fill(s.init.value);
+      else { const b = s.init.bound; for (let i = 0; i < a.length; i++) a[i] = (2 * rand() - 1) * b; }
+      values.set(s.name, a);
+    }
+    return new HyperConvDecoder(config, values);
+  }
+
+  /** A decoder from a state dict in PyTorch layouts and names (e.g. one we saved, or a PyTorch reference). */
+  static fromStateDict(config: DecoderConfig, state: Map<string, TensorData>): HyperConvDecoder {
+    const values = new Map<string, Float32Array>();
+    for (const s of decoderParamSpecs(config)) {
+      const t = state.get(s.name);
+      if (!t) throw new Error(`HyperConvDecoder.fromStateDict: "${s.name}" is missing (does the config match the checkpoint?)`);
+      assertShape(t, s.shape, `HyperConvDecoder.fromStateDict: ${s.name}`);
+      values.set(s.name, t.data);
+    }
+    return new HyperConvDecoder(config, values);
+  }
+
+  /** The parameters in PyTorch layouts, keyed by state-dict name. */
+  stateDict(): Map<string, TensorData> {
+    const out = new Map<string, TensorData>();
+    for (const s of this.specs) out.set(s.name, { data: this.toTorchLayout(s.name, this.variables.get(s.name)!), shape: [...s.shape] });
+    return out;
+  }
+
+  /** A tensor in this decoder's internal layout for `name`, converted to PyTorch's layout (Float32Array). */
+  toTorchLayout(name: string, t: tf.Tensor): Float32Array {
+    const s = this.specs.find((p) => p.name === name);
+    if (!s) throw new Error(`HyperConvDecoder: unknown parameter "${name}"`);
+    // new Float32Array: a copy in this realm (tfjs-node hands back arrays that fail instanceof under jest's vm)
+    return new Float32Array(tf.tidy(() => (s.conv ? tf.transpose(t, HWIO_TO_OIHW) : t).dataSync() as Float32Array));
+  }
+
+  /** A PyTorch-layout array for `name` as a tensor in this decoder's internal layout. */
+  fromTorchLayout(name: string, data: Float32Array): tf.Tensor {
+    const v = this.variables.get(name);
+    const s = this.specs.find((p) => p.name === name);
+    if (!v || !s) throw new Error(`HyperConvDecoder: unknown parameter "${name}"`);
+    if (data.length !== v.size) throw new Error(`HyperConvDecoder: "${name}" needs ${v.size} values, got ${data.length}`);
+    return tf.tidy(() => (s.conv ? tf.transpose(tf.tensor(data, s.shape), OIHW_TO_HWIO) : tf.tensor(data, v.shape)));
+  }
+
+  /** Number of parameters. */
+  get numParams(): number {
+    let n = 0;
+    for (const v of this.variables.values()) n += v.size;
+    return n;
+  }
+
+  /**
+   * Forward pass: condition [B, N, L, C] -> token grids [B, Nw, r+2, w+2]. Differentiable (use inside
+   * tf.variableGrads / tf.tidy).
+   */
+  forward(condition: tf.Tensor4D): tf.Tensor4D {
+    const f0 = this.config.features[0]!;
+    const s = condition.shape;
+    if (s[1] !== f0[0] || s[2] !== f0[1] || s[3] !== f0[2]) {
+      throw new Error(`HyperConvDecoder.forward: condition is [${s}] but the chain starts at [B, ${f0}]`);
+    }
+    let x = tf.transpose(condition, [0, 2, 3, 1]) as tf.Tensor4D; // [B, H, W, N]
+    this.layers.forEach((lv, i) => {
+      const y = this.layer(x, lv, this.config.features[i + 1]!);
+      x = y.shape.every((d, j) => d === x.shape[j]) ? tf.add(x, y) : y; // residual when shapes match
+    });
+    return tf.transpose(x, [0, 3, 1, 2]) as tf.Tensor4D; // [B, Nw, r+2, w+2]
+  }
+
+  // One HyperConvLayer on x [B, Hi, Wi, N] -> [B, Ho, Wo, N'].
+  private layer(x: tf.Tensor4D, v: LayerVars, out: readonly number[]): tf.Tensor4D {
+    const ho = out[1]!, wo = out[2]!;
+    const { mean, variance } = tf.moments(x, [1, 2], true);
+    const xn = tf.add(tf.mul(tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, LN_EPS))), v.gamma), v.beta) as tf.Tensor4D; // [B, H, W, N]
+    // width first: conv_W (channels W, spatial (H, N)) then conv_H (channels H, spatial (N, W'))
+    const a1 = tf.conv2d(tf.transpose(xn, [0, 1, 3, 2]) as tf.Tensor4D, v.conv1w as tf.Tensor4D, 1, 'same'); // [B, H, N, Wo]
+    const a2 = tf.conv2d(tf.transpose(a1, [0, 2, 3, 1]) as tf.Tensor4D, v.conv1h as tf.Tensor4D, 1, 'same'); // [B, N, Wo, Ho]
+    const a = tf.transpose(a2, [0, 3, 2, 1]); // [B, Ho, Wo, N]
+    // height first: conv_H (channels H, spatial (N, W)) then conv_W (channels W, spatial (H', N)), tanh
+    const b1 = tf.conv2d(tf.transpose(xn, [0, 3, 2, 1]) as tf.Tensor4D, v.conv2h as tf.Tensor4D, 1, 'same'); // [B, N, W, Ho]
+    const b2 = tf.conv2d(tf.transpose(b1, [0, 3, 1, 2]) as tf.Tensor4D, v.conv2w as tf.Tensor4D, 1, 'same'); // [B, Ho, N, Wo]
+    const b = tf.tanh(tf.transpose(b2, [0, 1, 3, 2])); // [B, Ho, Wo, N]
+    const h = tf.div(tf.add(tf.add(a, b), v.bias), 3) as tf.Tensor4D; // [B, Ho, Wo, N]
+    if (h.shape[1] !== ho || h.shape[2] !== wo) throw new Error(`HyperConvDecoder: layer produced [${h.shape}], expected H=${ho}, W=${wo}`);
+    // Conv_L: channels N, spatial (H', W'), with bias: changes N
+    return tf.add(tf.conv2d(h, v.convL as tf.Tensor4D, 1, 'same'), v.convLBias) as tf.Tensor4D; // [B, Ho, Wo, N']
+  }
+
+  /**
+   * Inference on plain data: condition [B, N, L, C] or [N, L, C] -> token grids [B, Nw, r+2, w+2]
+   * (or [Nw, r+2, w+2] for an unbatched condition).
+   * @example const tokens = dec.predict(await encoder.encode(prompts, { maxLength: 32 }).then((e) => e.condition));
+   */
+  predict(condition: TensorData): TensorData {
+    assertShape(condition, null, 'HyperConvDecoder.predict: condition');
+    const batched = condition.shape.length === 4;
+    if (!batched && condition.shape.length !== 3) throw new Error(`HyperConvDecoder.predict: condition must be [N, L, C] or [B, N, L, C], got [${condition.shape}]`);
+    const shape4 = (batched ? condition.shape : [1, ...condition.shape]) as [number, number, number, number];
+    const out = tf.tidy(() => this.forward(tf.tensor4d(condition.data, shape4)));
+    try {
+      const data = new Float32Array(out.dataSync() as Float32Array);
+      return { data, shape: batched ? out.shape.slice() : out.shape.slice(1) };
+    } finally {
+      out.dispose();
+    }
+  }
+
+  /** Frees the variables. */
+  dispose(): void {
+    for (const v of this.variables.values()) v.dispose();
+    this.variables.clear();
+  }
+}

@@ -1,0 +1,117 @@
+import { resolveEvaluatorConfig } from './config';
+import { runEvaluation, type EvaluationPlan } from './run-evaluation';
+import { FakeModel, fakeAdapter, makeItems } from '../test/fake-model';
+
+// Three sets of 20 items; LoRAs trained on A and B (skills 0.6 / 0.2), one failed LoRA on C;
+// generated LoRAs for held-out set C with skills 0.8 and 0.6. The fake model is right on an item
+// exactly when (index mod 10) < 10 * skill, so every accuracy below is exact.
+function plan(): EvaluationPlan {
+  const sets = ['A', 'B', 'C'].map((s) => ({ name: s, items: makeItems(s, 20) }));
+  return {
+    sets,
+    heldOut: ['C', 'A'],
+    trainingLoras: [
+      { name: 'lora-A', trainedOn: 'A', adapter: fakeAdapter(0.6) },
+      { name: 'lora-B', trainedOn: 'B', adapter: fakeAdapter(0.2) },
+      { name: 'lora-C', trainedOn: 'C', adapter: null, failed: 'diverged' },
+    ],
+    generated: [
+      { heldOut: 'C', sample: 0, adapter: fakeAdapter(0.8), numPrompts: 16 },
+      { heldOut: 'C', sample: 1, adapter: fakeAdapter(0.6), numPrompts: 16 },
+    ],
+  };
+}
+const allItems = (p: EvaluationPlan) => p.sets.flatMap((s) => s.items);
+
+describe('runEvaluation', () => {
+  it('computes every baseline per held-out set', async () => {
+    const p = plan();
+    const { results, rows } = await runEvaluation(p, resolveEvaluatorConfig(), new FakeModel(allItems(p), 0.3));
+    const c = results.heldOut.find((h) => h.set === 'C')!;
+    expect(c.n).toBe(20);
+    expect(c.base.value).toBeCloseTo(0.3, 12);
+    expect(c.training.map((t) => [t.adapter, t.acc.value])).toEqual([['lora-A', 0.6], ['lora-B', 0.2]]);
+    expect(c.loraMean!.value).toBeCloseTo(0.4, 12);
+    expect(c.loraMean!.pooled.correct).toBe(16);
+    expect(c.loraMean!.pooled.n).toBe(40);
+    expect(c.bestLora).toMatchObject({ adapter: 'lora-A' });
+    expect(c.averagedLora!.members).toEqual(['lora-A', 'lora-B']);
+    expect(c.averagedLora!.acc.value).toBeCloseTo(0.4, 12); // skill (0.6 + 0.2) / 2
+    expect(c.generated!.k).toBe(2);
+    expect(c.generated!.numPrompts).toBe(16);
+    expect(c.generated!.value).toBeCloseTo(0.7, 12);
+    expect(c.generated!.std).toBeCloseTo(Math.SQRT2 * 0.1, 12);
+    expect(c.generated!.pooled).toMatchObject({ correct: 28, n: 40 });
+
+    // Held-out A: the failed LoRA counts as 0, the LoRA trained on A is excluded.
+    const a = results.heldOut.find((h) => h.set === 'A')!;
+    expect(a.training.map((t) => [t.adapter, t.acc.value, t.failed])).toEqual([['lora-B', 0.2, null], ['lora-C', 0, 'diverged']]);
+    expect(a.loraMean!.value).toBeCloseTo(0.1, 12);
+    expect(a.loraMean!.failed).toBe(1);
+    expect(a.averagedLora!.members).toEqual(['lora-B']);
+    expect(a.generated).toBeNull();
+
+    // Cross matrix: base + 3 LoRAs x 3 sets, with the failed row at 0.
+    expect(results.cross.cols).toEqual(['A', 'B', 'C']);
+    expect(results.cross.rows.map((r) => r.adapter)).toEqual(['base', 'lora-A', 'lora-B', 'lora-C']);
+    expect(results.cross.cells[1]!.map((x) => x!.value)).toEqual([0.6, 0.6, 0.6]);
+    expect(results.cross.cells[3]!.map((x) => x!.value)).toEqual([0, 0, 0]);
+
+    // Rows: base 3x20, lora-A/B/C 3x20 each, averaged(A+B) on C 20, averaged(B) on A 20, generated 2x20.
+    expect(rows.length).toBe(60 * 4 + 20 + 20 + 40);
+    expect(new Set(rows.map((r) => r.role))).toEqual(new Set(['base', 'training', 'averaged', 'generated']));
+    expect(results.sets.every((s) => s.subsampleSeed === null)).toBe(true);
+  });
+
+  it('subsamples with the fixed seed and records it', async () => {
+    const p = plan();
+    const cfg = resolveEvaluatorConfig({ maxItemsPerSet: 7, seed: 42, crossMatrix: false });
+    const r1 = await runEvaluation(p, cfg, new FakeModel(allItems(p)));
+    const r2 = await runEvaluation(p, cfg, new FakeModel(allItems(p)));
+    expect(r1.results.sets.map((s) => [s.n, s.total, s.subsampleSeed])).toEqual([[7, 20, 42], [7, 20, 42], [7, 20, 42]]);
+    const ids = (r: typeof r1) => r.rows.filter((x) => x.adapter === 'base' && x.set === 'C').map((x) => x.itemId);
+    expect(ids(r1)).toEqual(ids(r2));
+    expect(ids(r1).length).toBe(7);
+    // Without the cross matrix a LoRA is scored only on held-out sets it was not trained on.
+    expect(r1.results.cells.filter((c) => c.adapter === 'lora-A').map((c) => c.set)).toEqual(['C']);
+  });
+
+  it('reports acc_norm as the headline when asked, with acc beside it in the cells', async () => {
+    const p = plan();
+    const { results } = await runEvaluation(p, resolveEvaluatorConfig({ metric: 'acc_norm' }), new FakeModel(allItems(p), 0.3));
+    expect(results.metric).toBe('acc_norm');
+    for (const h of results.heldOut) {
+      const cell = results.cells.find((c) => c.adapter === 'base' && c.set === h.set)!;
+      expect(h.base).toEqual(cell.accNorm);
+    }
+    // The fake model's winner scores -2 and the rest -2.5 - 0.1 index: dividing by length favours long choices, so acc_norm differs.
+    const c = results.cells.find((x) => x.adapter === 'base' && x.set === 'C')!;
+    expect(c.accNorm!.correct).not.toBe(c.acc.correct);
+  });
+
+  it('refuses an adapter made for another base model before scoring anything', async () => {
+    const p = plan();
+    p.generated[1]!.adapter = fakeAdapter(0.5, 'other/model-7b');
+    const model = new FakeModel(allItems(p));
+    await expect(runEvaluation(p, resolveEvaluatorConfig(), model)).rejects.toThrow(/adapter "generated:C#1": made for other\/model-7b/);
+    expect(model.calls).toBe(0);
+  });
+
+  it('refuses an adapter whose shapes do not fit the base', async () => {
+    const p = plan();
+    p.trainingLoras[0]!.adapter = fakeAdapter(0.5, 'fake/base-1', [4, 2]);
+    await expect(runEvaluation(p, resolveEvaluatorConfig(), new FakeModel(allItems(p)))).rejects.toThrow(/lora-A.*shape \[4,2\]/);
+  });
+
+  it('refuses unlabeled, empty and unknown held-out sets', async () => {
+    const p = plan();
+    p.sets[1]!.items = p.sets[1]!.items.map((it) => ({ ...it, gold: null }));
+    await expect(runEvaluation(p, resolveEvaluatorConfig(), new FakeModel(allItems(p)))).rejects.toThrow(/set "B" has 20 of 20 items without labels/);
+    const q = plan();
+    q.sets[0]!.items = [];
+    await expect(runEvaluation(q, resolveEvaluatorConfig(), new FakeModel([]))).rejects.toThrow(/set "A" is empty/);
+    const r = plan();
+    r.heldOut = ['Z'];
+    await expect(runEvaluation(r, resolveEvaluatorConfig(), new FakeModel(allItems(r)))).rejects.toThrow(/held-out set "Z" is not among the sets/);
+  });
+});

@@ -1,0 +1,375 @@
+// The CausalLM implementation: loading an HF directory (or random weights), batching and padding, lm-eval
+// style continuation scoring, per-token log-likelihoods, generation with a KV cache, LoRA attach / load /
+// merge. Math lives in transformer.ts; LoRA tensors in lora.ts. Not the trainer (trainer.ts).
+//
+// Dimensions: B batch, T padded length, D hidden, V vocab, N scored rows, G queries per kv head.
+import * as tf from '@tensorflow/tfjs';
+import {
+  loadHfTokenizer, mergeConfig, readGenerationConfig, readHfConfig, validateHfModelConfig, TINY_LLAMA_CONFIG,
+  type HfModelConfig, type LoraAdapter, type LoraAdapterConfig, type TensorData, type TextTokenizer,
+} from '@dnd/core';
+import { ByteTokenizer } from './byte-tokenizer';
+import { LoraState } from './lora';
+import { mulberry32 } from './prng';
+import { ropeTables } from './rope';
+import { forwardHidden, headLogits, maskBias, type KVCache, type ModelParts } from './transformer';
+import type { CausalLM, GenerateOptions, ScoreOptions, ScoreRequest, ScoreResult } from './types';
+import { allTensors, loadBaseWeights, randomBaseWeights, type BaseWeights } from './weights';
+
+/** Most logits values materialised at once when scoring (4M floats = 16 MB). */
+const HEAD_CHUNK_VALUES = 1 << 22;
+
+/** A sequence to score: predict `targets` from the tail of `input` (targets[k] follows input[len - n + k]). */
+export interface ScoreRow { input: number[]; targets: number[] }
+
+/** Right-padded batch tensors for sequences `seqs` (all length >= 1). */
+export function padRight(seqs: number[][], padId: number, G: number): { ids: tf.Tensor2D; pos: tf.Tensor2D; bias: tf.Tensor4D; T: number } {
+  const B = seqs.length; const T = Math.max(...seqs.map((s) => s.length));
+  const ids = new Int32Array(B * T).fill(padId); const pos = new Int32Array(B * T);
+  const keyMask: Uint8Array[] = [];
+  seqs.forEach((s, b) => {
+    const m = new Uint8Array(T);
+    for (let t = 0; t < T; t++) {
+      if (t < s.length) { ids[b * T + t] = s[t]!; m[t] = 1; }
+      pos[b * T + t] = Math.min(t, s.length - 1);
+    }
+    keyMask.push(m);
+  });
+  return { ids: tf.tensor2d(ids, [B, T], 'int32'), pos: tf.tensor2d(pos, [B, T], 'int32'), bias: maskBias(keyMask, T, G), T };
+}
+
+/** tf.tidy for a step that returns logits and a KV cache (tidy's typing wants flat containers). */
+function tidyStep(fn: () => { cache: KVCache; logits: tf.Tensor2D }): { cache: KVCache; logits: tf.Tensor2D } {
+  let L = 0;
+  const flat = tf.tidy(() => {
+    const r = fn();
+    L = r.cache.k.length;
+    return [r.logits, ...r.cache.k, ...r.cache.v];
+  });
+  return { logits: flat[0] as tf.Tensor2D, cache: { k: flat.slice(1, 1 + L) as tf.Tensor4D[], v: flat.slice(1 + L) as tf.Tensor4D[] } };
+}
+
+/** The tfjs causal LM. Construct through loadCausalLM / createRandomCausalLM. */
+export class TfCausalLM implements CausalLM {
+  readonly parts: ModelParts;
+  private readonly eosIds: Set<number>;
+  private disposed = false;
+
+  constructor(readonly config: HfModelConfig, w: BaseWeights, readonly tokenizer: TextTokenizer, readonly source: string, extraEos: number[] = []) {
+    validateHfModelConfig(config, source || 'model config');
+    if (tokenizer.vocabSize > config.vocabSize) throw new Error(`${source}: tokenizer has ${tokenizer.vocabSize} ids but the model's vocab_size is ${config.vocabSize}`);
+    const rope = ropeTables(config, 1);
+    this.parts = { cfg: config, w, lora: null, ropeCos: tf.tensor2d(rope.cos, [1, config.headDim]), ropeSin: tf.tensor2d(rope.sin, [1, config.headDim]) };
+    this.eosIds = new Set([...config.eosTokenIds, ...tokenizer.eosTokenIds, ...extraEos]);
+  }
+
+  private get G(): number { return this.config.numAttentionHeads / this.config.numKeyValueHeads; }
+  private get padId(): number { return this.tokenizer.padTokenId ?? this.config.padTokenId ?? 0; }
+
+  private live(): void {
+    if (this.disposed) throw new Error('CausalLM: used after dispose()');
+  }
+
+  /** Grows the RoPE tables to cover positions [0, n). */
+  ensurePositions(n: number): void {
+    const have = this.parts.ropeCos.shape[0];
+    if (n <= have) return;
+    let size = have; while (size < n) size *= 2;
+    const t = ropeTables(this.config, size);
+    this.parts.ropeCos.dispose(); this.parts.ropeSin.dispose();
+    this.parts.ropeCos = tf.tensor2d(t.cos, [size, this.config.headDim]);
+    this.parts.ropeSin = tf.tensor2d(t.sin, [size, this.config.headDim]);
+  }
+
+  checkIds(seqs: number[][], where: string): void {
+    const V = this.config.vocabSize;
+    for (const s of seqs) for (const id of s) if (!(Number.isInteger(id) && id >= 0 && id < V)) throw new Error(`${where}: token id ${id} is outside [0, ${V})`);
+  }
+
+  numParameters(): number {
+    return allTensors(this.parts.w).reduce((a, t) => a + t.size, 0);
+  }
+
+  loraConfig(): LoraAdapterConfig | null {
+    return this.parts.lora ? { ...this.parts.lora.config, targetModules: [...this.parts.lora.config.targetModules] } : null;
+  }
+
+  attachLora(cfg: LoraAdapterConfig, seed: number): void {
+    this.live();
+    const next = LoraState.create(cfg, this.config, seed);
+    this.detachLora();
+    this.parts.lora = next;
+  }
+
+  setLoraWeights(adapter: LoraAdapter): void {
+    this.live();
+    const cur = this.parts.lora;
+    const same = cur && !cur.merged && cur.config.r === adapter.config.r && cur.scaling !== undefined
+      && cur.config.loraAlpha === adapter.config.loraAlpha && cur.config.useRslora === adapter.config.useRslora
+      && cur.config.targetModules.length === adapter.config.targetModules.length
+      && cur.config.targetModules.every((m) => adapter.config.targetModules.includes(m));
+    if (same) { cur.assign(adapter); return; }
+    const next = LoraState.create(adapter.config, this.config, 0);
+    try { next.assign(adapter); } catch (e) { next.dispose(); throw e; }
+    this.detachLora();
+    this.parts.lora = next;
+  }
+
+  getLoraWeights(): LoraAdapter {
+    if (!this.parts.lora) throw new Error('getLoraWeights: no LoRA attached (call attachLora or setLoraWeights)');
+    return this.parts.lora.toAdapter();
+  }
+
+  detachLora(): void {
+    const l = this.parts.lora;
+    if (!l) return;
+    if (l.merged) this.unmergeLora();
+    l.dispose();
+    this.parts.lora = null;
+  }
+
+  mergeLora(): void {
+    const l = this.parts.lora;
+    if (!l) throw new Error('mergeLora: no LoRA attached');
+    if (l.merged) return;
+    l.fold(this.parts.w, 1);
+    l.merged = true;
+  }
+
+  unmergeLora(): void {
+    const l = this.parts.lora;
+    if (!l || !l.merged) return;
+    l.fold(this.parts.w, -1);
+    l.merged = false;
+  }
+
+  forwardLogits(ids: number[][]): TensorData {
+    this.live();
+    if (ids.length === 0 || ids.some((s) => s.length === 0)) throw new Error('forwardLogits: every sequence needs at least one token');
+    this.checkIds(ids, 'forwardLogits');
+    this.ensurePositions(Math.max(...ids.map((s) => s.length)));
+    const out = tf.tidy(() => {
+      const b = padRight(ids, this.padId, this.G);
+      const { hidden } = forwardHidden(this.parts, b.ids, b.pos, b.bias);
+      return headLogits(this.parts, hidden.reshape([-1, this.config.hiddenSize]) as tf.Tensor2D);
+    });
+    const data = out.dataSync() as Float32Array;
+    out.dispose();
+    return { data, shape: [ids.length, Math.max(...ids.map((s) => s.length)), this.config.vocabSize] };
+  }
+
+  /** log P and argmax-match of `targets` from hidden rows [N, D], in chunks so at most HEAD_CHUNK_VALUES logits exist at once. */
+  private headScores(rows: tf.Tensor2D, targets: Int32Array): { lp: Float32Array; greedy: Uint8Array } {
+    const N = rows.shape[0]; const V = this.config.vocabSize;
+    const chunk = Math.max(1, Math.floor(HEAD_CHUNK_VALUES / V));
+    const lp = new Float32Array(N); const greedy = new Uint8Array(N);
+    for (let s = 0; s < N; s += chunk) {
+      const n = Math.min(chunk, N - s);
+      const tgt = targets.subarray(s, s + n);
+      const [l, a] = tf.tidy(() => {
+        const logits = headLogits(this.parts, rows.slice([s, 0], [n, -1]));
+        const flatIdx = tf.tensor1d(Int32Array.from(tgt, (t, i) => i * V + t), 'int32');
+        const picked = tf.gather(logits.flatten(), flatIdx);
+        return [picked.sub(tf.logSumExp(logits, 1)), tf.argMax(logits, 1)];
+      });
+      lp.set(l.dataSync() as Float32Array, s);
+      const am = a.dataSync();
+      for (let i = 0; i < n; i++) greedy[s + i] = am[i] === tgt[i] ? 1 : 0;
+      l.dispose(); a.dispose();
+    }
+    return { lp, greedy };
+  }
+
+  /** Scores rows in batches of `batchSize` (sorted by length so padding stays small). */
+  async scoreRows(rows: ScoreRow[], batchSize = 8): Promise<Array<{ lp: Float32Array; greedy: Uint8Array }>> {
+    this.live();
+    const out: Array<{ lp: Float32Array; greedy: Uint8Array }> = new Array(rows.length);
+    const order = rows.map((_, i) => i).sort((a, b) => rows[b]!.input.length - rows[a]!.input.length);
+    for (let s = 0; s < order.length; s += batchSize) {
+      const idx = order.slice(s, s + batchSize);
+      const seqs = idx.map((i) => rows[i]!.input);
+      this.checkIds([...seqs, ...idx.map((i) => rows[i]!.targets)], 'scoreRows');
+      this.ensurePositions(Math.max(...seqs.map((q) => q.length)));
+      const rowIdx: number[] = []; const targets: number[] = [];
+      const T = Math.max(...seqs.map((q) => q.length));
+      idx.forEach((i, b) => {
+        const r = rows[i]!;
+        const start = r.input.length - r.targets.length;
+        r.targets.forEach((t, k) => { rowIdx.push(b * T + start + k); targets.push(t); });
+      });
+      const hiddenRows = tf.tidy(() => {
+        const b = padRight(seqs, this.padId, this.G);
+        const { hidden } = forwardHidden(this.parts, b.ids, b.pos, b.bias);
+        return tf.gather(hidden.reshape([-1, this.config.hiddenSize]), tf.tensor1d(rowIdx, 'int32')) as tf.Tensor2D;
+      });
+      const res = (() => { try { return this.headScores(hiddenRows, Int32Array.from(targets)); } finally { hiddenRows.dispose(); } })();
+      let off = 0;
+      for (const i of idx) {
+        const n = rows[i]!.targets.length;
+        out[i] = { lp: res.lp.slice(off, off + n), greedy: res.greedy.slice(off, off + n) };
+        off += n;
+      }
+      await Promise.resolve();
+    }
+    return out;
+  }
+
+  async tokenLogprobs(ids: number[][]): Promise<Float32Array[]> {
+    for (const s of ids) if (s.length < 2) throw new Error(`tokenLogprobs: each sequence needs at least 2 tokens, got ${s.length}`);
+    const res = await this.scoreRows(ids.map((s) => ({ input: s.slice(0, -1), targets: s.slice(1) })));
+    return res.map((r) => r.lp);
+  }
+
+  /** lm-eval-harness's split: trailing context spaces move to the continuation; empty context scores after EOS. */
+  encodePair(context: string, continuation: string): { ctx: number[]; cont: number[] } {
+    const tok = this.tokenizer;
+    if (context === '') {
+      const eos = tok.eosTokenIds[0] ?? this.config.eosTokenIds[0] ?? tok.bosTokenId;
+      if (eos === null || eos === undefined) throw new Error('scoreContinuations: empty context needs an EOS or BOS token');
+      return { ctx: [eos], cont: tok.encode(continuation) };
+    }
+    const nSpaces = context.length - context.trimEnd().length;
+    if (nSpaces > 0) { continuation = context.slice(-nSpaces) + continuation; context = context.slice(0, -nSpaces); }
+    const whole = tok.encode(context + continuation);
+    const ctx = tok.encode(context);
+    return { ctx, cont: whole.slice(ctx.length) };
+  }
+
+  async scoreContinuations(items: ScoreRequest[], opts: ScoreOptions = {}): Promise<ScoreResult[]> {
+    const maxLength = opts.maxLength ?? this.config.maxPositionEmbeddings;
+    const rows: ScoreRow[] = items.map((it, i) => {
+      const { ctx, cont } = this.encodePair(it.context, it.continuation);
+      if (cont.length === 0) throw new Error(`scoreContinuations: item ${i} has an empty continuation after tokenization`);
+      if (cont.length > maxLength) throw new Error(`scoreContinuations: item ${i}'s continuation has ${cont.length} tokens, over maxLength ${maxLength}`);
+      const full = [...ctx, ...cont].slice(-(maxLength + 1));
+      return { input: full.slice(0, -1), targets: cont };
+    });
+    const res = await this.scoreRows(rows, opts.batchSize ?? 8);
+    return res.map((r) => ({ logprob: r.lp.reduce((a, b) => a + b, 0), numTokens: r.lp.length, isGreedy: r.greedy.every((g) => g === 1) }));
+  }
+
+  async generate(prompts: string[], opts: GenerateOptions): Promise<string[]> {
+    this.live();
+    if (!(Number.isInteger(opts.maxNewTokens) && opts.maxNewTokens >= 1)) throw new Error(`generate: maxNewTokens must be an integer >= 1, got ${opts.maxNewTokens}`);
+    const greedy = opts.greedy ?? true;
+    const temperature = opts.temperature ?? 1;
+    if (!greedy && !(temperature > 0)) throw new Error(`generate: temperature must be > 0, got ${temperature}`);
+    const rand = mulberry32(opts.seed ?? 0);
+    const bs = opts.batchSize ?? 8;
+    const out: string[] = [];
+    for (let s = 0; s < prompts.length; s += bs) {
+      const batch = prompts.slice(s, s + bs).map((p) => {
+        const ids = this.tokenizer.encode(p);
+        return ids.length ? ids : [this.tokenizer.bosTokenId ?? this.config.bosTokenId ?? [...this.eosIds][0] ?? 0];
+      });
+      this.checkIds(batch, 'generate');
+      const gen = this.generateIds(batch, opts.maxNewTokens, greedy, temperature, rand);
+      out.push(...gen.map((g) => this.tokenizer.decode(g)));
+      await Promise.resolve();
+    }
+    return out;
+  }
+
+  private pick(logits: Float32Array, off: number, greedy: boolean, temperature: number, rand: () => number): number {
+    const V = this.config.vocabSize;
+    let best = 0;
+    for (let i = 1; i < V; i++) if (logits[off + i]! > logits[off + best]!) best = i;
+    if (greedy) return best;
+    const mx = logits[off + best]!;
+    let z = 0;
+    const p = new Float64Array(V);
+    for (let i = 0; i < V; i++) { p[i] = Math.exp((logits[off + i]! - mx) / temperature); z += p[i]!; }
+    let u = rand() * z;
+    for (let i = 0; i < V; i++) { u -= p[i]!; if (u <= 0) return i; }
+    return V - 1;
+  }
+
+  /** Left-padded batched decoding with a KV cache; returns the new ids of each prompt (EOS excluded). */
+  generateIds(prompts: number[][], maxNew: number, greedy: boolean, temperature: number, rand: () => number): number[][] {
+    const B = prompts.length; const T = Math.max(...prompts.map((p) => p.length)); const G = this.G; const V = this.config.vocabSize;
+    this.ensurePositions(T + maxNew);
+    const keyMask = prompts.map((p) => { const m = new Uint8Array(T); m.fill(1, T - p.length); return m; });
+    const lastPos = prompts.map((p) => p.length - 1);
+    const ids = new Int32Array(B * T).fill(this.padId); const pos = new Int32Array(B * T);
+    prompts.forEach((p, b) => p.forEach((id, t) => { ids[b * T + T - p.length + t] = id; pos[b * T + T - p.length + t] = t; }));
+    let cache: KVCache | null = null;
+    const result: number[][] = prompts.map(() => []);
+    const done = new Array<boolean>(B).fill(false);
+    try {
+      let logits: tf.Tensor2D;
+      ({ cache, logits } = tidyStep(() => {
+        const r = forwardHidden(this.parts, tf.tensor2d(ids, [B, T], 'int32'), tf.tensor2d(pos, [B, T], 'int32'), maskBias(keyMask, T, G));
+        const last = r.hidden.slice([0, T - 1, 0], [B, 1, -1]).reshape([B, -1]) as tf.Tensor2D;
+        return { cache: r.cache, logits: headLogits(this.parts, last) };
+      }));
+      for (let step = 0; step < maxNew; step++) {
+        const lv = logits.dataSync() as Float32Array;
+        logits.dispose();
+        const next = new Int32Array(B);
+        for (let b = 0; b < B; b++) {
+          if (done[b]) { next[b] = this.padId; continue; }
+          const id = this.pick(lv, b * V, greedy, temperature, rand);
+          if (this.eosIds.has(id)) done[b] = true; else result[b]!.push(id);
+          next[b] = id;
+        }
+        if (done.every(Boolean) || step === maxNew - 1) break;
+        for (let b = 0; b < B; b++) {
+          const m = new Uint8Array(keyMask[b]!.length + 1); m.set(keyMask[b]!); m[m.length - 1] = 1; keyMask[b] = m;
+          lastPos[b]! += 1;
+        }
+        const prev: KVCache = cache!;
+        ({ cache, logits } = tidyStep(() => {
+          const r = forwardHidden(this.parts, tf.tensor2d(next, [B, 1], 'int32'), tf.tensor2d(Int32Array.from(lastPos), [B, 1], 'int32'), maskBias(keyMask, 1, G), { cache: prev });
+          return { cache: r.cache, logits: headLogits(this.parts, r.hidden.reshape([B, -1]) as tf.Tensor2D) };
+        }));
+        for (const t of [...prev.k, ...prev.v]) t.dispose();
+      }
+      if (!logits.isDisposed) logits.dispose();
+    } finally {
+      if (cache) for (const t of [...cache.k, ...cache.v]) t.dispose();
+    }
+    return result;
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.detachLora();
+    for (const t of allTensors(this.parts.w)) t.dispose();
+    this.parts.ropeCos.dispose(); this.parts.ropeSin.dispose();
+    this.disposed = true;
+  }
+}
+
+/**
+ * Loads an HF model directory (config.json, model.safetensors, tokenizer.json[, generation_config.json]).
+ * @example const lm = await loadCausalLM(`${process.env.HOME}/.cache/dnd/models/smollm2-135m-instruct`); ... lm.dispose();
+ */
+export async function loadCausalLM(dir: string): Promise<CausalLM> {
+  const cfg = readHfConfig(dir);
+  const tok = loadHfTokenizer(dir);
+  const gen = readGenerationConfig(dir);
+  const w = loadBaseWeights(dir, cfg);
+  try {
+    return new TfCausalLM(cfg, w, tok, dir, gen?.eosTokenIds ?? []);
+  } catch (e) {
+    for (const t of allTensors(w)) t.dispose();
+    throw e;
+  }
+}
+
+/**
+ * A randomly initialised model for tests (HF's init, seeded). `config` overrides TINY_LLAMA_CONFIG; the default
+ * tokenizer is the byte tokenizer (vocab 259), so keep vocabSize >= 259 unless you pass your own tokenizer.
+ * @example const lm = createRandomCausalLM({}, 1); await lm.generate(['hi'], { maxNewTokens: 4 }); lm.dispose();
+ */
+export function createRandomCausalLM(config: Partial<HfModelConfig>, seed: number, tokenizer: TextTokenizer = new ByteTokenizer()): CausalLM {
+  const cfg = mergeConfig(TINY_LLAMA_CONFIG, config, 'createRandomCausalLM config');
+  validateHfModelConfig(cfg, 'createRandomCausalLM config');
+  const w = randomBaseWeights(cfg, seed);
+  try {
+    return new TfCausalLM(cfg, w, tokenizer, '');
+  } catch (e) {
+    for (const t of allTensors(w)) t.dispose();
+    throw e;
+  }
+}

@@ -1,0 +1,124 @@
+// The Llama / Qwen2 decoder forward pass in tfjs: embeddings, RMSNorm, RoPE, grouped-query attention with an
+// additive mask and optional KV cache, SwiGLU MLP, optional LoRA on any projection, final norm, LM head.
+// Pure functions over tensors; call inside tf.tidy (or a gradient closure). Not the batching or the API.
+//
+// Dimensions: B batch, T new tokens, P cached tokens, S = P + T keys, D hidden, H heads, KV kv heads,
+// G = H / KV queries per kv head, HD head dim, N = B * T rows, V vocab.
+// GQA without tile: queries [B, H, T, HD] reshape to [B, KV, G*T, HD] (head h uses kv head h / G, as HF's
+// repeat_kv), so every op stays rank 4 and has a gradient.
+import * as tf from '@tensorflow/tfjs';
+import type { HfModelConfig } from '@dnd/core';
+import type { LoraState } from './lora';
+import type { BaseWeights, ProjName } from './weights';
+
+/** Per-layer cached keys (post-RoPE) and values. */
+export interface KVCache {
+  k: tf.Tensor4D[]; // per layer [B, KV, P, HD]
+  v: tf.Tensor4D[]; // per layer [B, KV, P, HD]
+}
+
+/** What the forward pass reads. */
+export interface ModelParts {
+  cfg: HfModelConfig;
+  w: BaseWeights;
+  lora: LoraState | null;
+  ropeCos: tf.Tensor2D; // [Pmax, HD]
+  ropeSin: tf.Tensor2D; // [Pmax, HD]
+}
+
+/** Forward options. */
+export interface ForwardOptions {
+  cache?: KVCache;
+  /** Apply LoRA dropout (training). */
+  training?: boolean;
+  /** Seed of LoRA dropout masks. */
+  dropoutSeed?: number;
+}
+
+function rmsNorm(x: tf.Tensor2D, w: tf.Tensor1D, eps: number): tf.Tensor2D { // x [N, D]
+  return x.mul(x.square().mean(-1, true).add(eps).rsqrt()).mul(w) as tf.Tensor2D;
+}
+
+function rotateHalf(x: tf.Tensor4D): tf.Tensor4D { // [B, T, h, HD]
+  const [x1, x2] = tf.split(x, 2, -1) as [tf.Tensor4D, tf.Tensor4D];
+  return tf.concat([x2.neg(), x1], -1);
+}
+
+function linear(m: ModelParts, layer: number, proj: ProjName, x: tf.Tensor2D, bias: tf.Tensor1D | null, opts: ForwardOptions, seedOff: number): tf.Tensor2D {
+  let y = tf.matMul(x, m.w.layers[layer]![proj], false, true) as tf.Tensor2D; // [N, out]
+  if (bias) y = y.add(bias) as tf.Tensor2D;
+  const lora = m.lora && !m.lora.merged ? m.lora.get(layer, proj) : undefined;
+  if (lora) {
+    const p = m.lora!.config.loraDropout;
+    const xin = opts.training && p > 0 ? tf.dropout(x, p, undefined, (opts.dropoutSeed ?? 0) * 7919 + seedOff) : x;
+    y = y.add(tf.matMul(tf.matMul(xin, lora.A, false, true), lora.B, false, true).mul(m.lora!.scaling)) as tf.Tensor2D;
+  }
+  return y;
+}
+
+/**
+ * Runs the decoder on new tokens, returning the final-normed hidden states and the extended cache.
+ * @param ids [B, T] int32 token ids; @param pos [B, T] int32 RoPE positions;
+ * @param bias [B, 1, G*T, S] additive mask (0 keep, -1e9 drop), rows repeated per query group (see maskBias).
+ */
+export function forwardHidden(m: ModelParts, ids: tf.Tensor2D, pos: tf.Tensor2D, bias: tf.Tensor4D, opts: ForwardOptions = {}): { hidden: tf.Tensor3D; cache: KVCache } {
+  const { cfg, w } = m;
+  const [B, T] = ids.shape;
+  const H = cfg.numAttentionHeads; const KV = cfg.numKeyValueHeads; const G = H / KV; const HD = cfg.headDim; const D = cfg.hiddenSize;
+  const S = (opts.cache?.k[0]?.shape[2] ?? 0) + T;
+  if (bias.shape[0] !== B || bias.shape[2] !== G * T || bias.shape[3] !== S) throw new Error(`forwardHidden: mask bias [${bias.shape}] does not fit [${B}, 1, ${G * T}, ${S}]`);
+  const cos = tf.gather(m.ropeCos, pos.flatten()).reshape([B, T, 1, HD]) as tf.Tensor4D;
+  const sin = tf.gather(m.ropeSin, pos.flatten()).reshape([B, T, 1, HD]) as tf.Tensor4D;
+  const rope = (x: tf.Tensor4D): tf.Tensor4D => x.mul(cos).add(rotateHalf(x).mul(sin));
+  let x = tf.gather(w.embed, ids.flatten()) as tf.Tensor2D; // [N, D]
+  const cache: KVCache = { k: [], v: [] };
+  const scale = 1 / Math.sqrt(HD);
+  for (let l = 0; l < cfg.numHiddenLayers; l++) {
+    const lw = w.layers[l]!;
+    const so = l * 16;
+    const h = rmsNorm(x, lw.inputNorm, cfg.rmsNormEps);
+    const q = rope(linear(m, l, 'q_proj', h, lw.q_bias, opts, so).reshape([B, T, H, HD]))
+      .transpose([0, 2, 1, 3]).reshape([B, KV, G * T, HD]) as tf.Tensor4D;
+    let k = rope(linear(m, l, 'k_proj', h, lw.k_bias, opts, so + 1).reshape([B, T, KV, HD])).transpose([0, 2, 1, 3]) as tf.Tensor4D;
+    let v = linear(m, l, 'v_proj', h, lw.v_bias, opts, so + 2).reshape([B, T, KV, HD]).transpose([0, 2, 1, 3]) as tf.Tensor4D;
+    if (opts.cache) {
+      k = tf.concat([opts.cache.k[l]!, k], 2);
+      v = tf.concat([opts.cache.v[l]!, v], 2);
+    }
+    cache.k.push(k); cache.v.push(v);
+    const probs = tf.softmax(tf.matMul(q, k, false, true).mul(scale).add(bias)); // [B, KV, G*T, S]
+    const ctx = tf.matMul(probs, v).reshape([B, H, T, HD]).transpose([0, 2, 1, 3]).reshape([B * T, H * HD]) as tf.Tensor2D;
+    x = x.add(linear(m, l, 'o_proj', ctx, lw.o_bias, opts, so + 3));
+    const h2 = rmsNorm(x, lw.postNorm, cfg.rmsNormEps);
+    const gate = linear(m, l, 'gate_proj', h2, null, opts, so + 4);
+    const up = linear(m, l, 'up_proj', h2, null, opts, so + 5);
+    x = x.add(linear(m, l, 'down_proj', tf.mul(gate.mul(tf.sigmoid(gate)), up) as tf.Tensor2D, null, opts, so + 6));
+  }
+  const hidden = rmsNorm(x, w.norm, cfg.rmsNormEps).reshape([B, T, D]) as tf.Tensor3D;
+  return { hidden, cache };
+}
+
+/** Logits for hidden rows: [N, D] -> [N, V] (tied head uses the embedding). */
+export function headLogits(m: ModelParts, rows: tf.Tensor2D): tf.Tensor2D {
+  return tf.matMul(rows, m.w.lmHead ?? m.w.embed, false, true);
+}
+
+/**
+ * Additive attention bias for T new queries over S = P + T keys. `keyMask` [B][S] is 1 for real tokens;
+ * query t (absolute index P + t) sees key j iff j <= P + t and keyMask[b][j]. Rows repeated G times.
+ * Returns [B, 1, G*T, S].
+ */
+export function maskBias(keyMask: Uint8Array[], T: number, G: number): tf.Tensor4D {
+  const B = keyMask.length; const S = keyMask[0]!.length; const P = S - T;
+  const out = new Float32Array(B * G * T * S);
+  for (let b = 0; b < B; b++) {
+    for (let t = 0; t < T; t++) {
+      for (let j = 0; j < S; j++) {
+        const val = j <= P + t && keyMask[b]![j] ? 0 : -1e9;
+        if (val === 0) continue;
+        for (let g = 0; g < G; g++) out[((b * G + g) * T + t) * S + j] = val;
+      }
+    }
+  }
+  return tf.tensor4d(out, [B, 1, G * T, S]);
+}

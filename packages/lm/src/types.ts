@@ -1,0 +1,107 @@
+// The public contract of @dnd/lm: what a loaded causal LM can do, as whole operations on strings and
+// typed arrays (tensors never cross the package API). Declarations only; the model is in causal-lm.ts.
+import type { HfModelConfig, LoraAdapter, LoraAdapterConfig, TensorData, TextTokenizer } from '@dnd/core';
+
+/** One lm-eval-harness style request: log P(continuation | context). */
+export interface ScoreRequest {
+  context: string;
+  continuation: string;
+}
+
+/** Result of one ScoreRequest. */
+export interface ScoreResult {
+  /** Sum of the continuation tokens' log-probabilities (natural log). */
+  logprob: number;
+  /** Number of continuation tokens scored. */
+  numTokens: number;
+  /** Whether every continuation token is the argmax at its position (lm-eval's `is_greedy`). */
+  isGreedy: boolean;
+}
+
+/** Options for scoreContinuations. */
+export interface ScoreOptions {
+  /** Requests per forward pass (padded together). */
+  batchSize?: number;
+  /** Longest context+continuation in tokens; longer requests are cut from the left (as lm-eval does). */
+  maxLength?: number;
+}
+
+/** Options for generate. */
+export interface GenerateOptions {
+  maxNewTokens: number;
+  /** Greedy decoding (default true); false samples with `temperature`. */
+  greedy?: boolean;
+  temperature?: number;
+  /** Seed of the sampler. */
+  seed?: number;
+  /** Prompts per batch (left-padded together). */
+  batchSize?: number;
+}
+
+/** A loaded decoder-only LM (Llama / Qwen2 family) with optional LoRA. Call dispose() when done. */
+export interface CausalLM {
+  readonly config: HfModelConfig;
+  readonly tokenizer: TextTokenizer;
+  /** Where it was loaded from ('' for random models). */
+  readonly source: string;
+  /** Number of base-model parameters (tied embeddings counted once). */
+  numParameters(): number;
+  /** Adds fresh LoRA on `cfg.targetModules` of every layer: A ~ PEFT's kaiming-uniform, B = 0. Replaces any attached LoRA. */
+  attachLora(cfg: LoraAdapterConfig, seed: number): void;
+  /** Attaches (if needed, with adapter.config) and loads PEFT-named weights; throws if shapes do not fit the base model. */
+  setLoraWeights(adapter: LoraAdapter): void;
+  /** Current LoRA weights under PEFT names. */
+  getLoraWeights(): LoraAdapter;
+  /** Removes LoRA (unmerging first if merged). */
+  detachLora(): void;
+  /** Folds scaling * B A into the base weights (faster inference); LoRA cannot train while merged. */
+  mergeLora(): void;
+  /** Undoes mergeLora. */
+  unmergeLora(): void;
+  /** The LoRA config attached now, or null. */
+  loraConfig(): LoraAdapterConfig | null;
+  /** Raw logits for token ids, right-padded in one batch: returns [B, T, V] (pad positions hold garbage). For tests and tools. */
+  forwardLogits(ids: number[][]): TensorData; // [B, T, V]
+  /** Per-token log P(ids[t] | ids[<t]) for t >= 1 of each sequence: ragged, one Float32Array of length len-1 per sequence. */
+  tokenLogprobs(ids: number[][]): Promise<Float32Array[]>;
+  scoreContinuations(items: ScoreRequest[], opts?: ScoreOptions): Promise<ScoreResult[]>;
+  generate(prompts: string[], opts: GenerateOptions): Promise<string[]>;
+  dispose(): void;
+}
+
+/** Options of the LoRA trainer (AdamW on LoRA parameters only, PyTorch's AdamW semantics). */
+export interface LoraTrainerConfig {
+  lr: number;
+  weightDecay: number;
+  betas: [number, number];
+  eps: number;
+  /** Seed of LoRA dropout. */
+  seed: number;
+  /** Clip the global grad norm to this (0 = off). */
+  maxGradNorm: number;
+}
+
+/** A training batch: loss is on the answer tokens (and a closing EOS) only. */
+export interface TrainBatch {
+  prompts: string[];
+  answers: string[];
+}
+
+/** Resumable optimizer state: Adam moments under PEFT names, the step count, and the LoRA weights. */
+export interface LoraTrainerState {
+  step: number;
+  m: Map<string, TensorData>;
+  v: Map<string, TensorData>;
+  lora: LoraAdapter;
+}
+
+/** A LoRA trainer bound to one model. */
+export interface LoraTrainer {
+  readonly config: LoraTrainerConfig;
+  /** One AdamW step on the batch; sequences are cut to maxLen tokens (prompt cut from the left). Returns the mean answer-token NLL. */
+  step(batch: TrainBatch, maxLen: number): Promise<{ loss: number; tokens: number }>;
+  exportState(): LoraTrainerState;
+  importState(s: LoraTrainerState): void;
+  /** Frees the optimizer state (not the model). */
+  dispose(): void;
+}
