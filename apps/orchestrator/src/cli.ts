@@ -107,9 +107,10 @@ async function drive(run: SavedRun, runDir: string, o: { worker: boolean; ui: bo
 
 export function buildCli(): Command {
   const program = new Command('dnd')
-    .description('Drag-and-Drop LLMs: unlabeled task prompts in, LoRA weights out.\n\n'
-      + 'Runs are Temporal workflows. Without TEMPORAL_ADDRESS a local dev server is started with its history\n'
-      + 'in runs/<run-id>/temporal.db; with TEMPORAL_ADDRESS (host:port) that cluster is used.')
+    .description('Drag-and-Drop LLMs: unlabeled task prompts in, LoRA weights out.')
+    .addHelpText('after', '\nRuns are Temporal workflows. Without TEMPORAL_ADDRESS a local dev server is started with its history in\n'
+      + 'runs/<run-id>/temporal.db (Ctrl-C, then `dnd resume <run-id>`); with TEMPORAL_ADDRESS (host:port) that cluster is used.\n'
+      + 'Start with: dnd run quickstart')
     .version(CORE_VERSION)
     .option('-v, --verbose', 'log worker and workflow details')
     .hook('preAction', (cmd) => installLogger(Boolean(cmd.opts()['verbose'])));

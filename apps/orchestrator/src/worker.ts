@@ -1,9 +1,11 @@
 // Builds a dnd worker: the CPU role polls the CPU queue with every workflow and activity; the GPU role
 // polls the GPU queue with activities only (its presence on that queue is what routes training there).
 // Not the CLI (cli.ts) and not the step logic (steps.ts chooses the step functions).
+import * as fs from 'fs';
 import * as os from 'os';
-import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
-import { currentBackend, type ArtifactStore } from '@dnd/core';
+import * as path from 'path';
+import { bundleWorkflowCode, DefaultLogger, NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { currentBackend, sha256Hex, writeFileAtomic, type ArtifactStore } from '@dnd/core';
 import { createActivities } from './activities';
 import type { StepFunctions } from './step-functions';
 
@@ -34,9 +36,7 @@ export async function createDndWorker(o: DndWorkerOptions): Promise<Worker> {
     store: o.store, steps: o.steps, queue: o.taskQueue,
     backend: async () => (await currentBackend())?.name ?? null,
   });
-  const workflows: Partial<WorkerOptions> = o.role === 'cpu'
-    ? (o.workflowBundle ? { workflowBundle: o.workflowBundle } : { workflowsPath: require.resolve('./workflows') })
-    : {};
+  const workflows: Partial<WorkerOptions> = o.role === 'cpu' ? { workflowBundle: o.workflowBundle ?? { codePath: await cachedWorkflowBundle() } } : {};
   return Worker.create({
     connection: o.connection,
     namespace: o.namespace ?? 'default',
@@ -49,4 +49,32 @@ export async function createDndWorker(o: DndWorkerOptions): Promise<Worker> {
     // Give running activities a moment to heartbeat their last unit on shutdown.
     shutdownGraceTime: 5_000,
   });
+}
+
+/**
+ * The workflow bundle (webpack over ./workflows, a few seconds) cached as a file keyed by the workflow
+ * sources and the SDK version, so that `dnd run`/`dnd worker` start without re-bundling unchanged code.
+ * Cache folder: DND_CACHE/workflow-bundles (default ~/.cache/dnd).
+ */
+export async function cachedWorkflowBundle(): Promise<string> {
+  const workflowsPath = require.resolve('./workflows');
+  const dir = path.dirname(workflowsPath);
+  const files: string[] = [];
+  const walk = (d: string): void => {
+    for (const f of fs.readdirSync(d).sort()) {
+      const p = path.join(d, f);
+      if (fs.statSync(p).isDirectory()) walk(p);
+      else if (/\.(ts|js)$/.test(f) && !f.endsWith('.d.ts')) files.push(p);
+    }
+  };
+  walk(dir);
+  const sdk = (require('@temporalio/worker/package.json') as { version: string }).version;
+  const key = sha256Hex([sdk, ...files.map((f) => `${path.relative(dir, f)}\0${sha256Hex(fs.readFileSync(f))}`)].join('\n')).slice(0, 24);
+  const cacheDir = path.join(process.env['DND_CACHE'] ?? path.join(os.homedir(), '.cache', 'dnd'), 'workflow-bundles');
+  const file = path.join(cacheDir, `dnd-workflows-${key}.js`);
+  if (!fs.existsSync(file)) {
+    const { code } = await bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('WARN') });
+    writeFileAtomic(file, code);
+  }
+  return file;
 }

@@ -3,14 +3,31 @@
 import { spawn, type ChildProcess } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
+import { startDevServer, type DevServer } from '../src/dev-server';
 import { ORCH_ROOT, tmpDir, waitFor } from './support/env';
 
 const CLI = path.join(ORCH_ROOT, 'src', 'cli.ts');
 const REGISTER = path.join(__dirname, 'support', 'register.cjs');
 
+const spawned: ChildProcess[] = [];
+// A failed expectation must not leave a `dnd run` (and its dev server) behind: SIGINT stops both.
+afterEach(async () => {
+  for (const c of spawned.splice(0)) {
+    if (c.exitCode === null && c.signalCode === null) {
+      const gone = new Promise((r) => c.once('exit', r));
+      c.kill('SIGINT');
+      await gone;
+    }
+  }
+});
+
 interface Proc { child: ChildProcess; out: () => string; exit: Promise<number | null> }
 function dnd(cwd: string, ...args: string[]): Proc {
-  const child = spawn(process.execPath, ['-r', REGISTER, CLI, ...args], { cwd, env: { ...process.env, TEMPORAL_ADDRESS: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  return dndWith({ TEMPORAL_ADDRESS: '' }, cwd, ...args);
+}
+function dndWith(env: Record<string, string>, cwd: string, ...args: string[]): Proc {
+  const child = spawn(process.execPath, ['-r', REGISTER, CLI, ...args], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  spawned.push(child);
   let text = '';
   child.stdout!.on('data', (d) => { text += String(d); });
   child.stderr!.on('data', (d) => { text += String(d); });
@@ -21,13 +38,17 @@ describe('dnd command', () => {
   const dir = tmpDir('cli');
   fs.writeFileSync(path.join(dir, 'slow.json'), JSON.stringify({
     sets: ['boolq', 'openbookqa'], heldOut: ['openbookqa'], dataDir: process.env['DND_DATA_DIR'] ?? '/work/shared/data/commonsense',
-    steps: { collectSet: { snapshots: 3, unitDelayMs: 1200 } },
+    steps: { collectSet: { snapshots: 3, unitDelayMs: 800 } },
     temporal: { heartbeatTimeoutSec: 2, retry: { initialIntervalSec: 0.2, maximumIntervalSec: 1 } },
   }));
 
   it('run, Ctrl-C, status, resume: the run finishes from its stored history and prints report and manifest', async () => {
     const run = dnd(dir, 'run', 'slow.json', '--run-id', 'c1', '--no-ui');
     await waitFor('collection to start', () => /c1\/zoo\/boolq .*collectSet/.test(run.out()), 60_000);
+    const live = dnd(dir, 'status', 'c1'); // through the running command's dev server (runs/c1/server.json)
+    expect(await live.exit).toBe(0);
+    expect(live.out()).not.toContain('starting the Temporal dev server');
+    expect(live.out()).toMatch(/^c1 {2}\S+\nc1\/zoo {2}/m);
     run.child.kill('SIGINT');
     expect(await run.exit).toBe(130);
     expect(run.out()).toContain('dnd resume c1');
@@ -36,7 +57,7 @@ describe('dnd command', () => {
 
     const status = dnd(dir, 'status', 'c1');
     expect(await status.exit).toBe(0);
-    expect(status.out()).toMatch(/^c1 {2}zoo$/m);
+    expect(status.out()).toMatch(/^c1 {2}(zoo|pairs)$/m);
 
     const resume = dnd(dir, 'resume', 'c1', '--no-ui');
     expect([await resume.exit, resume.out()]).toEqual([0, expect.stringContaining('attached to c1 (RUNNING)')]);
@@ -46,12 +67,20 @@ describe('dnd command', () => {
     expect(manifest).toMatchObject({ runId: 'c1', preset: null, temporal: { workflowIds: expect.arrayContaining(['c1', 'c1/zoo/boolq', 'c1/train']) } });
   });
 
-  it('cancel from another process stops a live run', async () => {
-    const run = dnd(dir, 'run', 'slow.json', '--run-id', 'c2', '--no-ui');
-    await waitFor('the run to start', () => run.out().includes('started dndPipeline c2'), 60_000);
-    const cancel = dnd(dir, 'cancel', 'c2');
-    expect([await cancel.exit, cancel.out()]).toEqual([0, expect.stringContaining('cancellation requested for c2')]);
-    expect(await run.exit).toBe(1);
-    expect(run.out()).toMatch(/run c2 was cancelled/);
+  it('with TEMPORAL_ADDRESS: uses that server, and cancel from another process stops a live run', async () => {
+    const server: DevServer = await startDevServer({ dbFile: path.join(dir, 'cluster', 'temporal.db'), ui: false });
+    try {
+      const env = { TEMPORAL_ADDRESS: server.address };
+      const run = dndWith(env, dir, 'run', 'slow.json', '--run-id', 'c2', '--no-ui');
+      await waitFor('the run to start', () => run.out().includes('started dndPipeline c2'), 60_000);
+      const cancel = dndWith(env, dir, 'cancel', 'c2');
+      expect([await cancel.exit, cancel.out()]).toEqual([0, expect.stringContaining('cancellation requested for c2')]);
+      expect(await run.exit).toBe(1);
+      expect(run.out()).toMatch(/run c2 was cancelled/);
+      expect(run.out()).not.toContain('starting the Temporal dev server');
+      expect(fs.existsSync(path.join(dir, 'runs', 'c2', 'temporal.db'))).toBe(false);
+    } finally {
+      await server.stop();
+    }
   });
 });

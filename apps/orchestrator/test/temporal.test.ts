@@ -5,9 +5,10 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { ChildProcess } from 'child_process';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { artifactKey, LocalArtifactStore, readRunManifest, writeSafetensors } from '@dnd/core';
-import { createNightlySchedule, startPipeline } from '../src/client';
+import { createNightlySchedule, startLeaveOneOut, startPipeline } from '../src/client';
 import { createDemoSteps } from '../src/demo-steps';
 import { createDndWorker } from '../src/worker';
 import type { PipelineResult } from '../src/types';
@@ -48,6 +49,7 @@ describe('dndPipeline on a real server', () => {
           fs.writeFileSync(path.join(fixtures, `history-${id.replace(/\//g, '_')}.json`), JSON.stringify(JSON.parse(historyToJSON(history)), null, 1) + '\n');
         }
       }
+      expect(await h1.query('progress')).toEqual({ stage: 'done', children: ['e2e-1/zoo', 'e2e-1/pairs', 'e2e-1/train', 'e2e-1/evaluate'], finished: ['zoo', 'pairs', 'train', 'evaluate'] });
       const h2 = await startPipeline(env.client, pipelineInput('e2e-2', config));
       return [r1, (await h2.result()) as PipelineResult];
     });
@@ -78,6 +80,51 @@ describe('dndPipeline on a real server', () => {
     for (const s of [...second.zoo.map((z) => z.result), second.pairs, second.generator, second.report]) expect(s.cached).toBe(true);
     expect(second.report.ref).toEqual(first.report.ref);
     expect(await store.getAlias('latest-generator')).toMatchObject({ ref: first.generator.ref });
+  });
+});
+
+describe('bad input', () => {
+  it('fails the run at once (no retries) with the cause, through the child workflows', async () => {
+    const root = tmpDir('bad');
+    const config = testConfig(path.join(root, 'artifacts'), 'bad');
+    config.sets = ['boolq', 'no-such-set'];
+    config.heldOut = ['boolq'];
+    const worker = await createDndWorker({
+      connection: env.nativeConnection, role: 'cpu', taskQueue: config.temporal.cpuQueue, store: new LocalArtifactStore(config.artifactsDir),
+      steps: createDemoSteps(), workflowBundle: { code: bundle.code },
+    });
+    const err = await worker.runUntil(async () => (await startPipeline(env.client, pipelineInput('bad-1', config))).result().catch((e: Error) => e));
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    const chain: string[] = [];
+    for (let c: any = err; c; c = c.cause) chain.push(`${c.name}: ${c.message}`);
+    expect(chain.join('\n')).toMatch(/ApplicationFailure: task set "no-such-set" not found/);
+    const desc = await env.client.workflow.getHandle('bad-1/zoo/no-such-set').describe();
+    expect(desc.status.name).toBe('FAILED');
+    expect(desc.raw.pendingActivities ?? []).toHaveLength(0);
+    const history = await env.client.workflow.getHandle('bad-1/zoo/no-such-set').fetchHistory();
+    const started = history.events!.filter((e) => e.activityTaskStartedEventAttributes);
+    expect(started.map((e) => e.activityTaskStartedEventAttributes!.attempt)).toEqual([1, 1]); // pickQueue, collectSet: one attempt each
+  });
+});
+
+describe('leaveOneOut', () => {
+  it('collects the zoo once and runs one pipeline per held-out set on it', async () => {
+    const root = tmpDir('loo');
+    const config = testConfig(path.join(root, 'artifacts'), 'loo');
+    const units: string[] = [];
+    const worker = await createDndWorker({
+      connection: env.nativeConnection, role: 'cpu', taskQueue: config.temporal.cpuQueue, store: new LocalArtifactStore(config.artifactsDir),
+      steps: createDemoSteps({ onUnit: (u, phase) => { if (phase === 'start') units.push(u); } }), workflowBundle: { code: bundle.code },
+    });
+    const results = await worker.runUntil(async () => (await startLeaveOneOut(env.client, pipelineInput('loo-1', config))).result() as Promise<PipelineResult[]>);
+    expect(results.map((r) => r.runId)).toEqual(['loo-1/heldout-boolq', 'loo-1/heldout-openbookqa']);
+    expect(units.filter((u) => u.startsWith('collectSet'))).toHaveLength(2 * 3);
+    expect(units.filter((u) => u.startsWith('trainGenerator'))).toHaveLength(2 * 2);
+    expect(results[0]!.zoo).toEqual(results[1]!.zoo);
+    expect(results[0]!.generator.key).not.toBe(results[1]!.generator.key);
+    const reports = await Promise.all(results.map(async (r) => JSON.parse(fs.readFileSync(path.join(await new LocalArtifactStore(config.artifactsDir).resolve(r.report.ref), 'report.json'), 'utf8'))));
+    expect(reports.map((rep) => rep.rows.map((x: { set: string }) => x.set))).toEqual([['boolq'], ['openbookqa']]);
+    expect(readRunManifest(results[1]!.manifestPath).temporal.workflowIds[0]).toBe('loo-1/heldout-openbookqa');
   });
 });
 

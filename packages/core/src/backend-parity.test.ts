@@ -5,7 +5,7 @@
 // Dimensions: B batch, T tokens, D model width, V vocab, H/W image height/width, C channels, K kernel size.
 import * as tf from '@tensorflow/tfjs';
 import { tryBackend, type BackendName } from './backend';
-import { installRuntimeKernels, uninstallRuntimeKernels, installedRuntimeKernels } from './wasm-kernels';
+import { installRuntimeKernels, uninstallRuntimeKernels, installedRuntimeKernels, conv2dFilterGradIm2col } from './wasm-kernels';
 
 const RTOL = 1e-4;
 const ATOL_OF_MAX = 1e-5;
@@ -234,7 +234,7 @@ describe('runtime kernels', () => {
     uninstallRuntimeKernels('cpu');
     const stockSegmentSum = tf.getKernel('UnsortedSegmentSum', 'cpu');
     expect(installRuntimeKernels('cpu').sort()).toEqual(['Conv2DBackpropFilter', 'UnsortedSegmentSum']);
-    expect(installRuntimeKernels('wasm').sort()).toEqual(['BatchMatMul', 'Conv2DBackpropFilter', 'UnsortedSegmentSum']);
+    expect(installRuntimeKernels('wasm').sort()).toEqual(['BatchMatMul', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'UnsortedSegmentSum']);
     expect(tf.getKernel('UnsortedSegmentSum', 'cpu')).not.toBe(stockSegmentSum);
     uninstallRuntimeKernels('cpu');
     expect(installedRuntimeKernels('cpu')).toEqual([]);
@@ -243,8 +243,26 @@ describe('runtime kernels', () => {
     expect(tf.getKernel('UnsortedSegmentSum', 'wasm')).toBeUndefined();
   });
 
+  it('conv2dFilterGradIm2col gives the same filter gradient from NCHW inputs as from NHWC', async () => {
+    await tf.setBackend('cpu');
+    const before = tf.memory().numTensors;
+    const r = rng(7);
+    const x = tf.tensor4d(Float32Array.from({ length: 2 * 5 * 6 * 3 }, () => r() - 0.5), [2, 5, 6, 3]); // [B, H, W, Cin]
+    const dy = tf.tensor4d(Float32Array.from({ length: 2 * 3 * 3 * 4 }, () => r() - 0.5), [2, 3, 3, 4]); // [B, OH, OW, Cout]
+    const attrs = { strides: 2, pad: 'same' as const, filterShape: [3, 3, 3, 4] as [number, number, number, number] };
+    const nhwc = conv2dFilterGradIm2col(x, dy, { ...attrs, dataFormat: 'NHWC' });
+    const [xT, dyT] = [tf.transpose(x, [0, 3, 1, 2]), tf.transpose(dy, [0, 3, 1, 2])]; // [B, C, H, W]
+    const nchw = conv2dFilterGradIm2col(xT, dyT, { ...attrs, dataFormat: 'NCHW' });
+    expect(nchw.shape).toEqual([3, 3, 3, 4]);
+    const w = worstError(nchw.dataSync() as Float32Array, nhwc.dataSync() as Float32Array);
+    expect(w.excess).toBeLessThanOrEqual(0);
+    expect(() => conv2dFilterGradIm2col(x, dy, { ...attrs, strides: 1, dataFormat: 'NHWC' })).toThrow(/dy \[2,3,3,4\] does not match/);
+    tf.dispose([x, dy, xT, dyT, nhwc, nchw]);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   it('rejects a backend it does not patch and a malformed config', () => {
     expect(() => installRuntimeKernels('tensorflow' as never)).toThrow(/wasm or cpu, got "tensorflow"/);
-    expect(() => installRuntimeKernels('cpu', { segmentSum: 'yes', convFilterGrad: true, matMulExplicitTranspose: false } as never)).toThrow(/segmentSum must be a boolean, got "yes"/);
+    expect(() => installRuntimeKernels('cpu', { segmentSum: 'yes', convFilterGrad: true, matMulExplicitTranspose: false, convInputGrad: false } as never)).toThrow(/segmentSum must be a boolean, got "yes"/);
   });
 });

@@ -10,7 +10,7 @@ export { SafetensorsFile, readSafetensors, readSafetensorsHeader, writeSafetenso
 // -- sections below are filled in by each area; add exports only inside your own section --
 // [runtime]
 export type { PatchedBackend, RuntimeKernelsConfig } from './wasm-kernels';
-export { installRuntimeKernels, installedRuntimeKernels, uninstallRuntimeKernels, conv2dFilterGradIm2col, DEFAULT_RUNTIME_KERNELS_CONFIG, validateRuntimeKernelsConfig } from './wasm-kernels';
+export { installRuntimeKernels, installedRuntimeKernels, uninstallRuntimeKernels, conv2dFilterGradIm2col, conv2dInputGradFlipped, DEFAULT_RUNTIME_KERNELS_CONFIG, validateRuntimeKernelsConfig } from './wasm-kernels';
 // [formats: hf config, tokenizer, peft adapters]
 export type { LoraAdapterConfig, LoraAdapter, LoraModule } from './peft';
 export type { HfModelConfig, RopeScaling, HfGenerationConfig } from './hf-config';

@@ -1,6 +1,7 @@
 // Kernels the pure-JS backends lack or run pathologically slowly, registered per backend so that every
 // model in this project trains on wasm (and faster on cpu): segment-sum (gather gradient), the conv
-// filter gradient by shifted-patch matMuls, and wasm matMul with explicit transposes.
+// filter gradient by shifted-patch matMuls, and on wasm matMul with explicit transposes and the stride-1
+// conv input gradient as a flipped-kernel forward conv.
 // Not backend choice (backend.ts) and not a general kernel library: only what our models need.
 //
 // Dimensions: B batch, H/W input height/width, OH/OW output height/width, KH/KW kernel height/width,
@@ -18,17 +19,19 @@ export interface RuntimeKernelsConfig {
   convFilterGrad: boolean;
   /** BatchMatMul with transposeA/B done as an explicit Transpose then a plain matMul: wasm's transposed matMul is 15-60x slower. */
   matMulExplicitTranspose: boolean;
+  /** Conv2DBackpropInput at stride 1 as a forward conv with the flipped kernel: wasm's own is ~10x slower than its forward conv. */
+  convInputGrad: boolean;
 }
 
 /** Defaults per backend: cpu's transposed matMul is no slower than its plain one, so it keeps its own. */
 export const DEFAULT_RUNTIME_KERNELS_CONFIG: Readonly<Record<PatchedBackend, RuntimeKernelsConfig>> = {
-  wasm: { segmentSum: true, convFilterGrad: true, matMulExplicitTranspose: true },
-  cpu: { segmentSum: true, convFilterGrad: true, matMulExplicitTranspose: false },
+  wasm: { segmentSum: true, convFilterGrad: true, matMulExplicitTranspose: true, convInputGrad: true },
+  cpu: { segmentSum: true, convFilterGrad: true, matMulExplicitTranspose: false, convInputGrad: false },
 };
 
 /** Throws naming the field and value when a config is not a RuntimeKernelsConfig. */
 export function validateRuntimeKernelsConfig(cfg: RuntimeKernelsConfig): RuntimeKernelsConfig {
-  for (const key of ['segmentSum', 'convFilterGrad', 'matMulExplicitTranspose'] as const) {
+  for (const key of ['segmentSum', 'convFilterGrad', 'matMulExplicitTranspose', 'convInputGrad'] as const) {
     if (typeof cfg[key] !== 'boolean') throw new Error(`RuntimeKernelsConfig.${key} must be a boolean, got ${JSON.stringify(cfg[key])}`);
   }
   return cfg;
@@ -47,7 +50,8 @@ function replaceKernel(config: tf.KernelConfig): void {
   tf.registerKernel(config);
 }
 
-// ---- UnsortedSegmentSum: out[ids[i], ...] += x[i, ...], ids outside [0, numSegments) dropped (TF semantics).
+// ---- UnsortedSegmentSum: out[ids[i], ...] += x[i, ...]. Negative ids are dropped, as in TF; ids >= numSegments
+// are dropped too (TF raises an error for those).
 
 function segmentSumValues(
   xv: ArrayLike<number>, // [S, ...inner] flattened
@@ -165,6 +169,53 @@ function convFilterGradKernel(backendName: PatchedBackend): tf.KernelConfig {
   };
 }
 
+// ---- Conv2DBackpropInput at stride 1: dx = conv2d(dy, W flipped in (KH, KW) with Cin/Cout swapped), padded
+// by (K-1-pad) on each side, so it runs on the backend's fast forward conv. Other cases go to the stock kernel.
+
+interface ConvInputAttrs {
+  strides: [number, number] | number;
+  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
+  dataFormat: 'NHWC' | 'NCHW';
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+  inputShape: [number, number, number, number];
+}
+
+/**
+ * The conv2d input gradient at stride 1 (NHWC) as a forward conv with the flipped kernel; null where that
+ * route does not apply (stride > 1, NCHW, padding wider than the kernel), so the caller uses the stock kernel.
+ * @param dy output gradient [B, OH, OW, Cout]; filter [KH, KW, Cin, Cout]
+ * @returns dx [B, H, W, Cin], or null
+ * @example const dx = conv2dInputGradFlipped(dy, w, { strides: 1, pad: 'same', dataFormat: 'NHWC', inputShape: [2, 8, 8, 3] });
+ */
+export function conv2dInputGradFlipped(dy: tf.Tensor4D, filter: tf.Tensor4D, attrs: ConvInputAttrs): tf.Tensor4D | null {
+  const [sh, sw] = typeof attrs.strides === 'number' ? [attrs.strides, attrs.strides] : attrs.strides;
+  if (sh !== 1 || sw !== 1 || attrs.dataFormat === 'NCHW') return null;
+  const [KH, KW] = filter.shape;
+  const info = tf.backend_util.computeConv2DInfo(attrs.inputShape, filter.shape, 1, 1, attrs.pad, attrs.dimRoundingMode, false, 'channelsLast');
+  const { top, bottom, left, right } = info.padInfo;
+  const pads = [KH - 1 - top, KH - 1 - bottom, KW - 1 - left, KW - 1 - right];
+  if (pads.some((p) => p < 0)) return null;
+  if (dy.shape[1] !== info.outHeight || dy.shape[2] !== info.outWidth) {
+    throw new Error(`Conv2DBackpropInput: dy [${dy.shape}] does not match input [${attrs.inputShape}] and filter [${filter.shape}]`);
+  }
+  return tf.tidy(() => {
+    const flipped = tf.transpose(tf.reverse(filter, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D; // [KH, KW, Cout, Cin]
+    return tf.conv2d(dy, flipped, 1, [[0, 0], [pads[0]!, pads[1]!], [pads[2]!, pads[3]!], [0, 0]]); // [B, H, W, Cin]
+  });
+}
+
+function convInputGradKernel(original: tf.KernelConfig): tf.KernelConfig {
+  return {
+    ...original,
+    kernelFunc: (args) => {
+      const { dy, filter } = args.inputs as { dy: tf.Tensor4D; filter: tf.Tensor4D };
+      if (!(dy instanceof tf.Tensor) || !(filter instanceof tf.Tensor)) return original.kernelFunc(args);
+      const dx = conv2dInputGradFlipped(dy, filter, args.attrs as unknown as ConvInputAttrs);
+      return dx ? (dx as unknown as tf.TensorInfo) : original.kernelFunc(args);
+    },
+  };
+}
+
 // ---- BatchMatMul on wasm: transposeA/B become an explicit Transpose kernel, then the stock matMul without flags.
 
 function explicitTransposeMatMulKernel(original: tf.KernelConfig): tf.KernelConfig {
@@ -206,7 +257,7 @@ function explicitTransposeMatMulKernel(original: tf.KernelConfig): tf.KernelConf
  * Registers the replacement kernels for a backend (idempotent; safe before or after tf.setBackend).
  * The native 'tensorflow' backend is never touched.
  * @returns the kernel names now replaced on that backend, for the run manifest.
- * @example installRuntimeKernels('wasm'); // ['UnsortedSegmentSum', 'Conv2DBackpropFilter', 'BatchMatMul']
+ * @example installRuntimeKernels('wasm'); // ['UnsortedSegmentSum', 'Conv2DBackpropFilter', 'BatchMatMul', 'Conv2DBackpropInput']
  */
 export function installRuntimeKernels(backendName: PatchedBackend, cfg: RuntimeKernelsConfig = DEFAULT_RUNTIME_KERNELS_CONFIG[backendName]): string[] {
   if (backendName !== 'wasm' && backendName !== 'cpu') throw new Error(`installRuntimeKernels: backend must be wasm or cpu, got "${backendName}"`);
@@ -217,6 +268,11 @@ export function installRuntimeKernels(backendName: PatchedBackend, cfg: RuntimeK
     const original = saved.get(key('BatchMatMul', backendName)) ?? tf.getKernel('BatchMatMul', backendName);
     if (!original) throw new Error(`installRuntimeKernels: ${backendName} has no BatchMatMul kernel to wrap (is its backend package loaded?)`);
     replaceKernel(explicitTransposeMatMulKernel(original));
+  }
+  if (cfg.convInputGrad) {
+    const original = saved.get(key('Conv2DBackpropInput', backendName)) ?? tf.getKernel('Conv2DBackpropInput', backendName);
+    if (!original) throw new Error(`installRuntimeKernels: ${backendName} has no Conv2DBackpropInput kernel to wrap (is its backend package loaded?)`);
+    replaceKernel(convInputGradKernel(original));
   }
   return installedRuntimeKernels(backendName);
 }

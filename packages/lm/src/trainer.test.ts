@@ -10,14 +10,14 @@ const FIX = path.join(__dirname, '..', 'test', 'fixtures');
 
 beforeAll(async () => { await initBackend(); });
 
-it('two AdamW steps on LoRA match torch.optim.AdamW + PEFT (loss 1e-4 rel, weights 1e-4)', async () => {
+it.each([true, false])('two AdamW steps on LoRA match torch.optim.AdamW + PEFT (loss 1e-4 rel, weights 1e-4), checkpointing %s', async (gradientCheckpointing) => {
   const base = tf.memory().numTensors;
   const ref = readSafetensors(path.join(FIX, 'parity.safetensors')).tensors;
   const v = require(path.join(FIX, 'versions.json'));
   const lm = await loadCausalLM(path.join(FIX, 'llama'));
   lm.setLoraWeights(readPeftAdapter(path.join(FIX, 'llama-adapter')));
   const c = v.train_config;
-  const tr = createLoraTrainer(lm, { lr: c.lr, betas: c.betas, eps: c.eps, weightDecay: c.weight_decay, maxGradNorm: c.max_grad_norm });
+  const tr = createLoraTrainer(lm, { lr: c.lr, betas: c.betas, eps: c.eps, weightDecay: c.weight_decay, maxGradNorm: c.max_grad_norm, gradientCheckpointing });
   const losses: number[] = [];
   for (let s = 0; s < c.steps; s++) losses.push((await tr.step(v.train, 64)).loss);
   const want = ref.get('train.losses')!.data as Float32Array;
@@ -68,6 +68,28 @@ describe('on a random tiny model', () => {
     expect(lm.forwardLogits(probe).data).toEqual(before);
     tr.dispose(); tr2.dispose(); lm.dispose();
     expect(tf.memory().numTensors).toBe(base);
+  });
+
+  it('gradient checkpointing gives the same step as plain backprop, LoRA dropout included', async () => {
+    const results = [];
+    for (const [gradientCheckpointing, seed] of [[true, 9], [false, 9], [true, 10]] as const) {
+      const lm = createRandomCausalLM({}, 6);
+      lm.attachLora({ ...DEFAULT_LORA_ADAPTER_CONFIG, r: 2, loraDropout: 0.3 }, 2);
+      const w = lm.getLoraWeights();
+      for (const [n, t] of w.tensors) if (n.includes('lora_B')) t.data.forEach((_, i) => { t.data[i] = ((i % 5) - 2) * 0.01; });
+      lm.setLoraWeights(w);
+      const tr = createLoraTrainer(lm, { lr: 1e-2, seed, gradientCheckpointing });
+      const r = await tr.step({ prompts: ['hello ', 'a'], answers: ['world', 'bc'] }, 16);
+      results.push({ loss: r.loss, w: lm.getLoraWeights() });
+      tr.dispose(); lm.dispose();
+    }
+    expect(results[0]!.loss).toBeCloseTo(results[1]!.loss, 5);
+    for (const [n, t] of results[0]!.w.tensors) {
+      const o = results[1]!.w.tensors.get(n)!.data;
+      t.data.forEach((x, i) => expect(Math.abs(x - o[i]!)).toBeLessThan(1e-6));
+    }
+    // Dropout is really on: another seed gives another loss.
+    expect(Math.abs(results[2]!.loss - results[0]!.loss)).toBeGreaterThan(1e-4);
   });
 
   it('cuts long prompts from the left and keeps the answer', async () => {

@@ -56,45 +56,83 @@ function linear(m: ModelParts, layer: number, proj: ProjName, x: tf.Tensor2D, bi
   return y;
 }
 
+/** Per-call inputs every layer reads. */
+export interface LayerContext {
+  B: number;
+  T: number;
+  cos: tf.Tensor4D; // [B, T, 1, HD]
+  sin: tf.Tensor4D; // [B, T, 1, HD]
+  bias: tf.Tensor4D; // [B, 1, G*T, S]
+}
+
 /**
- * Runs the decoder on new tokens, returning the final-normed hidden states and the extended cache.
+ * Token embeddings and RoPE tables for the new tokens.
  * @param ids [B, T] int32 token ids; @param pos [B, T] int32 RoPE positions;
  * @param bias [B, 1, G*T, S] additive mask (0 keep, -1e9 drop), rows repeated per query group (see maskBias).
  */
-export function forwardHidden(m: ModelParts, ids: tf.Tensor2D, pos: tf.Tensor2D, bias: tf.Tensor4D, opts: ForwardOptions = {}): { hidden: tf.Tensor3D; cache: KVCache } {
-  const { cfg, w } = m;
+export function embed(m: ModelParts, ids: tf.Tensor2D, pos: tf.Tensor2D, bias: tf.Tensor4D, pastLength = 0): { x: tf.Tensor2D; ctx: LayerContext } {
+  const { cfg } = m;
   const [B, T] = ids.shape;
-  const H = cfg.numAttentionHeads; const KV = cfg.numKeyValueHeads; const G = H / KV; const HD = cfg.headDim; const D = cfg.hiddenSize;
-  const S = (opts.cache?.k[0]?.shape[2] ?? 0) + T;
+  const G = cfg.numAttentionHeads / cfg.numKeyValueHeads; const HD = cfg.headDim;
+  const S = pastLength + T;
   if (bias.shape[0] !== B || bias.shape[2] !== G * T || bias.shape[3] !== S) throw new Error(`forwardHidden: mask bias [${bias.shape}] does not fit [${B}, 1, ${G * T}, ${S}]`);
   const cos = tf.gather(m.ropeCos, pos.flatten()).reshape([B, T, 1, HD]) as tf.Tensor4D;
   const sin = tf.gather(m.ropeSin, pos.flatten()).reshape([B, T, 1, HD]) as tf.Tensor4D;
-  const rope = (x: tf.Tensor4D): tf.Tensor4D => x.mul(cos).add(rotateHalf(x).mul(sin));
-  let x = tf.gather(w.embed, ids.flatten()) as tf.Tensor2D; // [N, D]
-  const cache: KVCache = { k: [], v: [] };
-  const scale = 1 / Math.sqrt(HD);
-  for (let l = 0; l < cfg.numHiddenLayers; l++) {
-    const lw = w.layers[l]!;
-    const so = l * 16;
-    const h = rmsNorm(x, lw.inputNorm, cfg.rmsNormEps);
-    const q = rope(linear(m, l, 'q_proj', h, lw.q_bias, opts, so).reshape([B, T, H, HD]))
-      .transpose([0, 2, 1, 3]).reshape([B, KV, G * T, HD]) as tf.Tensor4D;
-    let k = rope(linear(m, l, 'k_proj', h, lw.k_bias, opts, so + 1).reshape([B, T, KV, HD])).transpose([0, 2, 1, 3]) as tf.Tensor4D;
-    let v = linear(m, l, 'v_proj', h, lw.v_bias, opts, so + 2).reshape([B, T, KV, HD]).transpose([0, 2, 1, 3]) as tf.Tensor4D;
-    if (opts.cache) {
-      k = tf.concat([opts.cache.k[l]!, k], 2);
-      v = tf.concat([opts.cache.v[l]!, v], 2);
-    }
-    cache.k.push(k); cache.v.push(v);
-    const probs = tf.softmax(tf.matMul(q, k, false, true).mul(scale).add(bias)); // [B, KV, G*T, S]
-    const ctx = tf.matMul(probs, v).reshape([B, H, T, HD]).transpose([0, 2, 1, 3]).reshape([B * T, H * HD]) as tf.Tensor2D;
-    x = x.add(linear(m, l, 'o_proj', ctx, lw.o_bias, opts, so + 3));
-    const h2 = rmsNorm(x, lw.postNorm, cfg.rmsNormEps);
-    const gate = linear(m, l, 'gate_proj', h2, null, opts, so + 4);
-    const up = linear(m, l, 'up_proj', h2, null, opts, so + 5);
-    x = x.add(linear(m, l, 'down_proj', tf.mul(gate.mul(tf.sigmoid(gate)), up) as tf.Tensor2D, null, opts, so + 6));
+  const x = tf.gather(m.w.embed, ids.flatten()) as tf.Tensor2D; // [N, D]
+  return { x, ctx: { B, T, cos, sin, bias } };
+}
+
+/**
+ * One decoder layer: x [N, D] -> x [N, D], with this call's keys and values ([B, KV, S, HD], cache included).
+ * Not wrapped in tidy: callers scope it.
+ */
+export function layerForward(m: ModelParts, l: number, x: tf.Tensor2D, c: LayerContext, opts: ForwardOptions = {}): { x: tf.Tensor2D; k: tf.Tensor4D; v: tf.Tensor4D } {
+  const { cfg, w } = m;
+  const { B, T } = c;
+  const H = cfg.numAttentionHeads; const KV = cfg.numKeyValueHeads; const G = H / KV; const HD = cfg.headDim;
+  const rope = (t: tf.Tensor4D): tf.Tensor4D => t.mul(c.cos).add(rotateHalf(t).mul(c.sin));
+  const lw = w.layers[l]!;
+  const so = l * 16;
+  const h = rmsNorm(x, lw.inputNorm, cfg.rmsNormEps);
+  const q = rope(linear(m, l, 'q_proj', h, lw.q_bias, opts, so).reshape([B, T, H, HD]))
+    .transpose([0, 2, 1, 3]).reshape([B, KV, G * T, HD]) as tf.Tensor4D;
+  let k = rope(linear(m, l, 'k_proj', h, lw.k_bias, opts, so + 1).reshape([B, T, KV, HD])).transpose([0, 2, 1, 3]) as tf.Tensor4D;
+  let v = linear(m, l, 'v_proj', h, lw.v_bias, opts, so + 2).reshape([B, T, KV, HD]).transpose([0, 2, 1, 3]) as tf.Tensor4D;
+  if (opts.cache) {
+    k = tf.concat([opts.cache.k[l]!, k], 2);
+    v = tf.concat([opts.cache.v[l]!, v], 2);
   }
-  const hidden = rmsNorm(x, w.norm, cfg.rmsNormEps).reshape([B, T, D]) as tf.Tensor3D;
+  const probs = tf.softmax(tf.matMul(q, k, false, true).mul(1 / Math.sqrt(HD)).add(c.bias)); // [B, KV, G*T, S]
+  const ctx = tf.matMul(probs, v).reshape([B, H, T, HD]).transpose([0, 2, 1, 3]).reshape([B * T, H * HD]) as tf.Tensor2D;
+  const x1 = x.add(linear(m, l, 'o_proj', ctx, lw.o_bias, opts, so + 3)) as tf.Tensor2D;
+  const h2 = rmsNorm(x1, lw.postNorm, cfg.rmsNormEps);
+  const gate = linear(m, l, 'gate_proj', h2, null, opts, so + 4);
+  const up = linear(m, l, 'up_proj', h2, null, opts, so + 5);
+  const x2 = x1.add(linear(m, l, 'down_proj', tf.mul(gate.mul(tf.sigmoid(gate)), up) as tf.Tensor2D, null, opts, so + 6)) as tf.Tensor2D;
+  return { x: x2, k, v };
+}
+
+/** The final RMSNorm: [N, D] -> [N, D]. */
+export function finalNorm(m: ModelParts, x: tf.Tensor2D): tf.Tensor2D {
+  return rmsNorm(x, m.w.norm, m.cfg.rmsNormEps);
+}
+
+/**
+ * Runs the decoder on new tokens, returning the final-normed hidden states [B, T, D] and the extended cache.
+ * Arguments as for `embed`.
+ */
+export function forwardHidden(m: ModelParts, ids: tf.Tensor2D, pos: tf.Tensor2D, bias: tf.Tensor4D, opts: ForwardOptions = {}): { hidden: tf.Tensor3D; cache: KVCache } {
+  const e = embed(m, ids, pos, bias, opts.cache?.k[0]?.shape[2] ?? 0);
+  let x = e.x;
+  const cache: KVCache = { k: [], v: [] };
+  for (let l = 0; l < m.cfg.numHiddenLayers; l++) {
+    // One tidy per layer frees its intermediates at once (tensors a gradient tape saved are kept by tfjs).
+    const xin = x;
+    const out = tf.tidy(() => layerForward(m, l, xin, e.ctx, opts));
+    x = out.x;
+    cache.k.push(out.k); cache.v.push(out.v);
+  }
+  const hidden = finalNorm(m, x).reshape([e.ctx.B, e.ctx.T, m.cfg.hiddenSize]) as tf.Tensor3D;
   return { hidden, cache };
 }
 

@@ -79,6 +79,8 @@ export interface LoraTrainerConfig {
   seed: number;
   /** Clip the global grad norm to this (0 = off). */
   maxGradNorm: number;
+  /** Recompute layers in the backward pass to hold one layer's activations instead of all (slower, far less memory). */
+  gradientCheckpointing: boolean;
 }
 
 /** A training batch: loss is on the answer tokens (and a closing EOS) only. */
