@@ -35,6 +35,7 @@ interface ProbeSettings {
   features?: Feature[];
   batchSize: number;
   train: Partial<TrainConfig>;
+  lossWeights: 'method' | 'uniform';
   /** K generated LoRAs per held-out set, each from N unlabeled prompts of its `evalSplit` (also the scored items). */
   samples: number;
   evalSplit: 'test' | 'train';
@@ -58,6 +59,7 @@ const DEFAULT_PROBE: ProbeSettings = {
   kernelSize: 3,
   batchSize: 4,
   train: { totalSteps: 300, lr: 1e-3, checkpointEvery: 0 },
+  lossWeights: 'method',
   samples: 3,
   evalSplit: 'test',
   evaluate: { scorer: 'generative', maxItemsPerSet: 60, crossMatrix: false, generative: { maxNewTokens: 10, greedy: true, temperature: 0.95, seed: 0, parse: 'strict', template: '{prompt}\n', batchSize: 8 } },
@@ -117,7 +119,8 @@ async function encodeAll(enc: Awaited<ReturnType<typeof loadTextEncoder>>, promp
   const pairsDir = path.resolve(s.workDir, `pairs-${sha256Hex(canonicalJson({ zooDir, sets: s.trainSets, w: s.tokenWidth })).slice(0, 12)}`);
   const pairs = await timed('build pairs', () => buildPairs({ setDirs, outDir: pairsDir }, { tokenWidth: s.tokenWidth }));
   const [Nw, R, Cw] = pairs.tokenShape;
-  const lossWeights = trainingLossWeights(path.join(pairsDir, 'loss-weights.arrow'), s.trainSets);
+  // 'method': §4.4's per-token weights (mean of the training sets'); 'uniform': every token 1 (a deviation, tried).
+  const lossWeights = s.lossWeights === 'uniform' ? new Float32Array(Nw).fill(1) : trainingLossWeights(path.join(pairsDir, 'loss-weights.arrow'), s.trainSets);
 
   // Conditions: the frozen encoder's states of a capped pool per training set, computed once.
   const encoder = await loadTextEncoder(s.encoderDir);

@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import * as vm from 'vm';
 import { readSafetensors, SafetensorsFile, writeSafetensors, serializeSafetensors, MAX_HEADER_BYTES } from './safetensors';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'dnd-st-'));
@@ -63,8 +64,6 @@ describe('safetensors', () => {
 
 describe('safetensors regressions', () => {
   it('accepts a Float32Array from another realm (tfjs-node dataSync under jest)', () => {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const vm = require('vm') as typeof import('vm');
     const foreign = vm.runInNewContext('new Float32Array([1, 2, 3])') as Float32Array;
     expect(foreign instanceof Float32Array).toBe(false);
     const f = path.join(tmp(), 'realm.safetensors');
