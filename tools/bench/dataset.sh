@@ -39,6 +39,8 @@ shared with other jobs: load average {load} at the end, so treat the ratios as r
 
 A 5-set zoo of (75 warm-up + 50 snapshot) steps at our pace: about {5 * 125 * ts_s / 3600:.1f} h. Peak RSS of our side:
 {ts["peakRssGiB"]:.1f} GiB (process peak, dominated by the @dnd/lm trainer step).
+Caveat: PyTorch's 2 OpenMP threads slow down far more than TF's under this shared load (docs/toolchain-notes measured a naive
+PyTorch LoRA step at ~7.9 s per 1024 tokens on an idle machine); rerun on an idle machine before quoting the ratio.
 """
 text = open(doc).read() if os.path.exists(doc) else '# Benchmarks\n'
 lines = text.split('\n')

@@ -40,6 +40,7 @@ best of 2 alternating rounds x {reps} reps after a warm-up. Command: `pnpm bench
 Peak RSS: ours {max(r['maxRssMB'] for r in ts):.0f} MB, PyTorch {max(r['maxRssMB'] for r in py):.0f} MB (whole process, model loaded once).
 Seconds per LoRA training step at this shape: {best(ts, 'loraStep'):.2f} s (ours). Target >= 0.5x: {'met' if ratio_min >= 0.5 else 'NOT met'}.
 Ours computes logits only where they are needed (answer rows in training, vocabulary chunks in scoring); PyTorch runs HF's default full-sequence head.
+Caveat: on an idle machine docs/toolchain-notes measured PyTorch at ~2.5 s (forward) and ~7.9 s (naive LoRA step) per 1024 tokens; under this shared load it ran slower, so read the ratio as same-run only.
 """
 text = open(doc).read() if os.path.exists(doc) else '# Benchmarks\n'
 lines = text.split('\n')

@@ -75,7 +75,7 @@ export function loadTrainerState(file: string): LoraTrainerState {
 }
 
 function trainerConfig(cfg: CollectConfig, lr: number): LoraTrainerConfig {
-  return { lr, weightDecay: cfg.weightDecay, betas: [...cfg.betas] as [number, number], eps: cfg.eps, seed: cfg.seed, maxGradNorm: cfg.maxGradNorm };
+  return { lr, weightDecay: cfg.weightDecay, betas: [...cfg.betas] as [number, number], eps: cfg.eps, seed: cfg.seed, maxGradNorm: cfg.maxGradNorm, gradientCheckpointing: cfg.gradientCheckpointing };
 }
 
 function sameJson(a: unknown, b: unknown): boolean {
