@@ -9,7 +9,7 @@
 // Dimensions: N prompts per pair, L text length, C encoder dim (384), Nw tokens, (R, Cw) = (r+2, w+2), B batch.
 import * as fs from 'fs';
 import * as path from 'path';
-import { canonicalJson, initBackend, readPeftAdapter, sha256Hex } from '@dnd/core';
+import { canonicalJson, initBackend, readPeftAdapter, sha256Hex, type LoraAdapter } from '@dnd/core';
 import { createLoraTrainer, loadCausalLM } from '@dnd/lm';
 import { loadTextEncoder } from '@dnd/encoder';
 import { buildPairs, collectZoo, conditioningPrompt, CheckpointStore, loadTaskSet, readPromptStore, seededRandom, trainingLossWeights, type CollectConfig } from '@dnd/dataset';
@@ -36,6 +36,8 @@ interface ProbeSettings {
   batchSize: number;
   train: Partial<TrainConfig>;
   lossWeights: 'method' | 'uniform';
+  /** Stop after generation and the diagnostics (no LM scoring). */
+  skipEval?: boolean;
   /** K generated LoRAs per held-out set, each from N unlabeled prompts of its `evalSplit` (also the scored items). */
   samples: number;
   evalSplit: 'test' | 'train';
@@ -186,8 +188,29 @@ async function encodeAll(enc: Awaited<ReturnType<typeof loadTextEncoder>>, promp
       }
     }
   });
+  // Diagnostics (no LM): each generated LoRA's cosine with each training set's last LoRA, per factor; plus one
+  // LoRA generated from each training set's own (train-pool) prompts, which should match that set's LoRA.
+  const cosine = (a: LoraAdapter, b: LoraAdapter, kind: string) => {
+    let dot = 0, na = 0, nb = 0;
+    for (const [k, x] of a.tensors) { if (!k.includes(kind)) continue; const y = b.tensors.get(k)!.data; for (let i = 0; i < x.data.length; i++) { dot += x.data[i]! * y[i]!; na += x.data[i]! ** 2; nb += y[i]! ** 2; } }
+    return Number((dot / Math.sqrt(na * nb)).toFixed(3));
+  };
+  const zooLoras = new Map(s.trainSets.map((set) => [set, readPeftAdapter(lastSnap(set))]));
+  const diag: Record<string, unknown>[] = [];
+  const selfGen: { from: string; adapter: LoraAdapter }[] = [];
+  for (const set of s.trainSets) {
+    const all = store.pools.get(set)!.train;
+    const idx = seededRandom(s.seed, 'self', set).sample(all.length, N);
+    const r = await generateLora(idx.map((i) => all[i]!), trained.generator, { encoder, ...tpl, maxLength: L, outDir: path.join(genDir, `self-${set}`) });
+    selfGen.push({ from: `self:${set}`, adapter: readPeftAdapter(r.dir) });
+  }
+  for (const g of [...generated.map((x) => ({ from: `${x.heldOut}#${x.sample}`, adapter: x.adapter })), ...selfGen]) {
+    diag.push({ generated: g.from, ...Object.fromEntries([...zooLoras].map(([set, a]) => [set, { A: cosine(g.adapter, a, 'lora_A'), B: cosine(g.adapter, a, 'lora_B') }])) });
+  }
+  process.stderr.write(`[diag] ${JSON.stringify(diag)}\n`);
   trained.generator.dispose();
   encoder.dispose();
+  if (s.skipEval) { model.dispose(); if (outFile) fs.writeFileSync(outFile, `${JSON.stringify({ settings: s, times, diag }, null, 2)}\n`); return; }
 
   const trainingLoras: TrainingLora[] = s.trainSets.map((set) => ({ name: `${set}-last`, trainedOn: set, adapter: readPeftAdapter(lastSnap(set)) }));
   // Evaluate: the evaluator subsamples each set with its seed (maxItemsPerSet).
@@ -199,7 +222,7 @@ async function encodeAll(enc: Awaited<ReturnType<typeof loadTextEncoder>>, promp
   const md = renderMarkdown(results);
   const total = (performance.now() - tAll) / 1000;
   const summary = {
-    settings: s, backend: backend.name, times, totalSeconds: total,
+    settings: s, backend: backend.name, times, diag, totalSeconds: total,
     perSnapshotSeconds: snapshotSeconds.length ? snapshotSeconds.reduce((a, b) => a + b, 0) / snapshotSeconds.length : null,
     decoder: { features, params: decoderParamCount({ features, kernelSize: s.kernelSize }), lossFirst: losses[0], lossLast10: losses.slice(-10).reduce((a, b) => a + b, 0) / Math.max(1, losses.slice(-10).length), stepSeconds: times['train decoder']! / Math.max(1, losses.length) },
     genSeconds, evalItems: n,

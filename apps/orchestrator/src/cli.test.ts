@@ -1,5 +1,7 @@
 // The dnd command's surface: every command exists with help, and arguments are checked before any work.
+import * as path from 'path';
 import type { Command } from 'commander';
+import { initBackend } from '@dnd/core';
 import { buildCli } from './cli';
 
 // Throw instead of exiting, quietly, on every (sub)command.
@@ -12,7 +14,7 @@ const testable = (c: Command): Command => {
 describe('dnd --help', () => {
   it('lists the commands and explains where Temporal comes from', () => {
     const cli = buildCli();
-    expect(cli.commands.map((c) => c.name()).sort()).toEqual(['backend', 'cancel', 'presets', 'resume', 'run', 'schedule', 'status', 'worker']);
+    expect(cli.commands.map((c) => c.name()).sort()).toEqual(['backend', 'cancel', 'model', 'presets', 'resume', 'run', 'schedule', 'status', 'worker']);
     let help = '';
     cli.configureOutput({ writeOut: (t) => { help += t; } }).exitOverride();
     expect(() => cli.parse(['node', 'dnd', '--help'])).toThrow();
@@ -33,5 +35,22 @@ describe('dnd --help', () => {
     } finally {
       if (saved !== undefined) process.env['TEMPORAL_ADDRESS'] = saved;
     }
+  });
+
+  it('model check loads an HF directory and prints parameters, the greedy answer and the NLL; a non-model dir is refused', async () => {
+    await initBackend();
+    const dir = path.resolve(__dirname, '..', '..', '..', 'packages', 'lm', 'test', 'fixtures', 'llama');
+    let text = '';
+    const spy = jest.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => { text += String(s); return true; });
+    try {
+      await testable(buildCli()).parseAsync(['node', 'dnd', 'model', 'check', dir, '--max-new-tokens', '4', '--json']);
+    } finally {
+      spy.mockRestore();
+    }
+    const r = JSON.parse(text);
+    expect(r).toMatchObject({ dir, architecture: expect.stringMatching(/llama/i), parameters: expect.any(Number), answer: expect.any(String) });
+    expect(r.parameters).toBeGreaterThan(10_000);
+    expect(Number.isFinite(r.meanNll) && r.meanNll > 0).toBe(true);
+    await expect(testable(buildCli()).parseAsync(['node', 'dnd', 'model', 'check', __dirname])).rejects.toThrow(/not a model directory \(no config\.json\)/);
   });
 });

@@ -8,6 +8,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { CORE_VERSION, initBackend, LocalArtifactStore } from '@dnd/core';
+import { modelCheck } from '@dnd/lm';
 import { collectProgress, createNightlySchedule, followRun, formatProgress, startLeaveOneOut, startPipeline } from './client';
 import { DEFAULT_RUN_CONFIG, loadRunConfig, PRESETS_DIR } from './config';
 import { loadRun, openSession, runFiles, saveRun, type SavedRun, type Session } from './session';
@@ -81,12 +82,18 @@ async function drive(run: SavedRun, runDir: string, o: { worker: boolean; ui: bo
     const result = await followRun(session.client, handle, (text) => out(`--- ${new Date().toISOString().slice(11, 19)}\n${text}`));
     const store = new LocalArtifactStore(run.config.artifactsDir);
     const results: PipelineResult[] = Array.isArray(result) ? result : [result];
+    const reports: string[] = [];
     for (const r of results) {
       const dir = await store.resolve(r.report.ref);
-      out(`report: ${dir}${fs.existsSync(path.join(dir, 'report.md')) ? path.sep + 'report.md' : ''}`);
+      const md = path.join(dir, 'report.md');
+      if (fs.existsSync(md)) out(`\n${fs.readFileSync(md, 'utf8').trim()}\n`);
       out(`manifest: ${r.manifestPath}`);
+      if (fs.existsSync(path.join(dir, 'report.html'))) out(`report (html): ${path.join(dir, 'report.html')}`);
+      reports.push(fs.existsSync(md) ? md : dir);
     }
     if (ui) out(`Temporal UI: ${ui}${session.embedded && !o.keepServer ? ' (until this command exits; `dnd status` restarts it on the same history)' : ''}`);
+    // The last line(s): the report path, one per pipeline.
+    for (const r of reports) out(`report: ${r}`);
     if (o.keepServer && session.embedded) {
       note('keeping the dev server and UI up; Ctrl-C to stop');
       await new Promise(() => undefined);
@@ -236,6 +243,26 @@ export function buildCli(): Command {
       } finally {
         await session.close();
       }
+    });
+
+  const model = program.command('model').description('base language models');
+  model
+    .command('check')
+    .description('load an HF model directory (config.json, model.safetensors, tokenizer.json) and print its parameter count, a greedy answer to a fixed question and the mean NLL of a fixed text')
+    .argument('<dir>', 'the model directory, e.g. ~/.cache/dnd/models/smollm2-135m-instruct (bash infra/assets-smollm2.sh builds it)')
+    .option('--max-new-tokens <n>', 'tokens of the greedy answer', (v) => Number.parseInt(v, 10), 24)
+    .option('--json', 'print the result as JSON')
+    .action(async (dir: string, o: { maxNewTokens: number; json?: boolean }) => {
+      const abs = path.resolve(dir);
+      if (!fs.existsSync(path.join(abs, 'config.json'))) throw new Error(`${abs}: not a model directory (no config.json)`);
+      const backend = await initBackend();
+      const r = await modelCheck(abs, { maxNewTokens: o.maxNewTokens });
+      if (o.json) return out(JSON.stringify({ ...r, backend: backend.name }, null, 2));
+      out(`model: ${r.dir} (${r.architecture}, ${r.parameters.toLocaleString('en-US')} parameters, backend ${backend.name})`);
+      out(`prompt: ${JSON.stringify(r.prompt)}`);
+      out(`answer: ${JSON.stringify(r.answer)}`);
+      out(`mean NLL of the fixed text: ${r.meanNll.toFixed(4)} over ${r.nllTokens} tokens (perplexity ${Math.exp(r.meanNll).toFixed(2)})`);
+      out(`seconds: ${r.seconds.toFixed(1)}`);
     });
 
   program

@@ -18,6 +18,9 @@ export const DEFAULT_RUN_CONFIG: Omit<RunConfig, 'steps'> = {
   dataDir: '/work/shared/data/commonsense',
   // Zero-shot target: the paper holds one set out and trains the generator on the others.
   heldOut: ['ARC-Easy'],
+  // A single pipeline never uses the held-out sets' LoRAs (the generator and the training-LoRA mean exclude
+  // them): collecting them would only cost time. leaveOneOut collects every set regardless.
+  collectHeldOut: false,
   // One seed for every step, recorded in the manifest; steps derive their own streams from it.
   seed: 42,
   temporal: {
@@ -57,6 +60,7 @@ export function validateRunConfig(c: RunConfig): void {
   if (!Array.isArray(c.heldOut)) throw new Error(`${where}.heldOut must be a list, got ${JSON.stringify(c.heldOut)}`);
   for (const h of c.heldOut) if (!c.sets.includes(h)) throw new Error(`${where}.heldOut: "${h}" is not in sets ${JSON.stringify(c.sets)}`);
   if (c.heldOut.length >= c.sets.length) throw new Error(`${where}.heldOut leaves no set to train on: ${JSON.stringify(c.heldOut)}`);
+  if (typeof c.collectHeldOut !== 'boolean') throw new Error(`${where}.collectHeldOut must be true or false, got ${JSON.stringify(c.collectHeldOut)}`);
   if (typeof c.dataDir !== 'string' || !c.dataDir) throw new Error(`${where}.dataDir must be a path, got ${JSON.stringify(c.dataDir)}`);
   checkNumber(where, 'seed', c.seed, { integer: true, min: 0 });
   const t = c.temporal;

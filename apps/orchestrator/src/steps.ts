@@ -1,16 +1,20 @@
-// THE one place where the pipeline's step functions are chosen: the @dnd/dataset, @dnd/decoder and
-// @dnd/evaluator steps once they exist, the demo steps until then. Not the contract (step-functions.ts).
+// THE one place where the pipeline's step functions are chosen: the real @dnd/* steps (real-steps.ts),
+// or the demo steps (demo-steps.ts, no model) when DND_STEPS=demo. Not the contract (step-functions.ts).
 import type { StepFunctions } from './step-functions';
 import { createDemoSteps } from './demo-steps';
+import { createRealSteps } from './real-steps';
 
 /**
- * The step functions every worker and `dnd run` use. To wire the real packages, replace the demo entries:
- *   collectSet     <- @dnd/dataset   (collect one set's LoRA snapshots; ctx.checkpoint per snapshot)
- *   buildPairs     <- @dnd/dataset   (Arrow prompt-checkpoint pairs)
- *   trainGenerator <- @dnd/decoder   (decoder training; ctx.checkpoint per saved checkpoint)
- *   evaluate       <- @dnd/evaluator (report.json / report.md into outDir)
- * with their DEFAULT_*_CONFIG under `defaults`, validate*Config under `validate`, and a version each.
+ * The step functions every worker and `dnd run` use:
+ *   collectSet     <- @dnd/dataset collectSet + @dnd/lm createLoraTrainer (resumable in ctx.workDir)
+ *   buildPairs     <- @dnd/dataset buildPairs (Arrow prompts, checkpoints, loss weights)
+ *   trainGenerator <- @dnd/encoder conditions + @dnd/decoder trainDecoder (checkpoints in ctx.workDir)
+ *   evaluate       <- @dnd/decoder generateLora per evaluated set, then @dnd/evaluator evaluate
+ * `DND_STEPS=demo` selects the demo steps (tiny placeholders, no model: for testing the Temporal machinery).
  */
 export function createStepFunctions(): StepFunctions {
-  return createDemoSteps();
+  const which = process.env['DND_STEPS'] ?? 'real';
+  if (which === 'demo') return createDemoSteps();
+  if (which !== 'real') throw new Error(`DND_STEPS must be "real" or "demo", got ${JSON.stringify(which)}`);
+  return createRealSteps();
 }

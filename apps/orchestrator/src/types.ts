@@ -32,6 +32,8 @@ export interface RunConfig {
   dataDir: string;
   /** Sets left out of generator training and evaluated zero-shot. */
   heldOut: string[];
+  /** Whether dndPipeline also collects the held-out sets' LoRAs (leaveOneOut always collects every set). */
+  collectHeldOut: boolean;
   seed: number;
   steps: { collectSet: Record<string, unknown>; buildPairs: Record<string, unknown>; trainGenerator: Record<string, unknown>; evaluate: Record<string, unknown> };
   temporal: TemporalRunOptions;

@@ -1,4 +1,4 @@
-// The `dnd` command as a user runs it (TypeScript source through the tests' swc hook): run on a config
+// The `dnd` command as a user runs it (TypeScript source through the tests' swc hook; DND_STEPS=demo): run on a config
 // file with an embedded dev server, Ctrl-C, status, resume to the report; run + cancel from another process.
 import { spawn, type ChildProcess } from 'child_process';
 import * as fs from 'fs';
@@ -26,7 +26,7 @@ function dnd(cwd: string, ...args: string[]): Proc {
   return dndWith({ TEMPORAL_ADDRESS: '' }, cwd, ...args);
 }
 function dndWith(env: Record<string, string>, cwd: string, ...args: string[]): Proc {
-  const child = spawn(process.execPath, ['-r', REGISTER, CLI, ...args], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['-r', REGISTER, CLI, ...args], { cwd, env: { ...process.env, DND_STEPS: 'demo', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   spawned.push(child);
   let text = '';
   child.stdout!.on('data', (d) => { text += String(d); });

@@ -5,7 +5,7 @@
 // Dimensions: B batch, T padded length, D hidden, V vocab, N scored rows, G queries per kv head.
 import * as tf from '@tensorflow/tfjs';
 import {
-  loadHfTokenizer, mergeConfig, readGenerationConfig, readHfConfig, validateHfModelConfig, TINY_LLAMA_CONFIG,
+  canonicalJson, loadHfTokenizer, mergeConfig, readGenerationConfig, readHfConfig, validateHfModelConfig, TINY_LLAMA_CONFIG,
   type HfModelConfig, type LoraAdapter, type LoraAdapterConfig, type TensorData, type TextTokenizer,
 } from '@dnd/core';
 import { ByteTokenizer } from './byte-tokenizer';
@@ -104,10 +104,8 @@ export class TfCausalLM implements CausalLM {
   setLoraWeights(adapter: LoraAdapter): void {
     this.live();
     const cur = this.parts.lora;
-    const same = cur && !cur.merged && cur.config.r === adapter.config.r && cur.scaling !== undefined
-      && cur.config.loraAlpha === adapter.config.loraAlpha && cur.config.useRslora === adapter.config.useRslora
-      && cur.config.targetModules.length === adapter.config.targetModules.length
-      && cur.config.targetModules.every((m) => adapter.config.targetModules.includes(m));
+    const key = (c: LoraAdapterConfig): string => canonicalJson({ ...c, targetModules: [...c.targetModules].sort() });
+    const same = cur && !cur.merged && key(cur.config) === key(adapter.config);
     if (same) { cur.assign(adapter); return; }
     const next = LoraState.create(adapter.config, this.config, 0);
     try { next.assign(adapter); } catch (e) { next.dispose(); throw e; }

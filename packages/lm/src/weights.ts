@@ -162,7 +162,7 @@ export function randomBaseWeights(cfg: HfModelConfig, seed: number): BaseWeights
   return assemble(cfg, (name, shape) => {
     const n = shape.reduce((a, b) => a * b, 1);
     if (name.endsWith('norm.weight')) return tf.ones(shape);
-    if (name.endsWith('.bias')) return tf.tensor(normalArray(n, 0.02, rand), shape);
+    if (name.endsWith('.bias')) return tf.zeros(shape);
     return tf.tensor(normalArray(n, 0.02, rand), shape);
   });
 }

@@ -21,8 +21,12 @@ export async function dndPipeline(input: PipelineInput): Promise<PipelineResult>
     return fn().then((r) => (p.finished.push(name), r));
   };
 
-  const zoo = input.zoo ?? (await child('zoo', () => executeChild(collectZoo, { workflowId: `${base}/zoo`, args: [{ runId: input.runId, config }] })));
-  if (!input.zoo) ids.push(...config.sets.map((s) => `${base}/zoo/${s}`));
+  // Held-out sets' LoRAs serve no purpose in one pipeline (the generator and the LoRA mean exclude them),
+  // so they are collected only when asked (collectHeldOut; absent in configs older than the field = true).
+  const zooSets = config.collectHeldOut === false ? config.sets.filter((s) => !config.heldOut.includes(s)) : config.sets;
+  const zooConfig = zooSets.length === config.sets.length ? config : { ...config, sets: zooSets };
+  const zoo = input.zoo ?? (await child('zoo', () => executeChild(collectZoo, { workflowId: `${base}/zoo`, args: [{ runId: input.runId, config: zooConfig }] })));
+  if (!input.zoo) ids.push(...zooSets.map((s) => `${base}/zoo/${s}`));
   const pairs = await child('pairs', () => executeChild(buildPairs, { workflowId: `${base}/pairs`, args: [{ zoo, config }] }));
   const generator = await child('train', () => executeChild(trainGenerator, { workflowId: `${base}/train`, args: [{ pairs, config }] }));
   const report = await child('evaluate', () => executeChild(evaluate, { workflowId: `${base}/evaluate`, args: [{ generator: generator.ref, sets: evalSets, config }] }));

@@ -39,6 +39,7 @@ export function testConfig(artifactsDir: string, queue: string, steps: Partial<R
   const c = defaultRunConfig(createDemoSteps());
   c.sets = ['boolq', 'openbookqa'];
   c.heldOut = ['openbookqa'];
+  c.collectHeldOut = true; // the tests below count both sets' units
   c.dataDir = DATA_DIR;
   c.artifactsDir = artifactsDir;
   c.runsDir = path.join(artifactsDir, '..', 'runs');

@@ -1,0 +1,95 @@
+// The real steps (src/real-steps.ts) end to end through a real Temporal dev server on tiny real parts:
+// @dnd/lm's tiny Llama fixture (HF dir), @dnd/encoder's tiny BERT fixture, two 12-item sets, a 2-layer
+// decoder chain. Checks what each step hands the next, the report, and that a re-run computes nothing.
+import * as fs from 'fs';
+import * as path from 'path';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { LocalArtifactStore, mergeConfig, readPeftAdapter } from '@dnd/core';
+import { tinyBertFixtureDir } from '@dnd/encoder';
+import type { CausalLM } from '@dnd/lm';
+import { loadCausalLM } from '@dnd/lm';
+import { startPipeline } from '../src/client';
+import { createRealSteps, REAL_STEP_DEFAULTS } from '../src/real-steps';
+import type { PipelineResult, RunConfig } from '../src/types';
+import { createDndWorker } from '../src/worker';
+import { bundleWorkflows, DATA_DIR, startLocalEnv, testConfig, tmpDir } from './support/env';
+
+const TINY_LLAMA = path.resolve(__dirname, '..', '..', '..', 'packages', 'lm', 'test', 'fixtures', 'llama');
+
+let env: TestWorkflowEnvironment;
+let bundle: { code: string; codePath: string };
+const work = tmpDir('real');
+
+beforeAll(async () => {
+  [env, bundle] = await Promise.all([startLocalEnv(), bundleWorkflows(work)]);
+});
+afterAll(async () => {
+  await env?.teardown();
+});
+
+/** Two small sets (12 train + 12 test items each) copied from the shared data, in the same format. */
+function tinySets(dir: string): string {
+  for (const set of ['boolq', 'openbookqa']) {
+    fs.mkdirSync(path.join(dir, set), { recursive: true });
+    for (const split of ['train', 'test']) {
+      const items = JSON.parse(fs.readFileSync(path.join(DATA_DIR, set, `${split}.json`), 'utf8')) as unknown[];
+      fs.writeFileSync(path.join(dir, set, `${split}.json`), JSON.stringify(items.slice(0, 12)));
+    }
+  }
+  return dir;
+}
+
+function tinyConfig(root: string): RunConfig {
+  const c = testConfig(path.join(root, 'artifacts'), 'real');
+  c.dataDir = tinySets(path.join(root, 'data'));
+  c.temporal.heartbeatTimeoutSec = 30;
+  c.temporal.retry.maximumAttempts = 2;
+  c.steps = mergeConfig(REAL_STEP_DEFAULTS, {
+    collectSet: { model: TINY_LLAMA, rank: 2, loraAlpha: 4, targetModules: ['q_proj', 'v_proj'], warmupSteps: 2, snapshotSteps: 3, warmupLr: 1e-2, lr: 1e-3, batchSize: 2, maxSeqLen: 48 },
+    trainGenerator: { encoder: tinyBertFixtureDir(), promptsPerPair: 4, textLength: 8, poolPerSet: 8, layers: 2, batchSize: 2, train: { totalSteps: 4, lr: 1e-3, checkpointEvery: 2 } },
+    evaluate: { samples: 2, evaluator: { scorer: 'loglik', maxItemsPerSet: 6, crossMatrix: false } },
+  }, 'steps') as unknown as RunConfig['steps'];
+  return c;
+}
+
+describe('the real steps on a real server', () => {
+  it('collect -> pairs -> generator -> generated LoRAs -> report, then a cached re-run', async () => {
+    const root = tmpDir('real-e2e');
+    const config = tinyConfig(root);
+    const store = new LocalArtifactStore(config.artifactsDir);
+    const loads: string[] = [];
+    const steps = createRealSteps({ loadModel: async (dir): Promise<CausalLM> => { loads.push(dir); return loadCausalLM(dir); } });
+    const worker = await createDndWorker({ connection: env.nativeConnection, role: 'cpu', taskQueue: config.temporal.cpuQueue, store, steps, workflowBundle: { code: bundle.code } });
+    const input = (runId: string) => ({ runId, preset: null, config, runDir: path.join(config.runsDir, runId), address: env.address });
+    const [first, second] = await worker.runUntil(async () => {
+      const r1 = (await (await startPipeline(env.client, input('real-1'))).result()) as PipelineResult;
+      const r2 = (await (await startPipeline(env.client, input('real-2'))).result()) as PipelineResult;
+      return [r1, r2];
+    });
+    steps.release();
+
+    // Zoo: 3 PEFT snapshots per set, made on the tiny Llama.
+    expect(first.zoo.map((z) => [z.set, z.result.meta['snapshots']])).toEqual([['boolq', 3], ['openbookqa', 3]]);
+    const zooDir = await store.resolve(first.zoo[0]!.result.ref);
+    const snap = readPeftAdapter(path.join(zooDir, 'snapshots', 'step-0003'));
+    expect(snap.config).toMatchObject({ r: 2, targetModules: ['q_proj', 'v_proj'], baseModelNameOrPath: TINY_LLAMA });
+    // Pairs over both sets; the generator trained on boolq only (openbookqa held out).
+    expect(first.pairs.meta['sets']).toEqual(['boolq', 'openbookqa']);
+    expect(first.generator.meta).toMatchObject({ steps: 4, trainSets: ['boolq'] });
+    expect(Number.isFinite(first.generator.meta['loss'] as number)).toBe(true);
+    // Report: 2 generated LoRAs for openbookqa, scored beside the base model and the boolq LoRA.
+    const reportDir = await store.resolve(first.report.ref);
+    for (const f of ['results.json', 'report.md', 'report.html', 'predictions.arrow', 'generation.json']) expect(fs.existsSync(path.join(reportDir, f))).toBe(true);
+    const generated = readPeftAdapter(path.join(reportDir, 'generated', 'openbookqa-1'));
+    expect([...generated.tensors.keys()].sort()).toEqual([...snap.tensors.keys()].sort());
+    const results = JSON.parse(fs.readFileSync(path.join(reportDir, 'results.json'), 'utf8'));
+    expect(results.heldOut).toHaveLength(1);
+    expect(results.heldOut[0]).toMatchObject({ set: 'openbookqa', n: 6, loraMean: { count: 1 }, generated: { k: 2, numPrompts: 4 } });
+    expect(first.report.meta['heldOut']).toEqual([expect.objectContaining({ set: 'openbookqa', n: 6 })]);
+    // One model load served both collections and the evaluation.
+    expect(loads).toEqual([TINY_LLAMA]);
+    // Same config again: every output from the store.
+    for (const s of [...second.zoo.map((z) => z.result), second.pairs, second.generator, second.report]) expect(s.cached).toBe(true);
+    expect(second.report.ref).toEqual(first.report.ref);
+  });
+});
