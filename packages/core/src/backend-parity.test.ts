@@ -5,22 +5,14 @@
 // Dimensions: B batch, T tokens, D model width, V vocab, H/W image height/width, C channels, K kernel size.
 import * as tf from '@tensorflow/tfjs';
 import { tryBackend, type BackendName } from './backend';
+import { mulberry32 } from './prng';
 import { installRuntimeKernels, uninstallRuntimeKernels, installedRuntimeKernels, conv2dFilterGradIm2col } from './wasm-kernels';
 
 const RTOL = 1e-4;
 const ATOL_OF_MAX = 1e-5;
 
 // Deterministic inputs: the same Float32Array on every backend.
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 function seedOf(name: string): number {
   let h = 2166136261;
   for (const ch of name) h = Math.imul(h ^ ch.charCodeAt(0), 16777619);

@@ -3,6 +3,7 @@ export { CORE_VERSION } from './version';
 export type { TensorData } from './tensor-data';
 export { sizeOf, assertShape } from './tensor-data';
 export { mergeConfig, checkNumber, checkOneOf, canonicalJson } from './config';
+export { mulberry32, normalArray, uniformArray } from './prng';
 export type { BackendName, BackendInfo } from './backend';
 export { initBackend, currentBackend, BACKEND_ORDER } from './backend';
 export type { SafetensorsDtype, SafetensorsEntry, SafetensorsHeader, SafetensorsValue, TensorToWrite } from './safetensors';

@@ -5,17 +5,9 @@ import {
   LORA_TOKEN_MODULE_ORDER, detokenizeLora, llamaLoraShapes, loraTokenLayout, loraTokenLayoutOf, meanLossWeights,
   tokenLossWeights, tokenizeLora, type LlamaLoraShapeSpec,
 } from './lora-tokens';
+import { mulberry32 } from './prng';
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 
 // zero-mean, unit-variance uniform noise (cheap enough for a 4.4M-parameter adapter)
 function noise(rand: () => number): number {

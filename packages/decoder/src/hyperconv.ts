@@ -8,23 +8,11 @@
 //   conv1w: channels W, spatial (H, N)     conv1h: channels H, spatial (N, W')
 //   conv2h: channels H, spatial (N, W)     conv2w: channels W, spatial (H', N)     Conv_L: channels N, spatial (H', W')
 import * as tf from '@tensorflow/tfjs';
-import { assertShape, sizeOf, type TensorData } from '@dnd/core';
+import { assertShape, mulberry32, sizeOf, type TensorData } from '@dnd/core';
 import { decoderParamSpecs, validateDecoderConfig, type DecoderConfig, type ParamSpec } from './decoder-config';
 
 const LN_EPS = 1e-5; // torch.nn.LayerNorm's default
 let nextId = 0; // tfjs variable names must be unique per process
-
-/** mulberry32: a small seeded PRNG so that initialisation is the same on every backend. */
-export function seededRandom(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // OIHW (PyTorch) <-> HWIO (tfjs conv2d filter)
 const OIHW_TO_HWIO = [2, 3, 1, 0];
@@ -85,7 +73,7 @@ export class HyperConvDecoder {
    * @example const dec = HyperConvDecoder.create(DECODER_PRESETS['cpu-tiny'], 999);
    */
   static create(config: DecoderConfig, seed: number): HyperConvDecoder {
-    const rand = seededRandom(seed);
+    const rand = mulberry32(seed);
     const values = new Map<string, Float32Array>();
     for (const s of decoderParamSpecs(config)) {
       const a = new Float32Array(sizeOf(s.shape));

@@ -7,7 +7,7 @@
 import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import { canonicalJson, checkNumber, mergeConfig, SafetensorsFile, type TensorData } from '@dnd/core';
+import { canonicalJson, checkNumber, mergeConfig, mulberry32, SafetensorsFile, type TensorData } from '@dnd/core';
 import { readBertConfig, validateBertConfig, type BertConfig } from './bert-config';
 import { BertModel, bertWeightShapes, type WeightSource } from './bert-model';
 import { meanPoolNormalize } from './pooling';
@@ -167,14 +167,7 @@ export async function loadBertEncoder(dir: string, config?: Partial<BertEncoderC
 
 /** Seeded N(0, 1) stream (mulberry32 + Box-Muller): the same seed gives the same model everywhere. */
 function gaussian(seed: number): () => number {
-  let a = seed >>> 0;
-  const uni = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const uni = mulberry32(seed);
   return () => Math.sqrt(-2 * Math.log(uni() + 1e-12)) * Math.cos(2 * Math.PI * uni());
 }
 

@@ -2,7 +2,7 @@
 export type { AnswerFormat, EvalItem, InstructionRecord } from './eval-item';
 export { ANSWER_FORMATS, formatTokens, itemFromInstruction, readInstructionSet, assertScorable } from './eval-item';
 export type { Accuracy } from './stats';
-export { Z95, wilson, spread, mulberry32, subsample } from './stats';
+export { Z95, wilson, spread, subsample } from './stats';
 export type { ContinuationRequest, ContinuationScore, GenerateOptions, ScoringModel, EvalModel, LoraCapableLM } from './scoring-model';
 export { AdapterMismatchError, baseModelKey, checkAdapterFits, hostCausalLM } from './scoring-model';
 export type { ParseMode } from './answer-parse';

@@ -1,4 +1,4 @@
-import { mulberry32, spread, subsample, wilson } from './stats';
+import { spread, subsample, wilson } from './stats';
 
 describe('wilson', () => {
   it('matches the textbook Wilson interval (statsmodels proportion_confint method="wilson")', () => {
@@ -33,10 +33,6 @@ describe('subsample', () => {
   });
   it('returns everything when k >= length', () => {
     expect(subsample(xs, 1000, 1)).toEqual(xs);
-  });
-  it('mulberry32 gives values in [0, 1)', () => {
-    const r = mulberry32(7);
-    for (let i = 0; i < 1000; i++) { const v = r(); expect(v >= 0 && v < 1).toBe(true); }
   });
 });
 

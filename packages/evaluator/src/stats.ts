@@ -1,6 +1,8 @@
 // Accuracy with its sample size and a 95% Wilson interval, mean/spread over runs, and the fixed-seed
 // subsample. Not a general statistics library: proportions only.
 
+import { mulberry32 } from '@dnd/core';
+
 /** z for a two-sided 95% interval (the normal quantile at 0.975). */
 export const Z95 = 1.959963984540054;
 
@@ -38,18 +40,6 @@ export function spread(xs: readonly number[]): { mean: number; std: number; min:
   const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
   const varS = xs.length > 1 ? xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (xs.length - 1) : 0;
   return { mean, std: Math.sqrt(varS), min: Math.min(...xs), max: Math.max(...xs), count: xs.length };
-}
-
-/** mulberry32: a tiny 32-bit PRNG, deterministic for a seed, identical on every platform. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /**

@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend, loadHfTokenizer, readPeftAdapter, readSafetensors } from '@dnd/core';
 import { loadCausalLM } from './causal-lm';
 import type { TfCausalLM } from './causal-lm';
-import { mulberry32 } from './prng';
+import { mulberry32 } from '@dnd/core';
 
 const FIX = path.join(__dirname, '..', 'test', 'fixtures');
 const parity = readSafetensors(path.join(FIX, 'parity.safetensors')).tensors;

@@ -10,7 +10,7 @@ import {
 } from '@dnd/core';
 import { ByteTokenizer } from './byte-tokenizer';
 import { LoraState } from './lora';
-import { mulberry32 } from './prng';
+import { mulberry32 } from '@dnd/core';
 import { ropeTables } from './rope';
 import { forwardHidden, headLogits, maskBias, type KVCache, type ModelParts } from './transformer';
 import type { CausalLM, GenerateOptions, ScoreOptions, ScoreRequest, ScoreResult } from './types';

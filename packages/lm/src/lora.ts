@@ -5,7 +5,7 @@
 // Dimensions: r rank, in / out the projection's features. delta W = B A * scaling  [out, in].
 import * as tf from '@tensorflow/tfjs';
 import { loraScaling, peftTensorName, validateLoraAdapter, validateLoraAdapterConfig, type HfModelConfig, type LoraAdapter, type LoraAdapterConfig, type TensorData } from '@dnd/core';
-import { mulberry32, uniformArray } from './prng';
+import { mulberry32, uniformArray } from '@dnd/core';
 import { projShape, type BaseWeights, type ProjName } from './weights';
 
 /** A variable initialised from `init`, which is disposed (tf.variable keeps its own reference). */

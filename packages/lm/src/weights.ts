@@ -8,7 +8,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { SafetensorsFile, type HfModelConfig } from '@dnd/core';
-import { mulberry32, normalArray } from './prng';
+import { mulberry32, normalArray } from '@dnd/core';
 
 /** One decoder layer's tensors. */
 export interface LayerWeights {
