@@ -44,13 +44,30 @@ export function sha256Hex(data: string | Buffer): string {
   return crypto.createHash('sha256').update(data).digest('hex');
 }
 
+/** Hex sha256 of a file's bytes, streamed in 4 MiB reads (model weights do not fit a Buffer comfortably). */
+export function sha256File(file: string): string {
+  const h = crypto.createHash('sha256');
+  const fd = fs.openSync(file, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(4 * 1024 * 1024);
+    for (;;) {
+      const n = fs.readSync(fd, buf, 0, buf.length, null);
+      if (n === 0) break;
+      h.update(buf.subarray(0, n));
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+  return h.digest('hex');
+}
+
 /**
  * Digest and size of a file or a directory. A directory's digest is the sha256 of its sorted listing
  * `relpath\0sha256\0bytes\n` over every regular file, so it depends on names and contents only.
  */
 export function digestPath(p: string): { sha256: string; bytes: number } {
   const st = fs.statSync(p);
-  if (st.isFile()) return { sha256: sha256Hex(fs.readFileSync(p)), bytes: st.size };
+  if (st.isFile()) return { sha256: sha256File(p), bytes: st.size };
   if (!st.isDirectory()) throw new Error(`digestPath: ${p} is neither a file nor a directory`);
   const lines: string[] = [];
   let bytes = 0;
@@ -61,7 +78,7 @@ export function digestPath(p: string): { sha256: string; bytes: number } {
       const s = fs.statSync(abs);
       if (s.isDirectory()) walk(abs, r);
       else if (s.isFile()) {
-        lines.push(`${r}\0${sha256Hex(fs.readFileSync(abs))}\0${s.size}\n`);
+        lines.push(`${r}\0${sha256File(abs)}\0${s.size}\n`);
         bytes += s.size;
       }
     }

@@ -24,4 +24,4 @@ export type { LoraModuleShape, LoraTokenEntry, LoraTokenLayout, LlamaLoraShapeSp
 export { LORA_TOKEN_MODULE_ORDER, TOKEN_MEAN_SCALE, TOKEN_STD_BIAS, llamaLoraShapes, loraTokenLayout, loraTokenLayoutOf, tokenizeLora, detokenizeLora, tokenLossWeights, meanLossWeights } from './lora-tokens';
 // [artifact store, manifests]
 export type { ArtifactRef, ArtifactRecord, ArtifactStore, LocalArtifactStoreOptions, RunManifest } from './artifacts';
-export { artifactKey, sha256Hex, digestPath, LocalArtifactStore, writeRunManifest, readRunManifest } from './artifacts';
+export { artifactKey, sha256Hex, sha256File, digestPath, LocalArtifactStore, writeRunManifest, readRunManifest } from './artifacts';

@@ -4,12 +4,12 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { pathToFileURL } from 'url';
-import { canonicalJson, checkNumber, type ArtifactRef, loraTokenLayoutOf, readPeftAdapter, tokenizeLora, tokenLossWeights, writeFileAtomic, type LoraTokenLayout, type TensorData } from '@dnd/core';
+import { canonicalJson, checkNumber, type ArtifactRef, loraTokenLayoutOf, readPeftAdapter, sha256File, tokenizeLora, tokenLossWeights, writeFileAtomic, type LoraTokenLayout, type TensorData } from '@dnd/core';
 import { CheckpointStoreWriter, type CheckpointRow } from './checkpoint-store';
 import { writeLossWeights } from './loss-weights';
 import { writePromptStore } from './prompt-store';
 import { loadTaskSet, type TaskSet } from './task-set';
-import { sha256File, verifyZooSet, type ZooSetManifest } from './zoo-manifest';
+import { verifyZooSet, type ZooSetManifest } from './zoo-manifest';
 
 export const BUILD_PAIRS_STEP_VERSION = '1';
 export const ARROW_FILE_MEDIA_TYPE = 'application/vnd.apache.arrow.file';

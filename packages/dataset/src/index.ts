@@ -15,7 +15,7 @@ export type { Pair, PairSamplerConfig } from './pair-sampler';
 export type { CollectConfig } from './collect-config';
 export { DEFAULT_COLLECT_CONFIG, validateCollectConfig, resolveCollectConfig } from './collect-config';
 export type { ZooSetManifest, ZooSnapshot, LossPoint } from './zoo-manifest';
-export { readZooManifest, verifyZooSet, sha256File, ZOO_MANIFEST_FILE, SNAPSHOT_WEIGHTS_FILE, ZOO_MANIFEST_VERSION } from './zoo-manifest';
+export { readZooManifest, verifyZooSet, ZOO_MANIFEST_FILE, SNAPSHOT_WEIGHTS_FILE, ZOO_MANIFEST_VERSION } from './zoo-manifest';
 export type { CollectDeps, CollectSetResult } from './collect';
 export { collectSet, modelDigest, saveTrainerState, loadTrainerState } from './collect';
 export type { CollectProgress } from './progress';

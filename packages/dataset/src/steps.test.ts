@@ -6,7 +6,8 @@ import * as path from 'path';
 import { fileURLToPath } from 'url';
 import { detokenizeLora, readPeftAdapter, writePeftAdapter, type LoraAdapter } from '@dnd/core';
 import type { CausalLM } from '@dnd/lm';
-import { buildPairs, collectZoo, CheckpointStore, PairSampler, readLossWeights, readPromptStore, sha256File, type CollectConfig } from './index';
+import { buildPairs, collectZoo, CheckpointStore, PairSampler, readLossWeights, readPromptStore, type CollectConfig } from './index';
+import { sha256File } from '@dnd/core';
 import { FakeLM, createFakeTrainer } from '../test/fake-lm';
 
 const cfg: Partial<CollectConfig> = { rank: 2, loraAlpha: 4, warmupSteps: 1, snapshotSteps: 3, batchSize: 2, maxSeqLen: 16, lr: 1e-2, warmupLr: 1e-2 };

@@ -1,10 +1,9 @@
 // The per-set zoo manifest (manifest.json): config, seeds, base-model digest, task-set provenance, the
 // snapshots with their sha256, and the loss curve; plus verification of a set folder against it.
 // Not the collection loop (collect.ts).
-import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import { writeFileAtomic } from '@dnd/core';
+import { sha256File, writeFileAtomic } from '@dnd/core';
 import type { CollectConfig } from './collect-config';
 import type { SplitSource } from './task-set';
 
@@ -46,23 +45,6 @@ export interface ZooSetManifest {
   snapshots: ZooSnapshot[];
   lossCurve: LossPoint[];
   updatedAt: string;
-}
-
-/** Hex sha256 of a file's bytes (streamed). */
-export function sha256File(file: string): string {
-  const h = createHash('sha256');
-  const fd = fs.openSync(file, 'r');
-  try {
-    const buf = Buffer.allocUnsafe(4 * 1024 * 1024);
-    for (;;) {
-      const n = fs.readSync(fd, buf, 0, buf.length, null);
-      if (n === 0) break;
-      h.update(buf.subarray(0, n));
-    }
-  } finally {
-    fs.closeSync(fd);
-  }
-  return h.digest('hex');
 }
 
 export function readZooManifest(setDir: string): ZooSetManifest | null {

@@ -7,7 +7,7 @@
 import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import { canonicalJson, checkNumber, mergeConfig, mulberry32, SafetensorsFile, type TensorData } from '@dnd/core';
+import { canonicalJson, checkNumber, mergeConfig, mulberry32, SafetensorsFile, sha256File, type TensorData } from '@dnd/core';
 import { readBertConfig, validateBertConfig, type BertConfig } from './bert-config';
 import { BertModel, bertWeightShapes, type WeightSource } from './bert-model';
 import { meanPoolNormalize } from './pooling';
@@ -37,22 +37,6 @@ export function validateBertEncoderConfig(c: BertEncoderConfig, model?: BertConf
 function sha256(...parts: Array<string | Buffer>): string {
   const h = crypto.createHash('sha256');
   for (const p of parts) h.update(p);
-  return h.digest('hex');
-}
-
-function fileSha256(file: string): string {
-  const h = crypto.createHash('sha256');
-  const fd = fs.openSync(file, 'r');
-  try {
-    const buf = Buffer.allocUnsafe(1 << 22);
-    for (;;) {
-      const n = fs.readSync(fd, buf, 0, buf.length, null);
-      if (n === 0) break;
-      h.update(buf.subarray(0, n));
-    }
-  } finally {
-    fs.closeSync(fd);
-  }
   return h.digest('hex');
 }
 
@@ -145,8 +129,8 @@ export async function loadBertEncoder(dir: string, config?: Partial<BertEncoderC
   const tokenizer = loadWordPieceTokenizer(dir);
   const tokFiles = ['tokenizer.json', 'vocab.txt', 'tokenizer_config.json'].map((n) => path.join(dir, n)).filter((f) => fs.existsSync(f));
   const digest = sha256(canonicalJson({
-    kind: 'bert', bert, chunkLength: Math.min(cfg.chunkLength, bert.maxPositionEmbeddings), weights: fileSha256(weightsFile),
-    tokenizer: tokFiles.map((f) => [path.basename(f), fileSha256(f)]),
+    kind: 'bert', bert, chunkLength: Math.min(cfg.chunkLength, bert.maxPositionEmbeddings), weights: sha256File(weightsFile),
+    tokenizer: tokFiles.map((f) => [path.basename(f), sha256File(f)]),
   }));
   const f = SafetensorsFile.open(weightsFile);
   try {
