@@ -12,7 +12,7 @@ import * as path from 'path';
 import { canonicalJson, initBackend, readPeftAdapter, sha256Hex, type LoraAdapter } from '@dnd/core';
 import { createLoraTrainer, loadCausalLM } from '@dnd/lm';
 import { loadTextEncoder } from '@dnd/encoder';
-import { buildPairs, collectZoo, conditioningPrompt, CheckpointStore, loadTaskSet, readPromptStore, seededRandom, trainingLossWeights, type CollectConfig } from '@dnd/dataset';
+import { buildPairs, collectZoo, verifyZooSet, conditioningPrompt, CheckpointStore, loadTaskSet, readPromptStore, seededRandom, trainingLossWeights, type CollectConfig } from '@dnd/dataset';
 import { decoderParamCount, generateLora, interpolatedChain, loraTemplateFromAdapter, trainDecoder, type DecoderBatch, type Feature, type TrainConfig } from '@dnd/decoder';
 import { hostCausalLM, itemFromInstruction, resolveEvaluatorConfig, runEvaluation, renderMarkdown, type EvaluatorConfig, type TrainingLora, type GeneratedLora } from '@dnd/evaluator';
 
@@ -108,7 +108,10 @@ async function encodeAll(enc: Awaited<ReturnType<typeof loadTextEncoder>>, promp
   const zooDir = path.resolve(s.workDir, `zoo-${sha256Hex(canonicalJson({ m: s.modelDir, c: collectCfg })).slice(0, 12)}`);
   const snapshotSeconds: number[] = [];
   let last = performance.now();
-  await timed('collect', () => collectZoo({ sets: s.trainSets, zooDir }, collectCfg, {
+  // A zoo already complete is reused as is (its manifests verify); collectZoo itself would refuse it when
+  // CollectConfig gained a field since (the config is compared whole).
+  const missing = s.trainSets.filter((n) => { try { return verifyZooSet(path.join(zooDir, n), { requireComplete: true }).status !== 'complete'; } catch { return true; } });
+  if (missing.length) await timed('collect', () => collectZoo({ sets: missing, zooDir }, collectCfg, {
     model, createTrainer: createLoraTrainer,
     onProgress: (p) => {
       const now = performance.now();
