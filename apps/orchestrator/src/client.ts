@@ -59,10 +59,13 @@ export async function collectProgress(client: Client, workflowId: string, depth 
   return out;
 }
 
-/** Renders progress lines as text, one per workflow, e.g. `run-1/zoo/boolq  collectSet 2/3 (attempt 2)`. */
+/** Renders progress lines as text, one per workflow, e.g. `run-1/zoo/boolq  [collectSet 2/3 boolq snapshot loss 0.41 (attempt 2)]` (the note the step heartbeats, cut to 90 characters). */
 export function formatProgress(lines: ProgressLine[]): string {
   return lines.map((l) => {
-    const acts = l.activities.map((a) => `${a.type}${a.progress && a.progress.total ? ` ${a.progress.done}/${a.progress.total}` : ''}${a.attempt > 1 ? ` (attempt ${a.attempt})` : ''}`);
+    const acts = l.activities.map((a) => {
+      const note = typeof a.progress?.note === 'string' && a.progress.note ? ` ${a.progress.note.length > 90 ? `${a.progress.note.slice(0, 87)}...` : a.progress.note}` : '';
+      return `${a.type}${a.progress && a.progress.total ? ` ${a.progress.done}/${a.progress.total}` : ''}${note}${a.attempt > 1 ? ` (attempt ${a.attempt})` : ''}`;
+    });
     return `${l.workflowId}  ${l.status === 'RUNNING' ? (l.stage ?? 'running') : l.status}${acts.length ? `  [${acts.join(', ')}]` : ''}`;
   }).join('\n');
 }

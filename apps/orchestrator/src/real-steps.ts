@@ -17,7 +17,7 @@ import {
   loadGenerator, loraTemplateFromAdapter, trainDecoder, validateDecoderConfig, validateTrainConfig, type Feature, type TrainConfig,
 } from '@dnd/decoder';
 import { loadTextEncoder } from '@dnd/encoder';
-import { DEFAULT_EVALUATOR_CONFIG, EVALUATE_STEP_VERSION, evaluate, hostCausalLM, itemFromInstruction, resolveEvaluatorConfig, type EvaluateSetInput, type EvaluationResults, type EvaluatorConfig } from '@dnd/evaluator';
+import { DEFAULT_EVALUATOR_CONFIG, EVALUATE_STEP_VERSION, evaluate, hostCausalLM, itemFromInstruction, resolveEvaluatorConfig, type EvalModel, type EvaluateSetInput, type EvaluationResults, type EvaluatorConfig } from '@dnd/evaluator';
 import { createLoraTrainer, loadCausalLM, type CausalLM } from '@dnd/lm';
 import { resolveModelDir } from './assets';
 import { decoderBatches, encodePool, type EncodedPool } from './pair-batches';
@@ -162,6 +162,35 @@ function readJson<T>(file: string, what: string): T {
   return JSON.parse(fs.readFileSync(file, 'utf8')) as T;
 }
 
+/**
+ * Lets the event loop run timers and I/O for a moment. Model work awaits only microtasks between its
+ * synchronous kernels, which would starve the gRPC traffic of an in-process Temporal worker (workflow
+ * tasks time out, `dnd run` shows no progress); the steps call this between units of work (~10 ms each).
+ */
+const yieldToEventLoop = (): Promise<void> => new Promise((r) => setTimeout(r, 10));
+
+/** @dnd/lm's trainer whose every step first yields to the event loop. */
+const yieldingTrainer: typeof createLoraTrainer = (model, config) => {
+  const t = createLoraTrainer(model, config);
+  return {
+    get config() { return t.config; },
+    step: async (batch, maxLen) => { await yieldToEventLoop(); return t.step(batch, maxLen); },
+    exportState: () => t.exportState(),
+    importState: (st) => t.importState(st),
+    dispose: () => t.dispose(),
+  };
+};
+
+/** An evaluator model whose every scoring or generation call first yields to the event loop. */
+function yieldingEvalModel(m: EvalModel): EvalModel {
+  return {
+    baseModelNameOrPath: m.baseModelNameOrPath,
+    useAdapter: (a) => m.useAdapter(a),
+    scoreContinuations: async (items, o) => { await yieldToEventLoop(); return m.scoreContinuations(items, o); },
+    generate: async (prompts, o) => { await yieldToEventLoop(); return m.generate(prompts, o); },
+  };
+}
+
 function cancelled(ctx: StepContext, what: string): void {
   if (ctx.signal.aborted) throw new Error(`${what}: cancelled`);
 }
@@ -237,7 +266,7 @@ export function createRealSteps(opts: RealStepOptions = {}): RealSteps {
         const model = await modelFor(dir);
         try {
           return await collectSet(path.join(input.dataDir, input.set), setDir, collect, {
-            model, createTrainer: createLoraTrainer, signal: ctx.signal,
+            model, createTrainer: yieldingTrainer, signal: ctx.signal,
             onProgress: (p) => ctx.progress(p.done, p.total, `${p.set} ${p.phase} loss ${p.loss.toFixed(4)} ${p.stepSeconds.toFixed(1)} s/step ETA ${Math.round(p.etaSec)} s`),
           });
         } finally {
@@ -354,6 +383,7 @@ export function createRealSteps(opts: RealStepOptions = {}): RealSteps {
             if (texts.length < N) throw new BadInputError(`evaluate: set "${h}" has ${texts.length} ${cfg.promptSplit} prompts, the generator takes N = ${N}`);
             for (let k = 0; k < cfg.samples; k++) {
               cancelled(ctx, 'evaluate');
+              await yieldToEventLoop();
               const idx = seededRandom(input.seed, 'generate', h, k).sample(texts.length, N);
               const r = await generateLora(idx.map((i) => texts[i]!), generator, {
                 encoder, ...template, maxLength: info.textLength, outDir: path.join(outDir, 'generated', `${h}-${k}`),
@@ -375,7 +405,7 @@ export function createRealSteps(opts: RealStepOptions = {}): RealSteps {
           baseModel: { dir: baseDir, nameOrPath: baseDir }, sets, heldOut: input.sets,
           trainingLoras: zoo.map((z) => ({ name: `${z.set}@${z.m.snapshots.length}`, trainedOn: z.set, dir: lastSnapshot(z) })), generated,
         }, cfg.evaluator, {
-          outDir, loadModel: async (_dir, name) => hostCausalLM(model, name), releaseModel: () => model.detachLora(),
+          outDir, loadModel: async (_dir, name) => yieldingEvalModel(hostCausalLM(model, name)), releaseModel: () => model.detachLora(),
           progress: (p) => ctx.progress(p.done, p.total, `scored ${p.last}`),
         });
         writeFileAtomic(path.join(outDir, 'generation.json'), `${JSON.stringify({

@@ -48,6 +48,10 @@ export async function createDndWorker(o: DndWorkerOptions): Promise<Worker> {
     stickyQueueScheduleToStartTimeout: o.stickyQueueScheduleToStartTimeoutMs ?? 10_000,
     // Give running activities a moment to heartbeat their last unit on shutdown.
     shutdownGraceTime: 5_000,
+    // Heartbeats carry the progress `dnd run`/`dnd status` show: send them every 3 s at most instead of the
+    // SDK's 0.8 x heartbeatTimeout (48 s with the defaults), at one small RPC per running step.
+    maxHeartbeatThrottleInterval: '3 seconds',
+    defaultHeartbeatThrottleInterval: '3 seconds',
   });
 }
 

@@ -1,6 +1,7 @@
 // The real steps (src/real-steps.ts) end to end through a real Temporal dev server on tiny real parts:
 // @dnd/lm's tiny Llama fixture (HF dir), @dnd/encoder's tiny BERT fixture, two 12-item sets, a 2-layer
-// decoder chain. Checks what each step hands the next, the report, and that a re-run computes nothing.
+// decoder chain. Checks what each step hands the next, the report, that a re-run computes nothing, and that a
+// generator training attempt that dies is retried from its last checkpoint.
 import * as fs from 'fs';
 import * as path from 'path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -53,8 +54,9 @@ function tinyConfig(root: string): RunConfig {
 }
 
 describe('the real steps on a real server', () => {
+  const root = tmpDir('real-e2e');
+
   it('collect -> pairs -> generator -> generated LoRAs -> report, then a cached re-run', async () => {
-    const root = tmpDir('real-e2e');
     const config = tinyConfig(root);
     const store = new LocalArtifactStore(config.artifactsDir);
     const loads: string[] = [];
@@ -91,5 +93,29 @@ describe('the real steps on a real server', () => {
     // Same config again: every output from the store.
     for (const s of [...second.zoo.map((z) => z.result), second.pairs, second.generator, second.report]) expect(s.cached).toBe(true);
     expect(second.report.ref).toEqual(first.report.ref);
+  });
+
+  it('a generator training attempt that dies after a checkpoint is retried from that checkpoint (ctx.workDir)', async () => {
+    const config = tinyConfig(root); // same store: zoo and pairs come from the first test
+    (config.steps.trainGenerator['train'] as Record<string, unknown>)['totalSteps'] = 6;
+    const store = new LocalArtifactStore(config.artifactsDir);
+    const steps = createRealSteps();
+    const real = steps.trainGenerator;
+    let crashed = false;
+    steps.trainGenerator = (input, outDir, ctx) => real(input, outDir, {
+      ...ctx, // runStep's context is a plain object: its methods and fields spread as they are
+      progress: (done, total, note) => {
+        if (!crashed && done === 3) { crashed = true; throw new Error('simulated worker death after step 3'); }
+        ctx.progress(done, total, note);
+      },
+    });
+    const worker = await createDndWorker({ connection: env.nativeConnection, role: 'cpu', taskQueue: config.temporal.cpuQueue, store, steps, workflowBundle: { code: bundle.code } });
+    const r = await worker.runUntil(async () => (await (await startPipeline(env.client, { runId: 'real-3', preset: null, config, runDir: path.join(config.runsDir, 'real-3'), address: env.address })).result()) as PipelineResult);
+    steps.release();
+    expect(crashed).toBe(true);
+    expect(r.pairs.cached).toBe(true);
+    expect(r.generator.cached).toBe(false);
+    expect(r.generator.meta).toMatchObject({ steps: 6, resumedFrom: 2 }); // checkpointEvery 2: steps 1-2 were not redone
+    expect(fs.existsSync(path.join(config.artifactsDir, 'work', r.generator.key))).toBe(false); // workDir removed after success
   });
 });
