@@ -218,9 +218,7 @@ async function encodeAll(enc: Awaited<ReturnType<typeof loadTextEncoder>>, promp
   const trainingLoras: TrainingLora[] = s.trainSets.map((set) => ({ name: `${set}-last`, trainedOn: set, adapter: readPeftAdapter(lastSnap(set)) }));
   // Evaluate: the evaluator subsamples each set with its seed (maxItemsPerSet).
   const n = evalCfg.maxItemsPerSet;
-  const { results } = await timed('evaluate', () => runEvaluation({ sets: evalSets, heldOut: s.heldOut, trainingLoras, generated }, evalCfg, hostCausalLM(model, s.modelDir), (p) => {
-    void p;
-  }));
+  const { results } = await timed('evaluate', () => runEvaluation({ sets: evalSets, heldOut: s.heldOut, trainingLoras, generated }, evalCfg, hostCausalLM(model, s.modelDir)));
   model.dispose();
   const md = renderMarkdown(results);
   const total = (performance.now() - tAll) / 1000;

@@ -3,6 +3,7 @@
 // Not the steps' own configs: those sections come from StepFunctions.defaults and are validated by the steps.
 import * as fs from 'fs';
 import * as path from 'path';
+import { sharedDir } from '@dnd/dataset';
 import { checkNumber, mergeConfig } from '@dnd/core';
 import type { StepFunctions } from './step-functions';
 import type { RunConfig } from './types';
@@ -14,8 +15,9 @@ export const PRESETS_DIR = path.resolve(__dirname, '..', 'presets');
 export const DEFAULT_RUN_CONFIG: Omit<RunConfig, 'steps'> = {
   // The five common-sense sets shipped with the project: the paper's common-sense domain.
   sets: ['ARC-Easy', 'boolq', 'openbookqa', 'piqa', 'social_i_qa'],
-  // The shared data checkout; any folder of sets in the same JSON format works.
-  dataDir: '/work/shared/data/commonsense',
+  // The five shipped sets: <repo>/../shared/data/commonsense, or $DND_SHARED_DIR/data/commonsense; any folder
+  // of sets in the same JSON format works.
+  dataDir: path.join(sharedDir(), 'data', 'commonsense'),
   // Zero-shot target: the paper holds one set out and trains the generator on the others.
   heldOut: ['ARC-Easy'],
   // A single pipeline never uses the held-out sets' LoRAs (the generator and the training-LoRA mean exclude

@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { startDevServer, type DevServer } from '../src/dev-server';
-import { ORCH_ROOT, tmpDir, waitFor } from './support/env';
+import { DATA_DIR, ORCH_ROOT, tmpDir, waitFor } from './support/env';
 
 const CLI = path.join(ORCH_ROOT, 'src', 'cli.ts');
 const REGISTER = path.join(__dirname, 'support', 'register.cjs');
@@ -37,7 +37,7 @@ function dndWith(env: Record<string, string>, cwd: string, ...args: string[]): P
 describe('dnd command', () => {
   const dir = tmpDir('cli');
   fs.writeFileSync(path.join(dir, 'slow.json'), JSON.stringify({
-    sets: ['boolq', 'openbookqa'], heldOut: ['openbookqa'], dataDir: process.env['DND_DATA_DIR'] ?? '/work/shared/data/commonsense',
+    sets: ['boolq', 'openbookqa'], heldOut: ['openbookqa'], dataDir: DATA_DIR,
     steps: { collectSet: { snapshots: 3, unitDelayMs: 800 } },
     temporal: { heartbeatTimeoutSec: 2, retry: { initialIntervalSec: 0.2, maximumIntervalSec: 1 } },
   }));

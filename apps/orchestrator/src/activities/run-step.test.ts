@@ -7,6 +7,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment as BaseEnv } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { LocalArtifactStore } from '@dnd/core';
+import { sharedDir } from '@dnd/dataset';
 import { defaultRunConfig } from '../config';
 import { createDemoSteps } from '../demo-steps';
 import type { Progress, RunConfig } from '../types';
@@ -24,7 +25,7 @@ class MockActivityEnvironment extends BaseEnv {
   }
 }
 
-const DATA_DIR = process.env['DND_DATA_DIR'] ?? '/work/shared/data/commonsense';
+const DATA_DIR = process.env['DND_DATA_DIR'] ?? path.join(sharedDir(), 'data', 'commonsense');
 
 function setup(snapshots = 3) {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'dnd-act-'));

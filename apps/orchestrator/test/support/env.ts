@@ -6,13 +6,14 @@ import * as os from 'os';
 import * as path from 'path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, bundleWorkflowCode } from '@temporalio/worker';
+import { sharedDir } from '@dnd/dataset';
 import { defaultRunConfig } from '../../src/config';
 import { createDemoSteps } from '../../src/demo-steps';
 import { temporalBinary } from '../../src/dev-server';
 import type { RunConfig } from '../../src/types';
 
 export const ORCH_ROOT = path.resolve(__dirname, '..', '..');
-export const DATA_DIR = process.env['DND_DATA_DIR'] ?? '/work/shared/data/commonsense';
+export const DATA_DIR = process.env['DND_DATA_DIR'] ?? path.join(sharedDir(), 'data', 'commonsense');
 
 /** A dev server from the provisioned CLI (DND_TEMPORAL_BIN or infra/temporal.sh), no UI. */
 export function startLocalEnv(): Promise<TestWorkflowEnvironment> {
