@@ -42,14 +42,7 @@ A 5-set zoo of (75 warm-up + 50 snapshot) steps at our pace: about {5 * 125 * ts
 Caveat: PyTorch's 2 OpenMP threads slow down far more than TF's under this shared load (docs/toolchain-notes measured a naive
 PyTorch LoRA step at ~7.9 s per 1024 tokens on an idle machine); rerun on an idle machine before quoting the ratio.
 """
-text = open(doc).read() if os.path.exists(doc) else '# Benchmarks\n'
-lines = text.split('\n')
-start = next((i for i, l in enumerate(lines) if l.strip() == '## dataset'), None)
-if start is None:
-    text = text.rstrip('\n') + '\n\n' + section
-else:
-    end = next((j for j in range(start + 1, len(lines)) if lines[j].startswith('## ')), len(lines))
-    text = '\n'.join(lines[:start]) + '\n' + section + ('\n' + '\n'.join(lines[end:]) if end < len(lines) else '')
-open(doc, 'w').write(text)
-print(section)
+sys.path.insert(0, 'tools/bench')
+from benchdoc import write_section
+write_section('dataset', section, doc)
 PY

@@ -36,11 +36,8 @@ lines = [
     "The PyTorch side is the same decoder written from the method doc (packages/decoder/test/hyperconv_ref.py, the one the parity fixtures come from). Machine noise from other jobs moves both columns; rerun to refresh.",
     "",
 ]
-p = pathlib.Path("docs/benchmarks.md")
-text = p.read_text() if p.exists() else "# Benchmarks\n\n"
 section = "\n".join(lines)
-m = re.search(r"^## decoder\n.*?(?=^## |\Z)", text, flags=re.S | re.M)
-text = text[:m.start()] + section + text[m.end():] if m else text.rstrip("\n") + "\n\n" + section
-p.write_text(text)
-print(section)
+sys.path.insert(0, "tools/bench")
+from benchdoc import write_section
+write_section("decoder", section)
 PY

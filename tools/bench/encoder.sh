@@ -32,15 +32,7 @@ all-MiniLM-L6-v2 token-level condition, L=128, batch 64, {ts['prompts']} prompts
 
 Target: >= 0.7x. {'Met.' if ratio >= 0.7 else 'NOT met.'}
 """
-text = open(doc).read() if os.path.exists(doc) else '# Benchmarks\n\nEach section is written by its `pnpm bench <name>` run.\n'
-lines = text.split('\n')
-start = next((i for i, l in enumerate(lines) if l.strip() == '## encoder'), None)
-if start is None:
-    text = text.rstrip('\n') + '\n\n' + section
-else:
-    end = next((j for j in range(start + 1, len(lines)) if lines[j].startswith('## ')), len(lines))
-    text = '\n'.join(lines[:start]) + '\n' + section + ('\n' + '\n'.join(lines[end:]) if end < len(lines) else '')
-os.makedirs(os.path.dirname(doc), exist_ok=True)
-open(doc, 'w').write(text)
-print(section)
+sys.path.insert(0, 'tools/bench')
+from benchdoc import write_section
+write_section('encoder', section, doc)
 PY

@@ -42,14 +42,7 @@ Seconds per LoRA training step at this shape: {best(ts, 'loraStep'):.2f} s (ours
 Ours computes logits only where they are needed (answer rows in training, vocabulary chunks in scoring); PyTorch runs HF's default full-sequence head.
 Caveat: on an idle machine docs/toolchain-notes measured PyTorch at ~2.5 s (forward) and ~7.9 s (naive LoRA step) per 1024 tokens; under this shared load it ran slower, so read the ratio as same-run only.
 """
-text = open(doc).read() if os.path.exists(doc) else '# Benchmarks\n'
-lines = text.split('\n')
-start = next((i for i, l in enumerate(lines) if l.strip() == '## lm'), None)
-if start is None:
-    text = text.rstrip('\n') + '\n\n' + section
-else:
-    end = next((j for j in range(start + 1, len(lines)) if lines[j].startswith('## ')), len(lines))
-    text = '\n'.join(lines[:start]) + '\n' + section + ('\n' + '\n'.join(lines[end:]) if end < len(lines) else '')
-open(doc, 'w').write(text)
-print(section)
+sys.path.insert(0, 'tools/bench')
+from benchdoc import write_section
+write_section('lm', section, doc)
 PY

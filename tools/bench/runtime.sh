@@ -82,11 +82,8 @@ lines += ["", "FLOP counts: matmul 2n^3; LoRA 4·T·in·out + 6·T·r·(in+out) 
           "conv 3 x 2·B·H·W·k²·Cin·Cout (forward, input gradient, filter gradient). PyTorch runs the conv in its NCHW layout, tfjs in NHWC. "
           "Sources: packages/core/scripts/bench-runtime.ts and bench_runtime_torch.py.", ""]
 section = "\n".join(lines)
-print(section)
-p = pathlib.Path("docs/benchmarks.md")
-text = p.read_text() if p.exists() else "# Benchmarks\n\n"
-pat = re.compile(r"^## runtime\n.*?(?=^## |\Z)", re.S | re.M)
-text = pat.sub(lambda _: section + "\n", text) if pat.search(text) else text.rstrip("\n") + "\n\n" + section + "\n"
-p.write_text(text)
+sys.path.insert(0, "tools/bench")
+from benchdoc import write_section
+write_section("runtime", section)
 PY
 rm -rf "$OUT"
