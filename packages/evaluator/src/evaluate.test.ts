@@ -34,7 +34,7 @@ describe('evaluate (the step)', () => {
     const { input, model } = setup();
     const outDir = path.join(dir, 'out');
     const seen: number[] = [];
-    const out = await evaluate(input, { maxItemsPerSet: 20, seed: 7 }, { outDir, loadModel: async () => model, progress: (p) => seen.push(p.done) });
+    const out = await evaluate({ ...input, runInfo: { 'tensor backend': 'cpu' } }, { maxItemsPerSet: 20, seed: 7 }, { outDir, loadModel: async () => model, progress: (p) => seen.push(p.done) });
     for (const ref of Object.values(out)) {
       const file = fileURLToPath(ref.uri);
       const buf = fs.readFileSync(file);
@@ -68,6 +68,8 @@ describe('evaluate (the step)', () => {
     expect(md).toContain('| held-out set | n | base | LoRA mean | best LoRA | averaged LoRA | generated |');
     expect(md).toMatch(/\| piqa \| 20 \|/);
     expect(md).toContain('fixed seed (7');
+    expect(md).toContain('Computed with tensor backend cpu.');
+    expect(results.runInfo).toEqual({ 'tensor backend': 'cpu' });
     const html = fs.readFileSync(path.join(outDir, 'report.html'), 'utf8');
     expect(html.match(/<svg /g)!.length).toBe(2);
     // Self-contained: no scripts, no links, no URLs other than the SVG namespace.

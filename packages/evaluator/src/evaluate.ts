@@ -14,7 +14,7 @@ import { runEvaluation, type EvalSet, type EvaluationResults, type GeneratedLora
 import type { EvalModel } from './scoring-model';
 
 /** Bump when outputs change for the same input and config (part of the orchestrator's cache key). */
-export const EVALUATE_STEP_VERSION = '1';
+export const EVALUATE_STEP_VERSION = '2'; // 2: results carry runInfo (tensor backend)
 
 /** A set: items as typed data, or an instruction-format JSON file to convert. */
 export interface EvaluateSetInput {
@@ -35,6 +35,8 @@ export interface EvaluateInput {
   trainingLoras: { name: string; trainedOn: string; dir?: string; failed?: string }[];
   /** Generated LoRAs (PEFT dirs), K samples per held-out set, from N prompts each. */
   generated: { heldOut: string; sample: number; dir: string; numPrompts?: number }[];
+  /** Where the numbers were computed (e.g. `{ backend: 'tensorflow' }`): copied into results.json and the report notes. */
+  runInfo?: Record<string, string>;
 }
 
 /** What evaluate needs from outside. */
@@ -97,6 +99,7 @@ export async function evaluate(input: EvaluateInput, config: Partial<EvaluatorCo
   let rows;
   try {
     ({ results, rows } = await runEvaluation({ sets, heldOut: input.heldOut, trainingLoras, generated }, cfg, model, deps.progress));
+    if (input.runInfo) results.runInfo = { ...input.runInfo };
   } finally {
     deps.releaseModel?.(model);
   }

@@ -24,6 +24,9 @@ export function reportNotes(r: EvaluationResults): string[] {
   } else {
     notes.push('Every item of every set was scored (no subsample).');
   }
+  if (r.runInfo && Object.keys(r.runInfo).length > 0) {
+    notes.push(`Computed with ${Object.entries(r.runInfo).map(([k, v]) => `${k} ${v}`).join(', ')}.`);
+  }
   return notes;
 }
 

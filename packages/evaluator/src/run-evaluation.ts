@@ -81,6 +81,8 @@ export interface EvaluationResults {
   /** Rows: "base" then training LoRAs; columns: sets. Headline metric; null = not evaluated. */
   cross: { rows: { adapter: string; trainedOn: string | null; failed: string | null }[]; cols: string[]; cells: (Accuracy | null)[][] };
   cells: CellResult[];
+  /** Where it was computed (tensor backend, ...), when the caller said so. */
+  runInfo?: Record<string, string>;
 }
 
 /** Progress callback: done / total (adapter x set evaluations) and the last one finished. */
