@@ -21,6 +21,7 @@ describe('dnd --help', () => {
     expect(help).toContain('TEMPORAL_ADDRESS');
     const run = cli.commands.find((c) => c.name() === 'run')!;
     expect(run.helpInformation()).toMatch(/<preset\|config\.json>.*quickstart/s);
+    expect(run.helpInformation()).toContain('--skip-bad');
     const schedule = cli.commands.find((c) => c.name() === 'schedule')!;
     expect(schedule.commands.map((c) => c.name())).toEqual(['nightly']);
   });

@@ -137,12 +137,14 @@ export function buildCli(): Command {
     .option('--run-id <id>', 'workflow id and run directory name (default: <preset>-<timestamp>)')
     .option('--runs-dir <dir>', 'parent of run directories (default: the config\'s runsDir)')
     .option('--leave-one-out', 'run the pipeline once per held-out set over one shared zoo')
+    .option('--skip-bad', 'skip malformed records in the task sets (counted in each zoo manifest) instead of failing on the first')
     .option('--no-worker', 'do not run an in-process worker (use `dnd worker` processes)')
     .option('--no-ui', 'start the dev server without its Web UI')
     .option('--keep-server', 'keep the embedded dev server and UI up after the run (Ctrl-C stops)')
     .addHelpText('after', '\nExamples:\n  dnd run quickstart\n  dnd run my-overrides.json --run-id exp-3\n  TEMPORAL_ADDRESS=temporal:7233 dnd run quickstart --no-worker')
-    .action(async (what: string, o: { runId?: string; runsDir?: string; leaveOneOut?: boolean; worker: boolean; ui: boolean; keepServer?: boolean }) => {
+    .action(async (what: string, o: { runId?: string; runsDir?: string; leaveOneOut?: boolean; skipBad?: boolean; worker: boolean; ui: boolean; keepServer?: boolean }) => {
       const loaded = loadRunConfig(what, createStepFunctions());
+      if (o.skipBad) loaded.config.steps.collectSet['skipBad'] = true;
       const runId = o.runId ?? `${loaded.preset ?? path.basename(what, '.json')}-${stamp()}`;
       const runDir = path.join(o.runsDir ? path.resolve(o.runsDir) : loaded.config.runsDir, runId);
       const run: SavedRun = { runId, preset: loaded.preset, config: loaded.config, workflow: o.leaveOneOut ? 'leaveOneOut' : 'dndPipeline' };
