@@ -112,6 +112,18 @@ async function drive(run: SavedRun, runDir: string, o: { worker: boolean; ui: bo
   }
 }
 
+/** Opens a Temporal session on a saved run (its live server, a restarted one, or TEMPORAL_ADDRESS), runs `fn`, closes it. */
+async function withRunSession(runsDir: string | undefined, runId: string, fn: (session: Awaited<ReturnType<typeof openSession>>, runDir: string) => Promise<void>): Promise<void> {
+  const runDir = runDirOf(runsDir, runId);
+  const run = loadRun(runDir);
+  const session = await openSession(runDir, { namespace: run.config.temporal.namespace, ui: false, log: note });
+  try {
+    await fn(session, runDir);
+  } finally {
+    await session.close();
+  }
+}
+
 export function buildCli(): Command {
   const program = new Command('dnd')
     .description('Drag-and-Drop LLMs: unlabeled task prompts in, LoRA weights out.')
@@ -171,36 +183,21 @@ export function buildCli(): Command {
     .description('show a run\'s workflow tree and the progress of its activities')
     .argument('<run-id>')
     .option('--runs-dir <dir>', 'parent of run directories')
-    .action(async (runId: string, o: { runsDir?: string }) => {
-      const runDir = runDirOf(o.runsDir, runId);
-      const run = loadRun(runDir);
-      const session = await openSession(runDir, { namespace: run.config.temporal.namespace, ui: false, log: note });
-      try {
-        const lines = await collectProgress(session.client, runId);
-        out(lines.length ? formatProgress(lines) : `${runId}: not found on ${session.address}`);
-        if (fs.existsSync(runFiles(runDir).manifest)) out(`manifest: ${runFiles(runDir).manifest}`);
-      } finally {
-        await session.close();
-      }
-    });
+    .action((runId: string, o: { runsDir?: string }) => withRunSession(o.runsDir, runId, async (session, runDir) => {
+      const lines = await collectProgress(session.client, runId);
+      out(lines.length ? formatProgress(lines) : `${runId}: not found on ${session.address}`);
+      if (fs.existsSync(runFiles(runDir).manifest)) out(`manifest: ${runFiles(runDir).manifest}`);
+    }));
 
   program
     .command('cancel')
     .description('cancel a run: its child workflows and running activities are cancelled too')
     .argument('<run-id>')
     .option('--runs-dir <dir>', 'parent of run directories')
-    .action(async (runId: string, o: { runsDir?: string }) => {
-      const runDir = runDirOf(o.runsDir, runId);
-      const run = loadRun(runDir);
-      const session = await openSession(runDir, { namespace: run.config.temporal.namespace, ui: false, log: note });
-      try {
-        const handle = session.client.workflow.getHandle(runId);
-        await handle.cancel();
-        out(`cancellation requested for ${runId}${session.embedded ? ' (the run\'s worker cancels its activities when it next runs: `dnd resume`)' : ''}`);
-      } finally {
-        await session.close();
-      }
-    });
+    .action((runId: string, o: { runsDir?: string }) => withRunSession(o.runsDir, runId, async (session) => {
+      await session.client.workflow.getHandle(runId).cancel();
+      out(`cancellation requested for ${runId}${session.embedded ? ' (the run\'s worker cancels its activities when it next runs: `dnd resume`)' : ''}`);
+    }));
 
   program
     .command('worker')
