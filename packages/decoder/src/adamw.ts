@@ -37,21 +37,25 @@ export class AdamW {
     const coef = maxGradNorm > 0 ? Math.min(1, maxGradNorm / (norm + 1e-6)) : 1;
     this.step += 1;
     const bc1 = 1 - Math.pow(b1, this.step);
-    const bc2 = 1 - Math.pow(b2, this.step);
+    const sbc2 = Math.sqrt(1 - Math.pow(b2, this.step));
     tf.tidy(() => {
+      // One scalar tensor per constant per step (a JS number in an op would make one per variable), the
+      // clip coefficient folded into the moment updates, and torch's m / (sqrt(v) / sbc2 + eps) * lr / bc1
+      // as m / (sqrt(v) + eps * sbc2) * (lr * sbc2 / bc1): the same update in fewer ops.
+      const s = (x: number) => tf.scalar(x, 'float32');
+      const [beta1, gain1, beta2, gain2, decay, epsScaled, stepSize] = [
+        s(b1), s((1 - b1) * coef), s(b2), s((1 - b2) * coef * coef), s(1 - lr * weightDecay), s(eps * sbc2), s((lr * sbc2) / bc1)];
       for (const [name, p] of this.params) {
-        const g0 = grads[p.name];
-        if (!g0) throw new Error(`AdamW: no gradient for "${name}"`);
-        const g = coef < 1 ? tf.mul(g0, coef) : g0;
+        const g = grads[p.name];
+        if (!g) throw new Error(`AdamW: no gradient for "${name}"`);
         const m = this.m.get(name)!;
         const v = this.v.get(name)!;
-        const m2 = tf.add(tf.mul(m, b1), tf.mul(g, 1 - b1));
-        const v2 = tf.add(tf.mul(v, b2), tf.mul(tf.square(g), 1 - b2));
+        const m2 = tf.add(tf.mul(m, beta1), tf.mul(g, gain1));
+        const v2 = tf.add(tf.mul(v, beta2), tf.mul(tf.square(g), gain2));
         m.assign(m2);
         v.assign(v2);
-        const decayed = weightDecay > 0 ? tf.mul(p, 1 - lr * weightDecay) : p;
-        const denom = tf.add(tf.div(tf.sqrt(v2), Math.sqrt(bc2)), eps);
-        p.assign(tf.sub(decayed, tf.mul(tf.div(m2, denom), lr / bc1)));
+        const decayed = weightDecay > 0 ? tf.mul(p, decay) : p;
+        p.assign(tf.sub(decayed, tf.mul(tf.div(m2, tf.add(tf.sqrt(v2), epsScaled)), stepSize)));
       }
     });
     return norm;

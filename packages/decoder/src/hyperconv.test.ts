@@ -75,4 +75,23 @@ describe('HyperConvDecoder', () => {
     sd2.set('model.decoder.module_list.0.linear1.bias', { data: new Float32Array(3), shape: [3] });
     expect(() => HyperConvDecoder.fromStateDict(config, sd2)).toThrow('model.decoder.module_list.0.linear1.bias');
   });
+
+  it('differentiates w.r.t. the condition unless told not to (conditionGrad: false), with the same parameter gradients', () => {
+    const before = tf.memory().numTensors;
+    const dec = HyperConvDecoder.create(DECODER_PRESETS['cpu-tiny']!, 3);
+    tf.tidy(() => {
+      const x = tf.tensor4d(Float32Array.from({ length: 2 * 4 * 8 * 16 }, (_, i) => Math.sin(i)), [2, 4, 8, 16]);
+      const vars = [...dec.variables.values()];
+      const run = (conditionGrad: boolean) => {
+        const f = (c: tf.Tensor) => tf.sum(tf.square(dec.forward(c as tf.Tensor4D, { conditionGrad })));
+        return { dx: tf.grad(f)(x), dv: tf.variableGrads(() => f(x) as tf.Scalar, vars).grads };
+      };
+      const on = run(true), off = run(false);
+      expect(tf.max(tf.abs(on.dx)).dataSync()[0]).toBeGreaterThan(1e-3);
+      expect(tf.max(tf.abs(off.dx)).dataSync()[0]).toBe(0);
+      for (const v of vars) expect(tf.max(tf.abs(tf.sub(on.dv[v.name]!, off.dv[v.name]!))).dataSync()[0]).toBe(0);
+    });
+    dec.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
 });

@@ -3,31 +3,41 @@
 // residual when a layer keeps the shape. Not training (trainer.ts) and not generation (generate.ts).
 //
 // Dimensions: B batch, N prompts / tokens, H rows, W columns, k kernel. Between layers the activation is
-// kept as [B, H, W, N] ("HWN": NHWC with N as channels), so Conv_L needs no transpose; each conv whose
-// channels are H or W is a transpose + conv2d (NHWC) + transpose. Spatial axes per conv (PyTorch order):
+// [B, N, H, W], as in PyTorch. Inside a layer both branches work on [B, H, N, W], where each of the four
+// H/W convs has its channels on axis 1 (NCHW) or axis 3 (NHWC), so none needs a transpose; two transposes
+// per layer remain (into and out of that layout). Spatial axes per conv (PyTorch order):
 //   conv1w: channels W, spatial (H, N)     conv1h: channels H, spatial (N, W')
 //   conv2h: channels H, spatial (N, W)     conv2w: channels W, spatial (H', N)     Conv_L: channels N, spatial (H', W')
 import * as tf from '@tensorflow/tfjs';
 import { assertShape, mulberry32, sizeOf, type TensorData } from '@dnd/core';
+import { conv2dChannelsFirst } from './channels-first-conv';
+import { layerNorm } from './layer-norm';
 import { decoderParamSpecs, validateDecoderConfig, type DecoderConfig, type ParamSpec } from './decoder-config';
 
-const LN_EPS = 1e-5; // torch.nn.LayerNorm's default
 let nextId = 0; // tfjs variable names must be unique per process
+
+// Layouts of the non-conv parameters, broadcastable against the activations that use them (same data order).
+function internalShape(s: ParamSpec): number[] {
+  const [a, b] = s.shape as [number, number];
+  if (s.shape.length === 1) return [1, a, 1, 1]; // Conv_L bias, on [B, N', H', W']
+  if (s.name.endsWith('.linear1.bias')) return [1, a, 1, b]; // hyper-conv bias, on [B, H', N, W']
+  return [1, 1, a, b]; // LayerNorm affine, on [B, N, H, W]
+}
 
 // OIHW (PyTorch) <-> HWIO (tfjs conv2d filter)
 const OIHW_TO_HWIO = [2, 3, 1, 0];
 const HWIO_TO_OIHW = [3, 2, 0, 1];
 
 interface LayerVars {
-  gamma: tf.Variable; // [1, Hi, Wi, 1]
-  beta: tf.Variable; // [1, Hi, Wi, 1]
+  gamma: tf.Variable; // [1, 1, Hi, Wi]
+  beta: tf.Variable; // [1, 1, Hi, Wi]
   conv1w: tf.Variable; // [k, k, Wi, Wo]
   conv1h: tf.Variable; // [k, k, Hi, Ho]
   conv2h: tf.Variable; // [k, k, Hi, Ho]
   conv2w: tf.Variable; // [k, k, Wi, Wo]
-  bias: tf.Variable; // [1, Ho, Wo, 1]
+  bias: tf.Variable; // [1, Ho, 1, Wo]
   convL: tf.Variable; // [k, k, N, N']
-  convLBias: tf.Variable; // [N']
+  convLBias: tf.Variable; // [1, N', 1, 1]
 }
 
 /** The generator: a decoder with its parameters as tfjs variables. Call dispose() when done. */
@@ -49,9 +59,7 @@ export class HyperConvDecoder {
       if (v.length !== sizeOf(s.shape)) throw new Error(`HyperConvDecoder: parameter "${s.name}" has ${v.length} values, expected [${s.shape}]`);
       const t = tf.tidy(() => {
         const x = tf.tensor(v, s.shape, 'float32');
-        if (s.conv) return tf.transpose(x, OIHW_TO_HWIO);
-        if (s.shape.length === 2) return x.reshape([1, s.shape[0]!, s.shape[1]!, 1]);
-        return x;
+        return s.conv ? tf.transpose(x, OIHW_TO_HWIO) : x.reshape(internalShape(s));
       });
       this.variables.set(s.name, tf.variable(t, true, `dnd-decoder-${nextId++}/${s.name}`));
       t.dispose();
@@ -129,39 +137,37 @@ export class HyperConvDecoder {
 
   /**
    * Forward pass: condition [B, N, L, C] -> token grids [B, Nw, r+2, w+2]. Differentiable (use inside
-   * tf.variableGrads / tf.tidy).
+   * tf.variableGrads / tf.tidy). `conditionGrad: false` (training, where only the parameters need
+   * gradients) skips the condition's gradient through the first LayerNorm: it comes back as zeros.
    */
-  forward(condition: tf.Tensor4D): tf.Tensor4D {
+  forward(condition: tf.Tensor4D, { conditionGrad = true }: { conditionGrad?: boolean } = {}): tf.Tensor4D {
     const f0 = this.config.features[0]!;
     const s = condition.shape;
     if (s[1] !== f0[0] || s[2] !== f0[1] || s[3] !== f0[2]) {
       throw new Error(`HyperConvDecoder.forward: condition is [${s}] but the chain starts at [B, ${f0}]`);
     }
-    let x = tf.transpose(condition, [0, 2, 3, 1]) as tf.Tensor4D; // [B, H, W, N]
+    let x = condition; // [B, N, H, W]
     this.layers.forEach((lv, i) => {
-      const y = this.layer(x, lv, this.config.features[i + 1]!);
+      const y = this.layer(x, lv, this.config.features[i + 1]!, i > 0 || conditionGrad);
       x = y.shape.every((d, j) => d === x.shape[j]) ? tf.add(x, y) : y; // residual when shapes match
     });
-    return tf.transpose(x, [0, 3, 1, 2]) as tf.Tensor4D; // [B, Nw, r+2, w+2]
+    return x; // [B, Nw, r+2, w+2]
   }
 
-  // One HyperConvLayer on x [B, Hi, Wi, N] -> [B, Ho, Wo, N'].
-  private layer(x: tf.Tensor4D, v: LayerVars, out: readonly number[]): tf.Tensor4D {
+  // One HyperConvLayer on x [B, N, Hi, Wi] -> [B, N', Ho, Wo].
+  private layer(x: tf.Tensor4D, v: LayerVars, out: readonly number[], inputGrad: boolean): tf.Tensor4D {
     const ho = out[1]!, wo = out[2]!;
-    const { mean, variance } = tf.moments(x, [1, 2], true);
-    const xn = tf.add(tf.mul(tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, LN_EPS))), v.gamma), v.beta) as tf.Tensor4D; // [B, H, W, N]
-    // width first: conv_W (channels W, spatial (H, N)) then conv_H (channels H, spatial (N, W'))
-    const a1 = tf.conv2d(tf.transpose(xn, [0, 1, 3, 2]) as tf.Tensor4D, v.conv1w as tf.Tensor4D, 1, 'same'); // [B, H, N, Wo]
-    const a2 = tf.conv2d(tf.transpose(a1, [0, 2, 3, 1]) as tf.Tensor4D, v.conv1h as tf.Tensor4D, 1, 'same'); // [B, N, Wo, Ho]
-    const a = tf.transpose(a2, [0, 3, 2, 1]); // [B, Ho, Wo, N]
-    // height first: conv_H (channels H, spatial (N, W)) then conv_W (channels W, spatial (H', N)), tanh
-    const b1 = tf.conv2d(tf.transpose(xn, [0, 3, 2, 1]) as tf.Tensor4D, v.conv2h as tf.Tensor4D, 1, 'same'); // [B, N, W, Ho]
-    const b2 = tf.conv2d(tf.transpose(b1, [0, 3, 1, 2]) as tf.Tensor4D, v.conv2w as tf.Tensor4D, 1, 'same'); // [B, Ho, N, Wo]
-    const b = tf.tanh(tf.transpose(b2, [0, 1, 3, 2])); // [B, Ho, Wo, N]
-    const h = tf.div(tf.add(tf.add(a, b), v.bias), 3) as tf.Tensor4D; // [B, Ho, Wo, N]
-    if (h.shape[1] !== ho || h.shape[2] !== wo) throw new Error(`HyperConvDecoder: layer produced [${h.shape}], expected H=${ho}, W=${wo}`);
+    const xn = layerNorm(x, v.gamma, v.beta, inputGrad); // [B, N, H, W]
+    const t = tf.transpose(xn, [0, 2, 1, 3]) as tf.Tensor4D; // [B, H, N, W]
+    // width first: conv_W (channels W last, spatial (H, N)) then conv_H (channels H first, spatial (N, W'))
+    const a = conv2dChannelsFirst(tf.conv2d(t, v.conv1w as tf.Tensor4D, 1, 'same'), v.conv1h as tf.Tensor4D); // [B, H, N, Wo] -> [B, Ho, N, Wo]
+    // height first: conv_H (channels H first, spatial (N, W)) then conv_W (channels W last, spatial (H', N)), tanh
+    const b = tf.tanh(tf.conv2d(conv2dChannelsFirst(t, v.conv2h as tf.Tensor4D), v.conv2w as tf.Tensor4D, 1, 'same')); // [B, Ho, N, W] -> [B, Ho, N, Wo]
+    const h = tf.div(tf.add(tf.add(a, b), v.bias), 3) as tf.Tensor4D; // [B, Ho, N, Wo]
+    if (h.shape[1] !== ho || h.shape[3] !== wo) throw new Error(`HyperConvDecoder: layer produced [${h.shape}], expected H=${ho}, W=${wo}`);
     // Conv_L: channels N, spatial (H', W'), with bias: changes N
-    return tf.add(tf.conv2d(h, v.convL as tf.Tensor4D, 1, 'same'), v.convLBias) as tf.Tensor4D; // [B, Ho, Wo, N']
+    const hn = tf.transpose(h, [0, 2, 1, 3]) as tf.Tensor4D; // [B, N, Ho, Wo]
+    return tf.add(conv2dChannelsFirst(hn, v.convL as tf.Tensor4D), v.convLBias) as tf.Tensor4D; // [B, N', Ho, Wo]
   }
 
   /**

@@ -10,7 +10,7 @@ export { DEFAULT_TRAIN_CONFIG, validateTrainConfig, lrAt } from './train-config'
 export type { AdamWOptions } from './adamw';
 export { AdamW } from './adamw';
 export type { DecoderBatch, BatchSource, TrainProgress, TrainDecoderOptions, TrainDecoderResult } from './trainer';
-export { DecoderTrainer, NonFiniteLossError, trainDecoder, formatProgress } from './trainer';
+export { DecoderTrainer, NonFiniteLossError, trainDecoder, formatProgress, TRAIN_VERSION } from './trainer';
 export type { CheckpointState, CheckpointContents } from './checkpoint';
 export { saveCheckpoint, loadCheckpoint, latestCheckpoint, stepDirName, CHECKPOINT_FORMAT, CHECKPOINT_VERSION } from './checkpoint';
 export type { ConditionEncoder, LoraTemplate, GenerateLoraOptions, GenerateLoraResult } from './generate';
