@@ -22,6 +22,8 @@ describe('dnd --help', () => {
     const run = cli.commands.find((c) => c.name() === 'run')!;
     expect(run.helpInformation()).toMatch(/<preset\|config\.json>.*quickstart/s);
     expect(run.helpInformation()).toContain('--skip-bad');
+    expect(run.helpInformation()).toMatch(/--set <name=path>.*repeatable/s);
+    expect(run.helpInformation()).toContain('--held-out <names>');
     const schedule = cli.commands.find((c) => c.name() === 'schedule')!;
     expect(schedule.commands.map((c) => c.name())).toEqual(['nightly']);
   });

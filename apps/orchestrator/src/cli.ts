@@ -9,12 +9,12 @@ import { CancelledFailure } from '@temporalio/common';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { CORE_VERSION, initBackend, LocalArtifactStore } from '@dnd/core';
 import { modelCheck } from '@dnd/lm';
-import { collectProgress, createNightlySchedule, followRun, formatProgress, startLeaveOneOut, startPipeline } from './client';
-import { DEFAULT_RUN_CONFIG, loadRunConfig, PRESETS_DIR } from './config';
+import { collectProgress, createNightlySchedule, followRun, formatOverall, formatProgress, RunEta, runPlan, startLeaveOneOut, startPipeline } from './client';
+import { addSets, DEFAULT_RUN_CONFIG, loadRunConfig, PRESETS_DIR } from './config';
 import { loadRun, openSession, runFiles, saveRun, type SavedRun, type Session } from './session';
 import { createStepFunctions } from './steps';
 import type { PipelineResult } from './types';
-import { createDndWorker } from './worker';
+import { createDndWorker, DEFAULT_ACTIVITY_SLOTS } from './worker';
 
 const out = (s: string): void => { process.stdout.write(s + '\n'); };
 const note = (s: string): void => { process.stderr.write(`[dnd] ${s}\n`); };
@@ -79,7 +79,8 @@ async function drive(run: SavedRun, runDir: string, o: { worker: boolean; ui: bo
       note(`attached to ${run.runId} (${status})`);
     }
     if (ui) note(`Temporal UI: ${ui}`);
-    const result = await followRun(session.client, handle, (text) => out(`--- ${new Date().toISOString().slice(11, 19)}\n${text}`));
+    const plan = runPlan(run.workflow, run.runId, run.config);
+    const result = await followRun(session.client, handle, (text) => out(`--- ${new Date().toISOString().slice(11, 19)}\n${text}`), 1000, plan);
     const store = new LocalArtifactStore(run.config.artifactsDir);
     const results: PipelineResult[] = Array.isArray(result) ? result : [result];
     const reports: string[] = [];
@@ -148,14 +149,21 @@ export function buildCli(): Command {
     .argument('<preset|config.json>', `a preset (${presetNames().join(', ')}) or a JSON file of overrides onto the defaults`)
     .option('--run-id <id>', 'workflow id and run directory name (default: <preset>-<timestamp>)')
     .option('--runs-dir <dir>', 'parent of run directories (default: the config\'s runsDir)')
-    .option('--leave-one-out', 'run the pipeline once per held-out set over one shared zoo')
+    .option('--leave-one-out', 'run the pipeline once per held-out set over one shared zoo (one generator per fold, trained on the other sets)')
+    .option('--set <name=path>', 'add a task set in the shipped sets\' format from a folder (train.* / test.*) or one file; repeatable. It joins the zoo, is a training set, and a held-out set under --leave-one-out or --held-out', (v: string, prev: string[]) => [...prev, v], [] as string[])
+    .option('--held-out <names>', 'comma-separated sets to hold out (replaces the config\'s heldOut), e.g. --held-out winogrande')
     .option('--skip-bad', 'skip malformed records in the task sets (counted in each zoo manifest) instead of failing on the first')
     .option('--no-worker', 'do not run an in-process worker (use `dnd worker` processes)')
     .option('--no-ui', 'start the dev server without its Web UI')
     .option('--keep-server', 'keep the embedded dev server and UI up after the run (Ctrl-C stops)')
-    .addHelpText('after', '\nExamples:\n  dnd run quickstart\n  dnd run my-overrides.json --run-id exp-3\n  TEMPORAL_ADDRESS=temporal:7233 dnd run quickstart --no-worker')
-    .action(async (what: string, o: { runId?: string; runsDir?: string; leaveOneOut?: boolean; skipBad?: boolean; worker: boolean; ui: boolean; keepServer?: boolean }) => {
+    .addHelpText('after', '\nExamples:\n  dnd run quickstart\n  dnd run commonsense-smollm2 --leave-one-out\n  dnd run commonsense-smollm2 --set winogrande=/data/winogrande --held-out winogrande\n'
+      + '  dnd run my-overrides.json --run-id exp-3\n  TEMPORAL_ADDRESS=temporal:7233 dnd run quickstart --no-worker')
+    .action(async (what: string, o: { runId?: string; runsDir?: string; leaveOneOut?: boolean; set: string[]; heldOut?: string; skipBad?: boolean; worker: boolean; ui: boolean; keepServer?: boolean }) => {
       const loaded = loadRunConfig(what, createStepFunctions());
+      if (o.set.length || o.heldOut !== undefined) {
+        const heldOut = o.heldOut === undefined ? undefined : o.heldOut.split(',').map((h) => h.trim()).filter(Boolean);
+        loaded.config = addSets(loaded.config, o.set, heldOut);
+      }
       if (o.skipBad) loaded.config.steps.collectSet['skipBad'] = true;
       const runId = o.runId ?? `${loaded.preset ?? path.basename(what, '.json')}-${stamp()}`;
       const runDir = path.join(o.runsDir ? path.resolve(o.runsDir) : loaded.config.runsDir, runId);
@@ -185,6 +193,12 @@ export function buildCli(): Command {
     .option('--runs-dir <dir>', 'parent of run directories')
     .action((runId: string, o: { runsDir?: string }) => withRunSession(o.runsDir, runId, async (session, runDir) => {
       const lines = await collectProgress(session.client, runId);
+      if (lines.length) {
+        const run = loadRun(runDir);
+        const plan = runPlan(run.workflow, runId, run.config);
+        const overall = await new RunEta(plan).update(session.client, lines);
+        out(formatOverall(overall, plan.reduce((a, s) => a + s.estSec, 0) * (1 - overall.fraction)));
+      }
       out(lines.length ? formatProgress(lines) : `${runId}: not found on ${session.address}`);
       if (fs.existsSync(runFiles(runDir).manifest)) out(`manifest: ${runFiles(runDir).manifest}`);
     }));
@@ -205,7 +219,7 @@ export function buildCli(): Command {
     .addOption(new Option('--queue <kind>', 'which queue').choices(['cpu', 'gpu']).default('cpu'))
     .option('--config <preset|config.json>', 'config whose queue names, namespace and artifact dir to use')
     .option('--artifacts <dir>', 'artifact store directory (default: the config\'s artifactsDir)')
-    .option('--concurrency <n>', 'concurrent activities', (v) => Number.parseInt(v, 10), 2)
+    .option('--concurrency <n>', 'concurrent activities (model steps still run one at a time per process)', (v) => Number.parseInt(v, 10), DEFAULT_ACTIVITY_SLOTS)
     .addHelpText('after', '\nNeeds TEMPORAL_ADDRESS (host:port). Example:\n  TEMPORAL_ADDRESS=temporal:7233 dnd worker --queue gpu --artifacts /shared/artifacts')
     .action(async (o: { queue: 'cpu' | 'gpu'; config?: string; artifacts?: string; concurrency: number }) => {
       const address = process.env['TEMPORAL_ADDRESS'];

@@ -70,14 +70,128 @@ export function formatProgress(lines: ProgressLine[]): string {
   }).join('\n');
 }
 
-/** Waits for a pipeline, calling `onProgress` with the rendered tree whenever it changes. */
-export async function followRun(client: Client, handle: WorkflowHandle, onProgress: (text: string) => void, everyMs = 1000): Promise<PipelineResult> {
+/** One stage of a run (a step workflow) with its estimated cost, for the overall progress and ETA. */
+export interface PlanStage {
+  /** Workflow id of the step, e.g. `run-1/heldout-boolq/train`. */
+  id: string;
+  kind: 'collect' | 'pairs' | 'train' | 'evaluate';
+  /** Estimated seconds on 2 CPU cores (UNIT_SECONDS x units). */
+  estSec: number;
+}
+
+/**
+ * Seconds per unit of work measured on the reference machine (2 CPU cores, tensorflow backend, SmolLM2-135M,
+ * docs/quickstart-design.md and docs/results.md): a collection step per training example, a decoder step per
+ * batch element, one scored item per adapter, and a fixed cost for pairs. Only their ratios matter for the
+ * ETA: the run's own pace rescales them as soon as some work is done.
+ */
+export const UNIT_SECONDS = { collectExample: 0.27, decoderExample: 0.25, scoredItem: 0.25, pairs: 10 };
+
+const num = (o: Record<string, unknown> | undefined, k: string, d: number): number => (typeof o?.[k] === 'number' ? (o[k] as number) : d);
+
+/**
+ * The stages a run will go through, with estimated costs from its config: `leaveOneOut` collects every set,
+ * then runs pairs/train/evaluate once per held-out set; `dndPipeline` collects the training sets (all sets
+ * with collectHeldOut) and runs each step once.
+ * @example runPlan('leaveOneOut', 'cs-1', config).reduce((a, s) => a + s.estSec, 0) // ~4000 s
+ */
+export function runPlan(workflow: 'dndPipeline' | 'leaveOneOut', runId: string, config: RunConfig): PlanStage[] {
+  const c = config.steps.collectSet, t = config.steps.trainGenerator, e = config.steps.evaluate;
+  const ev = (e['evaluator'] ?? {}) as Record<string, unknown>;
+  const collectSec = (num(c, 'warmupSteps', 75) + num(c, 'snapshotSteps', 50)) * num(c, 'batchSize', 8) * UNIT_SECONDS.collectExample;
+  const trainSec = num(t['train'] as Record<string, unknown>, 'totalSteps', 1000) * num(t, 'batchSize', 4) * UNIT_SECONDS.decoderExample;
+  const items = num(ev, 'maxItemsPerSet', 0) || 500;
+  const evalSec = (heldOut: string[], zoo: string[]) => heldOut.reduce((a, h) => {
+    const loras = ev['crossMatrix'] === false ? zoo.filter((z) => z !== h).length : zoo.length;
+    return a + (1 + loras + 1 + num(e, 'samples', 3)) * items * UNIT_SECONDS.scoredItem; // base + LoRAs + averaged + generated
+  }, 0);
+  const zooSets = workflow === 'leaveOneOut' || config.collectHeldOut ? config.sets : config.sets.filter((s) => !config.heldOut.includes(s));
+  const plan: PlanStage[] = zooSets.map((s) => ({ id: `${runId}/zoo/${s}`, kind: 'collect', estSec: collectSec }));
+  const folds = workflow === 'leaveOneOut' ? config.sets.map((h) => ({ base: `${runId}/heldout-${h}`, heldOut: [h] })) : [{ base: runId, heldOut: config.heldOut.length ? config.heldOut : config.sets }];
+  for (const f of folds) {
+    plan.push({ id: `${f.base}/pairs`, kind: 'pairs', estSec: UNIT_SECONDS.pairs }, { id: `${f.base}/train`, kind: 'train', estSec: trainSec },
+      { id: `${f.base}/evaluate`, kind: 'evaluate', estSec: evalSec(f.heldOut, zooSets) });
+  }
+  return plan;
+}
+
+/** Overall progress of a run: the estimated-cost-weighted fraction done and, once calibrated, the time left. */
+export interface OverallProgress {
+  fraction: number;
+  stagesDone: number;
+  stages: number;
+  elapsedSec: number;
+  /** Seconds left at this run's pace (null until enough work was done in this session to measure it). */
+  etaSec: number | null;
+}
+
+/**
+ * Tracks a plan's progress across polls: finished stages from DescribeWorkflowExecution (so work finished
+ * before this command started counts as done but not as pace), running ones from their activity heartbeats
+ * (done/total). The ETA is the estimated seconds left, rescaled by the pace observed since `start`.
+ */
+export class RunEta {
+  private readonly completed = new Set<string>();
+  private baseline: number | null = null;
+  private readonly start = Date.now();
+
+  constructor(readonly plan: PlanStage[]) {}
+
+  async update(client: Client, lines: ProgressLine[]): Promise<OverallProgress> {
+    const running = new Map(lines.map((l) => [l.workflowId, l]));
+    let doneSec = 0;
+    const total = this.plan.reduce((a, s) => a + s.estSec, 0);
+    for (const s of this.plan) {
+      if (!this.completed.has(s.id)) {
+        const l = running.get(s.id);
+        if (l && l.status === 'RUNNING') {
+          const p = l.activities.find((a) => a.progress && a.progress.total > 0)?.progress;
+          if (p) doneSec += s.estSec * Math.min(1, p.done / p.total);
+          continue;
+        }
+        try {
+          const st = (await client.workflow.getHandle(s.id).describe()).status.name;
+          if (st === 'COMPLETED') this.completed.add(s.id);
+        } catch { /* not started yet */ }
+      }
+      if (this.completed.has(s.id)) doneSec += s.estSec;
+    }
+    if (this.baseline === null) this.baseline = doneSec;
+    const elapsedSec = (Date.now() - this.start) / 1000;
+    const paced = doneSec - this.baseline;
+    // Calibrated once this session finished 2% of the estimate (and at least a minute of it): before that the pace is noise.
+    const etaSec = paced >= Math.max(0.02 * total, 60) ? (total - doneSec) * (elapsedSec / paced) : null;
+    return { fraction: total > 0 ? doneSec / total : 0, stagesDone: this.completed.size, stages: this.plan.length, elapsedSec, etaSec };
+  }
+}
+
+function minutes(sec: number): string {
+  const m = Math.round(sec / 60);
+  return m >= 60 ? `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m` : `${m}m`;
+}
+
+/** `overall 42% (7/20 steps) · 12m elapsed · ETA 31m (00:41 UTC)`, or `ETA ~55m (estimate)` before the pace is known. */
+export function formatOverall(o: OverallProgress, estimateLeftSec?: number): string {
+  const head = `overall ${Math.floor(o.fraction * 100)}% (${o.stagesDone}/${o.stages} steps) · ${minutes(o.elapsedSec)} elapsed`;
+  if (o.etaSec !== null) return `${head} · ETA ${minutes(o.etaSec)} (${new Date(Date.now() + o.etaSec * 1000).toISOString().slice(11, 16)} UTC)`;
+  return estimateLeftSec !== undefined ? `${head} · ETA ~${minutes(estimateLeftSec)} (from unit costs; measured once under way)` : head;
+}
+
+/** Waits for a pipeline, calling `onProgress` with the rendered tree (headed by the overall line when `plan` is given) whenever it changes. */
+export async function followRun(client: Client, handle: WorkflowHandle, onProgress: (text: string) => void, everyMs = 1000, plan?: PlanStage[]): Promise<PipelineResult> {
   let last = '';
   let done = false;
+  const eta = plan ? new RunEta(plan) : null;
+  const total = plan ? plan.reduce((a, s) => a + s.estSec, 0) : 0;
   const poll = (async () => {
     while (!done) {
       try {
-        const text = formatProgress(await collectProgress(client, handle.workflowId));
+        const lines = await collectProgress(client, handle.workflowId);
+        let text = formatProgress(lines);
+        if (eta) {
+          const o = await eta.update(client, lines);
+          text = `${formatOverall(o, total * (1 - o.fraction))}\n${text}`;
+        }
         if (text !== last && !done) onProgress(text);
         last = text;
       } catch { /* transient: try again */ }

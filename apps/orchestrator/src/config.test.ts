@@ -2,7 +2,9 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { defaultRunConfig, loadRunConfig, validateRunConfig } from './config';
+import { sharedDir } from '@dnd/dataset';
+import { runPlan } from './client';
+import { addSets, defaultRunConfig, loadRunConfig, setDirOf, validateRunConfig } from './config';
 import { createDemoSteps } from './demo-steps';
 import { createRealSteps } from './real-steps';
 
@@ -53,5 +55,48 @@ describe('run config', () => {
     expect(() => real.validate!.trainGenerator!({ poolPerSet: 4 })).toThrow('trainGenerator.poolPerSet (4) must be 0 or >= promptsPerPair (16)');
     expect(() => real.validate!.evaluate!({ promptSplit: 'dev' })).toThrow(/evaluate\.promptSplit must be one of "test", "train", got "dev"/);
     expect(() => real.validate!.collectSet!({ rank: 0 })).toThrow(/CollectConfig\.rank must be an integer >= 1, got 0/);
+  });
+
+  it('--set name=path adds a set by path (zoo, training and held-out set); bad specs are refused naming the problem', () => {
+    const data = path.join(sharedDir(), 'data', 'commonsense');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dnd-sets-'));
+    fs.cpSync(path.join(data, 'boolq'), path.join(dir, 'boolq2'), { recursive: true });
+    fs.mkdirSync(path.join(dir, 'empty'));
+    const real = createRealSteps();
+    const base = loadRunConfig('commonsense-smollm2', real, dir).config;
+
+    const c = addSets(base, ['boolq2=boolq2'], ['boolq2'], dir);
+    expect(c.sets).toEqual([...base.sets, 'boolq2']);
+    expect(c.heldOut).toEqual(['boolq2']);
+    expect(setDirOf(c, 'boolq2')).toBe(path.join(dir, 'boolq2'));
+    expect(setDirOf(c, 'piqa')).toBe(path.join(base.dataDir, 'piqa'));
+    expect(addSets(base, ['boolq2=boolq2'], undefined, dir).heldOut).toEqual(base.heldOut); // without --held-out: a training set
+    // A shipped set re-pointed at another copy keeps its place.
+    fs.cpSync(path.join(data, 'piqa'), path.join(dir, 'copy', 'piqa'), { recursive: true });
+    expect(addSets(base, ['piqa=copy/piqa'], undefined, dir)).toMatchObject({ sets: base.sets, setDirs: { piqa: path.join(dir, 'copy', 'piqa') } });
+
+    expect(() => addSets(base, ['boolq2'], undefined, dir)).toThrow('--set "boolq2": expected name=path');
+    expect(() => addSets(base, ['../x=boolq2'], undefined, dir)).toThrow(/the name must be letters, digits/);
+    expect(() => addSets(base, ['nope=nope'], undefined, dir)).toThrow(/--set nope=nope: task set .*no such path/);
+    expect(() => addSets(base, ['empty=empty'], undefined, dir)).toThrow(/--set empty=empty: task set .*no \.json\/\.jsonl\/\.parquet file/);
+    expect(() => addSets(base, ['bq=boolq2'], undefined, dir)).toThrow('--set bq=boolq2: that set\'s name is "boolq2" (its folder or file name); use --set boolq2=boolq2');
+    expect(() => addSets(base, [], ['winogrande'], dir)).toThrow('RunConfig.heldOut: "winogrande" is not in sets');
+    expect(() => validateRunConfig({ ...base, setDirs: { winogrande: '/w' } })).toThrow('RunConfig.setDirs names "winogrande", which is not in sets');
+  });
+
+  it('the run plan names every step workflow of a leave-one-out run and weighs it by its config', () => {
+    const c = loadRunConfig('commonsense-smollm2', createRealSteps(), '/x').config;
+    const plan = runPlan('leaveOneOut', 'r', c);
+    expect(plan.map((s) => s.id)).toEqual([
+      ...c.sets.map((s) => `r/zoo/${s}`),
+      ...c.sets.flatMap((h) => ['pairs', 'train', 'evaluate'].map((k) => `r/heldout-${h}/${k}`)),
+    ]);
+    const sec = (kind: string) => plan.filter((s) => s.kind === kind).map((s) => s.estSec);
+    expect(sec('collect')).toEqual(c.sets.map(() => (30 + 20) * 8 * 0.27)); // (warm-up + snapshot) steps x batch x s/example
+    expect(sec('train')).toEqual(c.sets.map(() => 300 * 4 * 0.25));
+    expect(sec('evaluate')).toEqual(c.sets.map(() => (1 + 5 + 1 + 5) * 100 * 0.25)); // base + 5 zoo LoRAs (cross matrix) + averaged + K 5
+    // One pipeline without the held-out set's LoRAs: 4 zoo sets, one pairs/train/evaluate.
+    const q = runPlan('dndPipeline', 'q', loadRunConfig('quickstart', createRealSteps(), '/x').config);
+    expect(q.map((s) => s.id)).toEqual(['q/zoo/boolq', 'q/zoo/openbookqa', 'q/zoo/piqa', 'q/zoo/social_i_qa', 'q/pairs', 'q/train', 'q/evaluate']);
   });
 });

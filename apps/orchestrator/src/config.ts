@@ -3,7 +3,7 @@
 // Not the steps' own configs: those sections come from StepFunctions.defaults and are validated by the steps.
 import * as fs from 'fs';
 import * as path from 'path';
-import { sharedDir } from '@dnd/dataset';
+import { resolveTaskSet, sharedDir } from '@dnd/dataset';
 import { checkNumber, mergeConfig } from '@dnd/core';
 import type { StepFunctions } from './step-functions';
 import type { RunConfig } from './types';
@@ -18,6 +18,8 @@ export const DEFAULT_RUN_CONFIG: Omit<RunConfig, 'steps'> = {
   // The five shipped sets: <repo>/../shared/data/commonsense, or $DND_SHARED_DIR/data/commonsense; any folder
   // of sets in the same JSON format works.
   dataDir: path.join(sharedDir(), 'data', 'commonsense'),
+  // A set in another folder, by name (`dnd run --set name=path`); every other set is <dataDir>/<name>.
+  setDirs: {},
   // Zero-shot target: the paper holds one set out and trains the generator on the others.
   heldOut: ['ARC-Easy'],
   // A single pipeline never uses the held-out sets' LoRAs (the generator and the training-LoRA mean exclude
@@ -64,6 +66,12 @@ export function validateRunConfig(c: RunConfig): void {
   if (c.heldOut.length >= c.sets.length) throw new Error(`${where}.heldOut leaves no set to train on: ${JSON.stringify(c.heldOut)}`);
   if (typeof c.collectHeldOut !== 'boolean') throw new Error(`${where}.collectHeldOut must be true or false, got ${JSON.stringify(c.collectHeldOut)}`);
   if (typeof c.dataDir !== 'string' || !c.dataDir) throw new Error(`${where}.dataDir must be a path, got ${JSON.stringify(c.dataDir)}`);
+  const dirs = c.setDirs ?? {};
+  if (typeof dirs !== 'object' || Array.isArray(dirs)) throw new Error(`${where}.setDirs must map set names to folders, got ${JSON.stringify(dirs)}`);
+  for (const [name, dir] of Object.entries(dirs)) {
+    if (!c.sets.includes(name)) throw new Error(`${where}.setDirs names "${name}", which is not in sets ${JSON.stringify(c.sets)}`);
+    if (typeof dir !== 'string' || !dir) throw new Error(`${where}.setDirs.${name} must be a path, got ${JSON.stringify(dir)}`);
+  }
   checkNumber(where, 'seed', c.seed, { integer: true, min: 0 });
   const t = c.temporal;
   for (const f of ['namespace', 'cpuQueue', 'gpuQueue'] as const) if (typeof t[f] !== 'string' || !t[f]) throw new Error(`${where}.temporal.${f} must be a non-empty string, got ${JSON.stringify(t[f])}`);
@@ -115,8 +123,50 @@ export function loadRunConfig(nameOrFile: string | null, steps: StepFunctions, c
   }
   const config = mergeConfig(defaultRunConfig(steps), override, 'RunConfig');
   config.dataDir = path.resolve(cwd, config.dataDir);
+  if (config.setDirs) for (const [name, dir] of Object.entries(config.setDirs)) if (typeof dir === 'string' && dir) config.setDirs[name] = path.resolve(cwd, dir);
   config.runsDir = path.resolve(cwd, config.runsDir);
   config.artifactsDir = path.resolve(cwd, config.artifactsDir);
   validateRunConfig(config);
   return { preset, source, config };
+}
+
+/** The folder (or file) of set `name` in `config`: its setDirs entry, else `<dataDir>/<name>`. */
+export function setDirOf(config: Pick<RunConfig, 'dataDir' | 'setDirs'>, name: string): string {
+  return config.setDirs?.[name] ?? path.join(config.dataDir, name);
+}
+
+/** Set names a folder can be given under: they become workflow ids and file names. */
+const SET_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+
+/**
+ * Adds sets given as `name=path` (the `--set` flag) to a loaded config: each becomes a zoo set (and a fold
+ * under leave-one-out) read from `path` (a folder with train.* / test.*, or one file split by seed); a name already in `sets` (e.g. a shipped set) is re-pointed.
+ * `heldOut`, when given, replaces the held-out list. Paths resolve against `cwd`; the result is validated.
+ * @example addSets(config, ['winogrande=/data/winogrande'], ['winogrande'])
+ */
+export function addSets(config: RunConfig, specs: string[], heldOut?: string[], cwd = process.cwd()): RunConfig {
+  const setDirs = { ...(config.setDirs ?? {}) };
+  const sets = [...config.sets];
+  for (const spec of specs) {
+    const eq = spec.indexOf('=');
+    const name = eq > 0 ? spec.slice(0, eq) : '';
+    const dir = eq > 0 ? spec.slice(eq + 1) : '';
+    if (!name || !dir) throw new Error(`--set ${JSON.stringify(spec)}: expected name=path, e.g. --set winogrande=/data/winogrande`);
+    if (!SET_NAME.test(name)) throw new Error(`--set ${JSON.stringify(spec)}: the name must be letters, digits, '.', '_' or '-' (it names workflows and folders)`);
+    const abs = path.resolve(cwd, dir);
+    let found: string;
+    try {
+      found = resolveTaskSet(abs).name; // a folder with train.* / test.* (.json, .jsonl, .parquet) or one such file
+    } catch (e) {
+      throw new Error(`--set ${name}=${dir}: ${(e as Error).message}`);
+    }
+    // The zoo records a set under the name its files give it (the folder, or a lone file's stem), and
+    // seeds its batches with that name: a different name here would not match the zoo's.
+    if (found !== name) throw new Error(`--set ${name}=${dir}: that set's name is "${found}" (its folder or file name); use --set ${found}=${dir}`);
+    setDirs[name] = abs;
+    if (!sets.includes(name)) sets.push(name);
+  }
+  const out: RunConfig = { ...config, sets, setDirs, heldOut: heldOut ?? config.heldOut };
+  validateRunConfig(out);
+  return out;
 }

@@ -38,8 +38,7 @@ function hashString(s: string): number {
   return h;
 }
 
-function readPrompts(dataDir: string, set: string, max: number): string[] {
-  const dir = path.join(dataDir, set);
+function readPrompts(dir: string, set: string, max: number): string[] {
   const file = ['train.json', 'test.json'].map((f) => path.join(dir, f)).find((f) => fs.existsSync(f));
   if (!file) throw new BadInputError(`task set "${set}": no train.json or test.json in ${dir}`);
   const items = JSON.parse(fs.readFileSync(file, 'utf8')) as Array<{ instruction?: string }>;
@@ -83,7 +82,7 @@ export function createDemoSteps(opts: DemoStepOptions = {}): StepFunctions {
       const total = num(input.config, 'snapshots', step, 1);
       const delay = num(input.config, 'unitDelayMs', step);
       const [r, w] = [num(input.config, 'rank', step, 1), num(input.config, 'width', step, 1)];
-      const prompts = readPrompts(input.dataDir, input.set, num(input.config, 'promptsPerSet', step, 1));
+      const prompts = readPrompts(input.dir, input.set, num(input.config, 'promptsPerSet', step, 1));
       // State carried from snapshot to snapshot: the previous snapshot's tensor ("training" continues from it).
       let state: Float32Array = ctx.resume.last
         ? readF32(path.join(await ctx.resolve(ctx.resume.last), 'adapter.safetensors'), 'lora').data
@@ -145,7 +144,7 @@ export function createDemoSteps(opts: DemoStepOptions = {}): StepFunctions {
       const max = num(input.config, 'maxPrompts', 'evaluate', 1);
       const g = readF32(path.join(await ctx.resolve(input.generator), 'generator.safetensors'), 'mean');
       const norm = Math.sqrt(g.data.reduce((s, v) => s + v * v, 0));
-      const rows = input.sets.map((set) => ({ set, prompts: readPrompts(input.dataDir, set, max).length, generatorNorm: Number(norm.toFixed(6)) }));
+      const rows = input.sets.map((set) => ({ set, prompts: readPrompts(input.setDirs[set]!, set, max).length, generatorNorm: Number(norm.toFixed(6)) }));
       fs.writeFileSync(path.join(outDir, 'report.json'), JSON.stringify({ kind: 'demo', rows }, null, 2));
       fs.writeFileSync(path.join(outDir, 'report.md'), [
         '# dnd report (demo steps)', '', 'Placeholder steps: no model was trained or scored. Wire the @dnd/* steps in apps/orchestrator/src/steps.ts.', '',

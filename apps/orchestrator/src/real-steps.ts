@@ -13,7 +13,7 @@ import {
   trainingLossWeights, validateBuildPairsConfig, type CollectConfig, type ZooSetManifest,
 } from '@dnd/dataset';
 import {
-  CHECKPOINT_VERSION, DEFAULT_TRAIN_CONFIG, decoderParamCount, formatProgress, generateLora, interpolatedChain, latestCheckpoint,
+  CHECKPOINT_VERSION, DEFAULT_TRAIN_CONFIG, TRAIN_VERSION, decoderParamCount, formatProgress, generateLora, interpolatedChain, latestCheckpoint,
   loadGenerator, loraTemplateFromAdapter, trainDecoder, validateDecoderConfig, validateTrainConfig, type Feature, type TrainConfig,
 } from '@dnd/decoder';
 import { loadTextEncoder } from '@dnd/encoder';
@@ -94,7 +94,7 @@ export const REAL_STEP_DEFAULTS: { collectSet: CollectStepConfig; buildPairs: ty
 export const REAL_STEP_VERSIONS = {
   collectSet: `real-1/dataset-${COLLECT_ZOO_STEP_VERSION}`,
   buildPairs: `real-1/dataset-${BUILD_PAIRS_STEP_VERSION}`,
-  trainGenerator: `real-1/decoder-${CHECKPOINT_VERSION}`,
+  trainGenerator: `real-1/decoder-${CHECKPOINT_VERSION}.${TRAIN_VERSION}`,
   evaluate: `real-1/evaluator-${EVALUATE_STEP_VERSION}`,
 };
 
@@ -224,8 +224,9 @@ export function createRealSteps(opts: RealStepOptions = {}): RealSteps {
     return cached.model;
   };
 
-  /** Runs `fn` when no other model step of this process runs; heartbeats while waiting. */
-  const exclusive = async <T>(ctx: StepContext, fn: () => Promise<T>): Promise<T> => {
+  /** Runs `fn` when no other model step of this process runs, passing it the time it got the turn (its compute
+   *  time starts there, not at the activity's start); heartbeats while waiting. */
+  const exclusive = async <T>(ctx: StepContext, fn: (t0: number) => Promise<T>): Promise<T> => {
     const prev = lock;
     let release!: () => void;
     lock = new Promise<void>((r) => { release = r; });
@@ -237,7 +238,7 @@ export function createRealSteps(opts: RealStepOptions = {}): RealSteps {
     }
     try {
       await initBackend();
-      return await fn();
+      return await fn(Date.now());
     } finally {
       release();
     }
@@ -261,23 +262,24 @@ export function createRealSteps(opts: RealStepOptions = {}): RealSteps {
       const { model: ref, collect } = collectConfigOf(input.config, input.seed);
       const dir = resolveModelDir(ref, 'collectSet.model');
       const setDir = path.join(ctx.workDir, 'set');
-      const t0 = Date.now();
-      const r = await exclusive(ctx, async () => {
+      let seconds = 0;
+      const r = await exclusive(ctx, async (t0) => {
         const model = await modelFor(dir);
         try {
-          return await collectSet(path.join(input.dataDir, input.set), setDir, collect, {
+          return await collectSet(input.dir, setDir, collect, {
             model, createTrainer: yieldingTrainer, signal: ctx.signal,
             onProgress: (p) => ctx.progress(p.done, p.total, `${p.set} ${p.phase} loss ${p.loss.toFixed(4)} ${p.stepSeconds.toFixed(1)} s/step ETA ${Math.round(p.etaSec)} s`),
           });
         } finally {
           model.detachLora();
+          seconds = (Date.now() - t0) / 1000;
         }
       });
       const m = r.manifest;
       if (m.status !== 'complete') throw new Error(`collectSet(${input.set}): stopped after ${m.snapshots.length} of ${collect.snapshotSteps} snapshots (cancelled); a retry resumes from ${setDir}`);
       moveContents(setDir, outDir);
       ctx.log(`${m.set}: ${m.snapshots.length} snapshots (${r.written} written now${r.resumed ? ', resumed' : ''})`);
-      return { set: m.set, snapshots: m.snapshots.length, written: r.written, resumed: r.resumed, lastLoss: m.snapshots[m.snapshots.length - 1]?.loss ?? null, baseModel: dir, seconds: (Date.now() - t0) / 1000 };
+      return { set: m.set, snapshots: m.snapshots.length, written: r.written, resumed: r.resumed, lastLoss: m.snapshots[m.snapshots.length - 1]?.loss ?? null, baseModel: dir, seconds };
     },
 
     async buildPairs(input, outDir, ctx) {
@@ -298,14 +300,13 @@ export function createRealSteps(opts: RealStepOptions = {}): RealSteps {
       const first = readZooManifest(await ctx.resolve(zoo[0]!.output));
       if (!first) throw new BadInputError(`trainGenerator: the zoo output of ${zoo[0]!.set} has no manifest.json`);
       const store = await CheckpointStore.open(path.join(pairsDir, 'checkpoints.arrow'));
-      const t0 = Date.now();
       try {
         const trainSets = store.sets.filter((s) => !input.heldOut.includes(s));
         if (trainSets.length === 0) throw new BadInputError(`trainGenerator: no training set left in the pairs (${store.sets.join(', ')}) after holding out ${input.heldOut.join(', ')}`);
         const [Nw, R, Cw] = store.tokenShape;
         const N = cfg.promptsPerPair, L = cfg.textLength;
         const lossWeights = cfg.lossWeights === 'uniform' ? new Float32Array(Nw).fill(1) : trainingLossWeights(path.join(pairsDir, 'loss-weights.arrow'), trainSets);
-        return await exclusive(ctx, async () => {
+        return await exclusive(ctx, async (t0) => {
           const encoder = await loadTextEncoder(encoderDir);
           try {
             const prompts = readPromptStore(path.join(pairsDir, 'prompts.arrow'));
@@ -361,7 +362,7 @@ export function createRealSteps(opts: RealStepOptions = {}): RealSteps {
       if (!fs.existsSync(baseDir)) throw new BadInputError(`evaluate: the base model ${baseDir} the zoo was collected on is gone`);
       const N = info.promptsPerPair;
 
-      return exclusive(ctx, async () => {
+      return exclusive(ctx, async (t0) => {
         // 1. Generation: K LoRAs per set, each from N unlabeled instructions (never outputs or answers).
         const sets: EvaluateSetInput[] = [];
         const generated: Array<{ heldOut: string; sample: number; dir: string; numPrompts: number }> = [];
@@ -371,7 +372,7 @@ export function createRealSteps(opts: RealStepOptions = {}): RealSteps {
         try {
           if (encoder.digest !== info.encoderDigest) throw new BadInputError(`evaluate: the encoder at ${info.encoder} changed since the generator was trained (digest ${encoder.digest}, trained with ${info.encoderDigest})`);
           for (const h of input.sets) {
-            const ts = await loadTaskSet(path.join(input.dataDir, h), info.split);
+            const ts = await loadTaskSet(input.setDirs[h]!, info.split);
             let items;
             try {
               items = ts.test.map((r, i) => itemFromInstruction(r, h, i, 'test'));
@@ -417,7 +418,7 @@ export function createRealSteps(opts: RealStepOptions = {}): RealSteps {
         const results = JSON.parse(fs.readFileSync(path.join(outDir, 'results.json'), 'utf8')) as EvaluationResults;
         const meanSeconds = seconds.reduce((a, b) => a + b, 0) / Math.max(1, seconds.length);
         return {
-          sets: input.sets, generated: generated.length, generationSecondsMean: meanSeconds, html: out.html.uri,
+          sets: input.sets, generated: generated.length, generationSecondsMean: meanSeconds, html: out.html.uri, seconds: (Date.now() - t0) / 1000,
           heldOut: results.heldOut.map((h) => ({ set: h.set, n: h.n, base: h.base.value, loraMean: h.loraMean?.value ?? null, generated: h.generated?.value ?? null })),
         };
       });

@@ -33,8 +33,7 @@ export interface SavedRun {
   runId: string;
   preset: string | null;
   config: RunConfig;
-  /** 'dndPipeline' or 'leaveOneOut'. */
-  workflow: string;
+  workflow: 'dndPipeline' | 'leaveOneOut';
 }
 
 export function saveRun(runDir: string, run: SavedRun): void {

@@ -38,9 +38,10 @@ export interface StepContext {
 
 /** Input of collectSet: train LoRA on one task set and save its snapshots (method §1). */
 export interface CollectSetInput {
-  /** Set name (a folder under dataDir holding train.json / test.json). */
+  /** Set name. */
   set: string;
-  dataDir: string;
+  /** The set's folder (train.json / test.json). */
+  dir: string;
   /** The step's own config section (merged onto its defaults; validated by the step). */
   config: Record<string, unknown>;
   seed: number;
@@ -68,7 +69,8 @@ export interface TrainGeneratorInput {
 export interface EvaluateInput {
   generator: ArtifactRef;
   sets: string[];
-  dataDir: string;
+  /** Each evaluated set's folder, by name. */
+  setDirs: Record<string, string>;
   config: Record<string, unknown>;
   seed: number;
 }

@@ -27,9 +27,11 @@ export interface TemporalRunOptions {
 
 /** The resolved run configuration (defaults + preset + overrides); see config.ts for the why of each field. */
 export interface RunConfig {
-  /** Task sets of the zoo, by folder name under dataDir. */
+  /** Task sets of the zoo, by name: a folder under dataDir unless setDirs names another folder for it. */
   sets: string[];
   dataDir: string;
+  /** Sets that live elsewhere: name -> folder holding train.json / test.json (`dnd run --set name=path`). Absent in configs older than the field. */
+  setDirs?: Record<string, string>;
   /** Sets left out of generator training and evaluated zero-shot. */
   heldOut: string[];
   /** Whether dndPipeline also collects the held-out sets' LoRAs (leaveOneOut always collects every set). */

@@ -21,11 +21,18 @@ export interface DndWorkerOptions {
   /** A prebuilt workflow bundle (tests share one); default: bundle ./workflows at start. */
   workflowBundle?: WorkerOptions['workflowBundle'];
   identity?: string;
-  /** Concurrent activities (default: 2, one per core of the reference machine). */
+  /**
+   * Concurrent activities (default 8). The real steps run their model work one at a time per process (a
+   * lock in real-steps.ts), so the slots hold waiting steps and quick activities (pickQueue, writeManifest):
+   * with 2, two model steps waiting on the lock kept a fold's writeManifest queued for minutes.
+   */
   maxConcurrentActivityTaskExecutions?: number;
   /** Time a workflow task waits on this worker's sticky queue before going to the normal queue (default 10 s). */
   stickyQueueScheduleToStartTimeoutMs?: number;
 }
+
+/** Activity slots of a worker when not given (see DndWorkerOptions.maxConcurrentActivityTaskExecutions). */
+export const DEFAULT_ACTIVITY_SLOTS = 8;
 
 /**
  * Creates (does not run) a dnd worker. Run it with `worker.run()`; stop it with `worker.shutdown()`.
@@ -44,7 +51,7 @@ export async function createDndWorker(o: DndWorkerOptions): Promise<Worker> {
     identity: o.identity ?? `dnd-${o.role}@${os.hostname()}:${process.pid}`,
     activities,
     ...workflows,
-    maxConcurrentActivityTaskExecutions: o.maxConcurrentActivityTaskExecutions ?? 2,
+    maxConcurrentActivityTaskExecutions: o.maxConcurrentActivityTaskExecutions ?? DEFAULT_ACTIVITY_SLOTS,
     stickyQueueScheduleToStartTimeout: o.stickyQueueScheduleToStartTimeoutMs ?? 10_000,
     // Give running activities a moment to heartbeat their last unit on shutdown.
     shutdownGraceTime: 5_000,

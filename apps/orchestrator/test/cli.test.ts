@@ -55,9 +55,11 @@ describe('dnd command', () => {
     expect(fs.existsSync(path.join(dir, 'runs', 'c1', 'temporal.db'))).toBe(true);
     expect(fs.existsSync(path.join(dir, 'runs', 'c1', 'server.json'))).toBe(false);
 
+    expect(run.out()).toMatch(/^overall \d+% \(\d\/4 steps\) · \d+m elapsed/m); // zoo/boolq, pairs, train, evaluate
     const status = dnd(dir, 'status', 'c1');
     expect(await status.exit).toBe(0);
     expect(status.out()).toMatch(/^c1 {2}(zoo|pairs)$/m);
+    expect(status.out()).toMatch(/^overall \d+% \(\d\/4 steps\) · \d+m elapsed · ETA ~\d+m \(from unit costs/m);
 
     const resume = dnd(dir, 'resume', 'c1', '--no-ui');
     expect([await resume.exit, resume.out()]).toEqual([0, expect.stringContaining('attached to c1 (RUNNING)')]);

@@ -8,11 +8,12 @@ import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { artifactKey, LocalArtifactStore, readRunManifest, writeSafetensors } from '@dnd/core';
-import { createNightlySchedule, startLeaveOneOut, startPipeline } from '../src/client';
+import { createNightlySchedule, followRun, RunEta, runPlan, startLeaveOneOut, startPipeline } from '../src/client';
+import { addSets } from '../src/config';
 import { createDemoSteps } from '../src/demo-steps';
 import { createDndWorker } from '../src/worker';
 import type { PipelineResult } from '../src/types';
-import { bundleWorkflows, killHard, spawnWorker, startLocalEnv, testConfig, tmpDir, waitFor } from './support/env';
+import { bundleWorkflows, DATA_DIR, killHard, spawnWorker, startLocalEnv, testConfig, tmpDir, waitFor } from './support/env';
 
 let env: TestWorkflowEnvironment;
 let bundle: { code: string; codePath: string };
@@ -108,23 +109,33 @@ describe('bad input', () => {
 });
 
 describe('leaveOneOut', () => {
-  it('collects the zoo once and runs one pipeline per held-out set on it', async () => {
+  it('collects the zoo once and runs one pipeline per held-out set on it, a set given by path included, with overall progress', async () => {
     const root = tmpDir('loo');
-    const config = testConfig(path.join(root, 'artifacts'), 'loo');
+    fs.cpSync(path.join(DATA_DIR, 'boolq'), path.join(root, 'extra', 'boolq2'), { recursive: true }); // a set outside dataDir (`--set`)
+    const config = addSets(testConfig(path.join(root, 'artifacts'), 'loo'), [`boolq2=${path.join(root, 'extra', 'boolq2')}`]);
     const units: string[] = [];
     const worker = await createDndWorker({
       connection: env.nativeConnection, role: 'cpu', taskQueue: config.temporal.cpuQueue, store: new LocalArtifactStore(config.artifactsDir),
       steps: createDemoSteps({ onUnit: (u, phase) => { if (phase === 'start') units.push(u); } }), workflowBundle: { code: bundle.code },
     });
-    const results = await worker.runUntil(async () => (await startLeaveOneOut(env.client, pipelineInput('loo-1', config))).result() as Promise<PipelineResult[]>);
-    expect(results.map((r) => r.runId)).toEqual(['loo-1/heldout-boolq', 'loo-1/heldout-openbookqa']);
-    expect(units.filter((u) => u.startsWith('collectSet'))).toHaveLength(2 * 3);
-    expect(units.filter((u) => u.startsWith('trainGenerator'))).toHaveLength(2 * 2);
+    const plan = runPlan('leaveOneOut', 'loo-1', config);
+    const texts: string[] = [];
+    const results = await worker.runUntil(async () => followRun(env.client, await startLeaveOneOut(env.client, pipelineInput('loo-1', config)), (t) => texts.push(t), 100, plan) as unknown as Promise<PipelineResult[]>);
+    expect(results.map((r) => r.runId)).toEqual(['loo-1/heldout-boolq', 'loo-1/heldout-openbookqa', 'loo-1/heldout-boolq2']);
+    expect(units.filter((u) => u.startsWith('collectSet'))).toHaveLength(3 * 3);
+    expect(units.filter((u) => u.startsWith('collectSet:boolq2'))).toHaveLength(3);
+    expect(units.filter((u) => u.startsWith('trainGenerator'))).toHaveLength(3 * 2);
     expect(results[0]!.zoo).toEqual(results[1]!.zoo);
+    expect(results[0]!.zoo.map((z) => z.set)).toEqual(['boolq', 'openbookqa', 'boolq2']);
     expect(results[0]!.generator.key).not.toBe(results[1]!.generator.key);
     const reports = await Promise.all(results.map(async (r) => JSON.parse(fs.readFileSync(path.join(await new LocalArtifactStore(config.artifactsDir).resolve(r.report.ref), 'report.json'), 'utf8'))));
-    expect(reports.map((rep) => rep.rows.map((x: { set: string }) => x.set))).toEqual([['boolq'], ['openbookqa']]);
+    expect(reports.map((rep) => rep.rows.map((x: { set: string }) => x.set))).toEqual([['boolq'], ['openbookqa'], ['boolq2']]);
     expect(readRunManifest(results[1]!.manifestPath).temporal.workflowIds[0]).toBe('loo-1/heldout-openbookqa');
+    // Overall progress heads every progress text; the plan's ids are the run's step workflows: all 12 are found completed.
+    expect(texts.length).toBeGreaterThan(0);
+    for (const t of texts) expect(t).toMatch(/^overall \d+% \(\d+\/12 steps\) · \d+m elapsed/);
+    const end = await new RunEta(plan).update(env.client, []);
+    expect(end).toMatchObject({ fraction: 1, stagesDone: 12, stages: 12 });
   });
 });
 

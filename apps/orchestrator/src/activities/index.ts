@@ -7,6 +7,7 @@ import * as path from 'path';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { digestPath, LocalArtifactStore, writeRunManifest, type ArtifactRef, type ArtifactStore, type RunManifest } from '@dnd/core';
+import { setDirOf } from '../config';
 import type { StepFunctions } from '../step-functions';
 import type { QueueChoice, RunConfig, StepResult, ZooEntry } from '../types';
 import { runStep } from './run-step';
@@ -27,8 +28,8 @@ export interface ActivityDeps {
 /** Alias that every trainGenerator output is recorded under; nightlyEvaluation reads it. */
 export const LATEST_GENERATOR_ALIAS = 'latest-generator';
 
-function setDigest(dataDir: string, set: string): string {
-  const dir = path.join(dataDir, set);
+function setDigest(config: RunConfig, set: string): string {
+  const dir = setDirOf(config, set);
   if (!fs.existsSync(dir)) {
     throw ApplicationFailure.create({ message: `task set "${set}" not found: ${dir} does not exist`, type: 'BadInput', nonRetryable: true });
   }
@@ -56,8 +57,8 @@ export function createActivities(deps: ActivityDeps) {
       const cfg = config.steps.collectSet;
       return runStep(env, {
         step: 'collectSet', version: steps.versions.collectSet, keyConfig: { set, cfg, seed: config.seed },
-        inputDigests: [setDigest(config.dataDir, set)], mediaType: 'application/vnd.dnd.zoo-set+dir', validate: check('collectSet', cfg),
-        input: { set, dataDir: config.dataDir, config: cfg, seed: config.seed },
+        inputDigests: [setDigest(config, set)], mediaType: 'application/vnd.dnd.zoo-set+dir', validate: check('collectSet', cfg),
+        input: { set, dir: setDirOf(config, set), config: cfg, seed: config.seed },
       }, steps.collectSet);
     },
 
@@ -97,8 +98,8 @@ export function createActivities(deps: ActivityDeps) {
       const sorted = [...sets].sort();
       return runStep(env, {
         step: 'evaluate', version: steps.versions.evaluate, keyConfig: { cfg, seed: config.seed, sets: sorted },
-        inputDigests: [generator.sha256, ...sorted.map((s) => setDigest(config.dataDir, s))], mediaType: 'application/vnd.dnd.report+dir',
-        validate: check('evaluate', cfg), input: { generator, sets: sorted, dataDir: config.dataDir, config: cfg, seed: config.seed },
+        inputDigests: [generator.sha256, ...sorted.map((s) => setDigest(config, s))], mediaType: 'application/vnd.dnd.report+dir',
+        validate: check('evaluate', cfg), input: { generator, sets: sorted, setDirs: Object.fromEntries(sorted.map((s) => [s, setDirOf(config, s)])), config: cfg, seed: config.seed },
       }, steps.evaluate);
     },
 
