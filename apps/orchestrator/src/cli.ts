@@ -9,7 +9,7 @@ import { CancelledFailure } from '@temporalio/common';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { CORE_VERSION, initBackend, LocalArtifactStore } from '@dnd/core';
 import { modelCheck } from '@dnd/lm';
-import { collectProgress, createNightlySchedule, followRun, formatOverall, formatProgress, RunEta, runPlan, startLeaveOneOut, startPipeline } from './client';
+import { collectProgress, createNightlySchedule, describeStatus, followRun, formatOverall, formatProgress, RunEta, runPlan, startLeaveOneOut, startPipeline } from './client';
 import { addSets, DEFAULT_RUN_CONFIG, loadRunConfig, PRESETS_DIR } from './config';
 import { loadRun, openSession, runFiles, saveRun, type SavedRun, type Session } from './session';
 import { createStepFunctions } from './steps';
@@ -196,7 +196,7 @@ export function buildCli(): Command {
       if (lines.length) {
         const run = loadRun(runDir);
         const plan = runPlan(run.workflow, runId, run.config);
-        const overall = await new RunEta(plan).update(session.client, lines);
+        const overall = await new RunEta(plan).update(describeStatus(session.client), lines);
         out(formatOverall(overall, plan.reduce((a, s) => a + s.estSec, 0) * (1 - overall.fraction)));
       }
       out(lines.length ? formatProgress(lines) : `${runId}: not found on ${session.address}`);

@@ -125,42 +125,62 @@ export interface OverallProgress {
   etaSec: number | null;
 }
 
+/** A step workflow's status name (`COMPLETED`, `RUNNING`, ...), or null when it does not exist yet. */
+export type StatusOf = (workflowId: string) => Promise<string | null>;
+
+/** StatusOf through DescribeWorkflowExecution. */
+export function describeStatus(client: Client): StatusOf {
+  return async (id) => {
+    try {
+      return (await client.workflow.getHandle(id).describe()).status.name;
+    } catch {
+      return null; // not started yet
+    }
+  };
+}
+
 /**
- * Tracks a plan's progress across polls: finished stages from DescribeWorkflowExecution (so work finished
- * before this command started counts as done but not as pace), running ones from their activity heartbeats
- * (done/total). The ETA is the estimated seconds left, rescaled by the pace observed since `start`.
+ * Tracks a plan's progress across polls: finished steps from their workflow status, running ones from their
+ * activity heartbeats (done/total). The ETA is the estimated seconds left, rescaled by this session's pace,
+ * and the pace counts only steps seen working (a heartbeat with done/total) since the first poll: steps that
+ * finish without ever heartbeating progress (cached outputs, a re-run, work done before this command) count
+ * as done but not as pace, so a run resumed on a cached zoo does not promise to end in a minute.
  */
 export class RunEta {
   private readonly completed = new Set<string>();
-  private baseline: number | null = null;
+  private readonly working = new Set<string>();
+  private readonly firstFraction = new Map<string, number>();
   private readonly start = Date.now();
 
   constructor(readonly plan: PlanStage[]) {}
 
-  async update(client: Client, lines: ProgressLine[]): Promise<OverallProgress> {
+  async update(statusOf: StatusOf, lines: ProgressLine[]): Promise<OverallProgress> {
     const running = new Map(lines.map((l) => [l.workflowId, l]));
     let doneSec = 0;
+    let pacedSec = 0;
     const total = this.plan.reduce((a, s) => a + s.estSec, 0);
     for (const s of this.plan) {
-      if (!this.completed.has(s.id)) {
-        const l = running.get(s.id);
-        if (l && l.status === 'RUNNING') {
-          const p = l.activities.find((a) => a.progress && a.progress.total > 0)?.progress;
-          if (p) doneSec += s.estSec * Math.min(1, p.done / p.total);
-          continue;
+      let fraction = 0;
+      const l = running.get(s.id);
+      if (this.completed.has(s.id)) {
+        fraction = 1;
+      } else if (l && l.status === 'RUNNING') {
+        const p = l.activities.find((a) => a.progress && a.progress.total > 0)?.progress;
+        if (p) {
+          fraction = Math.min(1, p.done / p.total);
+          this.working.add(s.id);
         }
-        try {
-          const st = (await client.workflow.getHandle(s.id).describe()).status.name;
-          if (st === 'COMPLETED') this.completed.add(s.id);
-        } catch { /* not started yet */ }
+      } else if ((await statusOf(s.id)) === 'COMPLETED') {
+        this.completed.add(s.id);
+        fraction = 1;
       }
-      if (this.completed.has(s.id)) doneSec += s.estSec;
+      if (!this.firstFraction.has(s.id)) this.firstFraction.set(s.id, fraction);
+      doneSec += s.estSec * fraction;
+      if (this.working.has(s.id)) pacedSec += s.estSec * (fraction - this.firstFraction.get(s.id)!);
     }
-    if (this.baseline === null) this.baseline = doneSec;
     const elapsedSec = (Date.now() - this.start) / 1000;
-    const paced = doneSec - this.baseline;
-    // Calibrated once this session finished 2% of the estimate (and at least a minute of it): before that the pace is noise.
-    const etaSec = paced >= Math.max(0.02 * total, 60) ? (total - doneSec) * (elapsedSec / paced) : null;
+    // Calibrated once this session saw 2% of the estimate worked off (and at least a minute of it): before that the pace is noise.
+    const etaSec = pacedSec >= Math.max(0.02 * total, 60) ? (total - doneSec) * (elapsedSec / pacedSec) : null;
     return { fraction: total > 0 ? doneSec / total : 0, stagesDone: this.completed.size, stages: this.plan.length, elapsedSec, etaSec };
   }
 }
@@ -182,6 +202,7 @@ export async function followRun(client: Client, handle: WorkflowHandle, onProgre
   let last = '';
   let done = false;
   const eta = plan ? new RunEta(plan) : null;
+  const statusOf = describeStatus(client);
   const total = plan ? plan.reduce((a, s) => a + s.estSec, 0) : 0;
   const poll = (async () => {
     while (!done) {
@@ -189,7 +210,7 @@ export async function followRun(client: Client, handle: WorkflowHandle, onProgre
         const lines = await collectProgress(client, handle.workflowId);
         let text = formatProgress(lines);
         if (eta) {
-          const o = await eta.update(client, lines);
+          const o = await eta.update(statusOf, lines);
           text = `${formatOverall(o, total * (1 - o.fraction))}\n${text}`;
         }
         if (text !== last && !done) onProgress(text);

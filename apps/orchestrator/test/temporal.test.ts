@@ -8,7 +8,7 @@ import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { artifactKey, LocalArtifactStore, readRunManifest, writeSafetensors } from '@dnd/core';
-import { createNightlySchedule, followRun, RunEta, runPlan, startLeaveOneOut, startPipeline } from '../src/client';
+import { createNightlySchedule, describeStatus, followRun, RunEta, runPlan, startLeaveOneOut, startPipeline } from '../src/client';
 import { addSets } from '../src/config';
 import { createDemoSteps } from '../src/demo-steps';
 import { createDndWorker } from '../src/worker';
@@ -134,7 +134,7 @@ describe('leaveOneOut', () => {
     // Overall progress heads every progress text; the plan's ids are the run's step workflows: all 12 are found completed.
     expect(texts.length).toBeGreaterThan(0);
     for (const t of texts) expect(t).toMatch(/^overall \d+% \(\d+\/12 steps\) · \d+m elapsed/);
-    const end = await new RunEta(plan).update(env.client, []);
+    const end = await new RunEta(plan).update(describeStatus(env.client), []);
     expect(end).toMatchObject({ fraction: 1, stagesDone: 12, stages: 12 });
   });
 });

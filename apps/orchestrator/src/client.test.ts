@@ -1,0 +1,51 @@
+// The overall progress line's arithmetic: done fraction from step statuses and heartbeats, and an ETA whose
+// pace counts only steps seen working (a cached zoo finishing in seconds must not promise a one-minute run).
+import { formatOverall, RunEta, type PlanStage, type ProgressLine } from './client';
+
+const plan: PlanStage[] = [
+  { id: 'r/zoo/a', kind: 'collect', estSec: 100 },
+  { id: 'r/train', kind: 'train', estSec: 100 },
+  { id: 'r/evaluate', kind: 'evaluate', estSec: 100 },
+];
+const running = (id: string, done: number, total: number): ProgressLine => ({ workflowId: id, status: 'RUNNING', activities: [{ type: 'x', attempt: 1, progress: { done, total, last: null } }] });
+
+describe('RunEta', () => {
+  afterEach(() => jest.useRealTimers());
+
+  it('counts cached steps as done but not as pace, and rescales the estimate left by the pace of real work', async () => {
+    jest.useFakeTimers({ now: 0 });
+    const status = new Map<string, string>();
+    const statusOf = async (id: string) => status.get(id) ?? null;
+    const eta = new RunEta(plan);
+    expect(await eta.update(statusOf, [])).toMatchObject({ fraction: 0, stagesDone: 0, stages: 3, etaSec: null });
+
+    jest.setSystemTime(5_000); // the zoo comes from the cache: done at once, never heartbeat progress
+    status.set('r/zoo/a', 'COMPLETED');
+    const cached = await eta.update(statusOf, [running('r/train', 0, 100)]);
+    expect(cached).toMatchObject({ fraction: 1 / 3, stagesDone: 1, etaSec: null });
+    expect(formatOverall(cached, 200)).toBe('overall 33% (1/3 steps) · 0m elapsed · ETA ~3m (from unit costs; measured once under way)');
+
+    jest.setSystemTime(65_000); // training did 60% of its 100 estimated seconds in 60 s of wall time
+    const o = await eta.update(statusOf, [running('r/train', 60, 100)]);
+    expect(o.fraction).toBeCloseTo(160 / 300, 10);
+    expect(o.etaSec).toBeCloseTo((300 - 160) * (65 / 60), 6); // not (300 - 160) * 65 / 160: the zoo was free
+
+    jest.setSystemTime(125_000);
+    status.set('r/train', 'COMPLETED');
+    const later = await eta.update(statusOf, [running('r/evaluate', 20, 100)]);
+    expect(later).toMatchObject({ stagesDone: 2 });
+    expect(later.etaSec).toBeCloseTo((300 - 220) * (125 / 120), 6);
+    expect(formatOverall(later)).toMatch(/^overall 73% \(2\/3 steps\) · 2m elapsed · ETA 1m \(\d\d:\d\d UTC\)$/);
+  });
+
+  it('a step finished before the command started counts as done, not as pace', async () => {
+    jest.useFakeTimers({ now: 0 });
+    const statusOf = async (id: string) => (id === 'r/zoo/a' ? 'COMPLETED' : null);
+    const eta = new RunEta(plan);
+    await eta.update(statusOf, []);
+    jest.setSystemTime(120_000);
+    const o = await eta.update(statusOf, [running('r/train', 30, 100)]);
+    expect(o.fraction).toBeCloseTo(130 / 300, 10);
+    expect(o.etaSec).toBeNull(); // 30 s of estimate worked off: under the one-minute floor
+  });
+});
