@@ -25,17 +25,21 @@ describe('RunEta', () => {
     expect(cached).toMatchObject({ fraction: 1 / 3, stagesDone: 1, etaSec: null });
     expect(formatOverall(cached, 200)).toBe('overall 33% (1/3 steps) · 0m elapsed · ETA ~3m (from unit costs; measured once under way)');
 
-    jest.setSystemTime(65_000); // training did 60% of its 100 estimated seconds in 60 s of wall time
+    jest.setSystemTime(65_000); // training did 60% of its 100 estimated seconds in the last 60 s
     const o = await eta.update(statusOf, [running('r/train', 60, 100)]);
     expect(o.fraction).toBeCloseTo(160 / 300, 10);
-    expect(o.etaSec).toBeCloseTo((300 - 160) * (65 / 60), 6); // not (300 - 160) * 65 / 160: the zoo was free
+    expect(o.etaSec).toBeCloseTo(140 * (60 / 60), 6); // at training's pace, 1 s per estimated second; not 140 * 65 / 160: the zoo was free
 
-    jest.setSystemTime(125_000);
+    jest.setSystemTime(125_000); // training finished (40) and evaluation began (20): 60 s shared 2:1
     status.set('r/train', 'COMPLETED');
     const later = await eta.update(statusOf, [running('r/evaluate', 20, 100)]);
     expect(later).toMatchObject({ stagesDone: 2 });
-    expect(later.etaSec).toBeCloseTo((300 - 220) * (125 / 120), 6);
-    expect(formatOverall(later)).toMatch(/^overall 73% \(2\/3 steps\) · 2m elapsed · ETA 1m \(\d\d:\d\d UTC\)$/);
+    expect(later.etaSec).toBeCloseTo(80 * (120 / 120), 6); // evaluation's own pace needs 30 estimated seconds: the overall pace until then
+
+    jest.setSystemTime(185_000); // evaluation is slower than estimated: 30 more in 60 s
+    const slow = await eta.update(statusOf, [running('r/evaluate', 50, 100)]);
+    expect(slow.etaSec).toBeCloseTo(50 * ((20 + 60) / 50), 6); // its own pace (1.6 s per estimated second), not the overall 180/150
+    expect(formatOverall(slow)).toMatch(/^overall 83% \(2\/3 steps\) · 3m elapsed · ETA 1m \(\d\d:\d\d UTC\)$/);
   });
 
   it('a step finished before the command started counts as done, not as pace', async () => {

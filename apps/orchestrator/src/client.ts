@@ -141,24 +141,30 @@ export function describeStatus(client: Client): StatusOf {
 
 /**
  * Tracks a plan's progress across polls: finished steps from their workflow status, running ones from their
- * activity heartbeats (done/total). The ETA is the estimated seconds left, rescaled by this session's pace,
- * and the pace counts only steps seen working (a heartbeat with done/total) since the first poll: steps that
- * finish without ever heartbeating progress (cached outputs, a re-run, work done before this command) count
- * as done but not as pace, so a run resumed on a cached zoo does not promise to end in a minute.
+ * activity heartbeats (done/total). The ETA is each step's estimated seconds left times the pace measured for
+ * its kind (collect, train, evaluate: wall seconds per estimated second, from the time between polls in which
+ * that kind made progress), or the overall pace for a kind not seen yet. Only steps seen working (a heartbeat
+ * with done/total) count toward a pace: steps that finish without that (cached outputs, work done before this
+ * command) count as done, not as pace, so a run resumed on a cached zoo does not promise to end in a minute.
  */
 export class RunEta {
   private readonly completed = new Set<string>();
   private readonly working = new Set<string>();
-  private readonly firstFraction = new Map<string, number>();
+  private readonly lastFraction = new Map<string, number>();
+  private readonly paced = new Map<PlanStage['kind'], { sec: number; est: number }>();
   private readonly start = Date.now();
+  private last = Date.now();
+  private busyBefore = new Set<PlanStage['kind']>();
 
   constructor(readonly plan: PlanStage[]) {}
 
   async update(statusOf: StatusOf, lines: ProgressLine[]): Promise<OverallProgress> {
     const running = new Map(lines.map((l) => [l.workflowId, l]));
+    const now = Date.now();
     let doneSec = 0;
-    let pacedSec = 0;
     const total = this.plan.reduce((a, s) => a + s.estSec, 0);
+    const gained = new Map<PlanStage['kind'], number>(); // estimated seconds worked off since the last poll, by kind
+    const busy = new Set<PlanStage['kind']>(); // kinds with a step working now
     for (const s of this.plan) {
       let fraction = 0;
       const l = running.get(s.id);
@@ -169,19 +175,37 @@ export class RunEta {
         if (p) {
           fraction = Math.min(1, p.done / p.total);
           this.working.add(s.id);
+          busy.add(s.kind);
         }
       } else if ((await statusOf(s.id)) === 'COMPLETED') {
         this.completed.add(s.id);
         fraction = 1;
       }
-      if (!this.firstFraction.has(s.id)) this.firstFraction.set(s.id, fraction);
+      const before = this.lastFraction.get(s.id);
+      if (before !== undefined && this.working.has(s.id) && fraction > before) gained.set(s.kind, (gained.get(s.kind) ?? 0) + s.estSec * (fraction - before));
+      this.lastFraction.set(s.id, fraction);
       doneSec += s.estSec * fraction;
-      if (this.working.has(s.id)) pacedSec += s.estSec * (fraction - this.firstFraction.get(s.id)!);
     }
-    const elapsedSec = (Date.now() - this.start) / 1000;
-    // Calibrated once this session saw 2% of the estimate worked off (and at least a minute of it): before that the pace is noise.
-    const etaSec = pacedSec >= Math.max(0.02 * total, 60) ? (total - doneSec) * (elapsedSec / pacedSec) : null;
-    return { fraction: total > 0 ? doneSec / total : 0, stagesDone: this.completed.size, stages: this.plan.length, elapsedSec, etaSec };
+    // The wall time since the last poll goes to the kinds that progressed (in proportion), else to those that
+    // were working at the last poll (a step between heartbeats), else to nobody (waiting, cached steps).
+    const dt = (now - this.last) / 1000;
+    const was = this.busyBefore;
+    this.last = now;
+    this.busyBefore = busy;
+    const sumGained = [...gained.values()].reduce((a, b) => a + b, 0);
+    const share = (k: PlanStage['kind']) => (sumGained > 0 ? (gained.get(k) ?? 0) / sumGained : was.has(k) ? 1 / was.size : 0);
+    for (const k of new Set([...gained.keys(), ...was])) {
+      const p = this.paced.get(k) ?? { sec: 0, est: 0 };
+      this.paced.set(k, { sec: p.sec + dt * share(k), est: p.est + (gained.get(k) ?? 0) });
+    }
+    const all = [...this.paced.values()].reduce((a, p) => ({ sec: a.sec + p.sec, est: a.est + p.est }), { sec: 0, est: 0 });
+    // Calibrated once this session saw a minute (and 2%) of the estimate worked off: before that the pace is noise.
+    let etaSec: number | null = null;
+    if (all.est >= Math.max(0.02 * total, 60)) {
+      const pace = (k: PlanStage['kind']) => { const p = this.paced.get(k); return p && p.est >= 30 ? p.sec / p.est : all.sec / all.est; };
+      etaSec = this.plan.reduce((a, s) => a + s.estSec * (1 - (this.lastFraction.get(s.id) ?? 0)) * pace(s.kind), 0);
+    }
+    return { fraction: total > 0 ? doneSec / total : 0, stagesDone: this.completed.size, stages: this.plan.length, elapsedSec: (now - this.start) / 1000, etaSec };
   }
 }
 
