@@ -109,11 +109,15 @@ function segmentSumKernel(backendName: PatchedBackend): tf.KernelConfig {
 // ---- Conv2DBackpropFilter: dW[kh, kw] = patch(kh, kw)^T . dy, one matMul per kernel offset.
 // Never builds the full [N, KH*KW*Cin] im2col matrix (1.4 GB at decoder shapes), only one [N, Cin] patch at a time.
 
-interface ConvFilterAttrs {
+// The attributes tfjs passes to both conv2d gradient kernels.
+interface ConvGradAttrs {
   strides: [number, number] | number;
   pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
   dataFormat: 'NHWC' | 'NCHW';
   dimRoundingMode?: 'floor' | 'round' | 'ceil';
+}
+
+interface ConvFilterAttrs extends ConvGradAttrs {
   filterShape: [number, number, number, number];
 }
 
@@ -127,9 +131,9 @@ interface ConvFilterAttrs {
  */
 export function conv2dFilterGradIm2col(x: tf.Tensor4D, dy: tf.Tensor4D, attrs: ConvFilterAttrs): tf.Tensor4D {
   return tf.tidy(() => {
-    const nhwc = attrs.dataFormat === 'NCHW';
-    const xh = nhwc ? tf.transpose(x, [0, 2, 3, 1]) : x; // [B, H, W, Cin]
-    const dyh = nhwc ? tf.transpose(dy, [0, 2, 3, 1]) : dy; // [B, OH, OW, Cout]
+    const nchw = attrs.dataFormat === 'NCHW';
+    const xh = nchw ? tf.transpose(x, [0, 2, 3, 1]) : x; // [B, H, W, Cin]
+    const dyh = nchw ? tf.transpose(dy, [0, 2, 3, 1]) : dy; // [B, OH, OW, Cout]
     const [KH, KW, Cin, Cout] = attrs.filterShape;
     const info = tf.backend_util.computeConv2DInfo(
       xh.shape as [number, number, number, number], attrs.filterShape, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false, 'channelsLast');
@@ -172,11 +176,7 @@ function convFilterGradKernel(backendName: PatchedBackend): tf.KernelConfig {
 // ---- Conv2DBackpropInput at stride 1: dx = conv2d(dy, W flipped in (KH, KW) with Cin/Cout swapped), padded
 // by (K-1-pad) on each side, so it runs on the backend's fast forward conv. Other cases go to the stock kernel.
 
-interface ConvInputAttrs {
-  strides: [number, number] | number;
-  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
-  dataFormat: 'NHWC' | 'NCHW';
-  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+interface ConvInputAttrs extends ConvGradAttrs {
   inputShape: [number, number, number, number];
 }
 
