@@ -195,9 +195,7 @@ export function buildCli(): Command {
       const lines = await collectProgress(session.client, runId);
       if (lines.length) {
         const run = loadRun(runDir);
-        const plan = runPlan(run.workflow, runId, run.config);
-        const overall = await new RunEta(plan).update(describeStatus(session.client), lines);
-        out(formatOverall(overall, plan.reduce((a, s) => a + s.estSec, 0) * (1 - overall.fraction)));
+        out(formatOverall(await new RunEta(runPlan(run.workflow, runId, run.config)).update(describeStatus(session.client), lines)));
       }
       out(lines.length ? formatProgress(lines) : `${runId}: not found on ${session.address}`);
       if (fs.existsSync(runFiles(runDir).manifest)) out(`manifest: ${runFiles(runDir).manifest}`);

@@ -23,7 +23,8 @@ describe('RunEta', () => {
     status.set('r/zoo/a', 'COMPLETED');
     const cached = await eta.update(statusOf, [running('r/train', 0, 100)]);
     expect(cached).toMatchObject({ fraction: 1 / 3, stagesDone: 1, etaSec: null });
-    expect(formatOverall(cached, 200)).toBe('overall 33% (1/3 steps) · 0m elapsed · ETA ~3m (from unit costs; measured once under way)');
+    expect(cached.estimateLeftSec).toBe(200);
+    expect(formatOverall(cached)).toBe('overall 33% (1/3 steps) · 0m elapsed · ETA ~3m (from unit costs; measured once under way)');
 
     jest.setSystemTime(65_000); // training did 60% of its 100 estimated seconds in the last 60 s
     const o = await eta.update(statusOf, [running('r/train', 60, 100)]);

@@ -123,6 +123,8 @@ export interface OverallProgress {
   elapsedSec: number;
   /** Seconds left at this run's pace (null until enough work was done in this session to measure it). */
   etaSec: number | null;
+  /** Seconds left at the plan's unit costs, before any pace is applied. */
+  estimateLeftSec: number;
 }
 
 /** A step workflow's status name (`COMPLETED`, `RUNNING`, ...), or null when it does not exist yet. */
@@ -155,14 +157,17 @@ export class RunEta {
   private readonly start = Date.now();
   private last = Date.now();
   private busyBefore = new Set<PlanStage['kind']>();
+  private readonly total: number;
 
-  constructor(readonly plan: PlanStage[]) {}
+  constructor(readonly plan: PlanStage[]) {
+    this.total = plan.reduce((a, s) => a + s.estSec, 0);
+  }
 
   async update(statusOf: StatusOf, lines: ProgressLine[]): Promise<OverallProgress> {
     const running = new Map(lines.map((l) => [l.workflowId, l]));
     const now = Date.now();
     let doneSec = 0;
-    const total = this.plan.reduce((a, s) => a + s.estSec, 0);
+    const total = this.total;
     const gained = new Map<PlanStage['kind'], number>(); // estimated seconds worked off since the last poll, by kind
     const busy = new Set<PlanStage['kind']>(); // kinds with a step working now
     for (const s of this.plan) {
@@ -205,7 +210,10 @@ export class RunEta {
       const pace = (k: PlanStage['kind']) => { const p = this.paced.get(k); return p && p.est >= 30 ? p.sec / p.est : all.sec / all.est; };
       etaSec = this.plan.reduce((a, s) => a + s.estSec * (1 - (this.lastFraction.get(s.id) ?? 0)) * pace(s.kind), 0);
     }
-    return { fraction: total > 0 ? doneSec / total : 0, stagesDone: this.completed.size, stages: this.plan.length, elapsedSec: (now - this.start) / 1000, etaSec };
+    return {
+      fraction: total > 0 ? doneSec / total : 0, stagesDone: this.completed.size, stages: this.plan.length,
+      elapsedSec: (now - this.start) / 1000, etaSec, estimateLeftSec: total - doneSec,
+    };
   }
 }
 
@@ -214,11 +222,11 @@ function minutes(sec: number): string {
   return m >= 60 ? `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m` : `${m}m`;
 }
 
-/** `overall 42% (7/20 steps) · 12m elapsed · ETA 31m (00:41 UTC)`, or `ETA ~55m (estimate)` before the pace is known. */
-export function formatOverall(o: OverallProgress, estimateLeftSec?: number): string {
+/** `overall 42% (7/20 steps) · 12m elapsed · ETA 31m (00:41 UTC)`, or `ETA ~55m (from unit costs; ...)` before the pace is known. */
+export function formatOverall(o: OverallProgress): string {
   const head = `overall ${Math.floor(o.fraction * 100)}% (${o.stagesDone}/${o.stages} steps) · ${minutes(o.elapsedSec)} elapsed`;
   if (o.etaSec !== null) return `${head} · ETA ${minutes(o.etaSec)} (${new Date(Date.now() + o.etaSec * 1000).toISOString().slice(11, 16)} UTC)`;
-  return estimateLeftSec !== undefined ? `${head} · ETA ~${minutes(estimateLeftSec)} (from unit costs; measured once under way)` : head;
+  return `${head} · ETA ~${minutes(o.estimateLeftSec)} (from unit costs; measured once under way)`;
 }
 
 /** Waits for a pipeline, calling `onProgress` with the rendered tree (headed by the overall line when `plan` is given) whenever it changes. */
@@ -227,7 +235,6 @@ export async function followRun(client: Client, handle: WorkflowHandle, onProgre
   let done = false;
   const eta = plan ? new RunEta(plan) : null;
   const statusOf = describeStatus(client);
-  const total = plan ? plan.reduce((a, s) => a + s.estSec, 0) : 0;
   const poll = (async () => {
     while (!done) {
       try {
@@ -235,7 +242,7 @@ export async function followRun(client: Client, handle: WorkflowHandle, onProgre
         let text = formatProgress(lines);
         if (eta) {
           const o = await eta.update(statusOf, lines);
-          text = `${formatOverall(o, total * (1 - o.fraction))}\n${text}`;
+          text = `${formatOverall(o)}\n${text}`;
         }
         if (text !== last && !done) onProgress(text);
         last = text;
