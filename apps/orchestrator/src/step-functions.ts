@@ -95,10 +95,5 @@ export interface StepFunctions {
 
 export type StepName = 'collectSet' | 'buildPairs' | 'trainGenerator' | 'evaluate';
 
-/** Error for input that can never succeed; activities turn it into a non-retryable Temporal failure. */
-export class BadInputError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'BadInputError';
-  }
-}
+/** Input that can never succeed: @dnd/core's one BadInputError (non-retryable; mapped in activities/run-step.ts). */
+export { BadInputError } from '@dnd/core';

@@ -2,6 +2,7 @@
 export { CORE_VERSION } from './version';
 export type { TensorData } from './tensor-data';
 export { sizeOf, assertShape } from './tensor-data';
+export { BadInputError, isBadInput } from './bad-input';
 export { mergeConfig, checkNumber, checkOneOf, canonicalJson } from './config';
 export { mulberry32, normalArray, uniformArray } from './prng';
 export type { BackendName, BackendInfo } from './backend';

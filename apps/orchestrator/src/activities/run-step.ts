@@ -5,7 +5,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { artifactKey, type ArtifactRef, type ArtifactStore } from '@dnd/core';
+import { artifactKey, isBadInput, type ArtifactRef, type ArtifactStore } from '@dnd/core';
 import type { StepContext, StepFunction } from '../step-functions';
 import type { Progress, StepResult } from '../types';
 
@@ -38,7 +38,7 @@ export function checkpointKey(step: string, version: string, stepKey: string, in
 export function toFailure(step: string, e: unknown): unknown {
   if (e instanceof ApplicationFailure) return e;
   const err = e as Error;
-  if (err && (err.name === 'BadInputError' || err.name === 'ConfigError' || (err as any).nonRetryable === true)) {
+  if (err && (isBadInput(err) || (err as any).nonRetryable === true)) {
     return ApplicationFailure.create({ message: `${step}: ${err.message}`, type: 'BadInput', nonRetryable: true, cause: err });
   }
   return e;
