@@ -12,6 +12,7 @@ import { modelCheck } from '@dnd/lm';
 import { collectProgress, createNightlySchedule, describeStatus, followRun, formatOverall, formatProgress, RunEta, runPlan, startLeaveOneOut, startPipeline } from './client';
 import { addSets, DEFAULT_RUN_CONFIG, loadRunConfig, PRESETS_DIR } from './config';
 import { loadRun, openSession, runFiles, saveRun, type SavedRun, type Session } from './session';
+import { inChildProcesses } from './activities/step-process';
 import { createStepFunctions } from './steps';
 import type { PipelineResult } from './types';
 import { createDndWorker, DEFAULT_ACTIVITY_SLOTS } from './worker';
@@ -37,7 +38,7 @@ async function startInProcessWorker(session: Session, run: SavedRun): Promise<{ 
   const connection = await NativeConnection.connect({ address: session.address });
   const worker = await createDndWorker({
     connection, namespace: run.config.temporal.namespace, role: 'cpu', taskQueue: run.config.temporal.cpuQueue,
-    store: new LocalArtifactStore(run.config.artifactsDir), steps: createStepFunctions(),
+    store: new LocalArtifactStore(run.config.artifactsDir), steps: inChildProcesses(createStepFunctions()),
   });
   const done = worker.run().finally(() => connection.close());
   return { worker, done };
@@ -227,7 +228,7 @@ export function buildCli(): Command {
       const taskQueue = o.queue === 'gpu' ? config.temporal.gpuQueue : config.temporal.cpuQueue;
       const connection = await NativeConnection.connect({ address });
       const worker = await createDndWorker({
-        connection, namespace: config.temporal.namespace, role: o.queue, taskQueue, steps,
+        connection, namespace: config.temporal.namespace, role: o.queue, taskQueue, steps: inChildProcesses(steps),
         store: new LocalArtifactStore(o.artifacts ? path.resolve(o.artifacts) : config.artifactsDir), maxConcurrentActivityTaskExecutions: o.concurrency,
       });
       note(`worker polling ${taskQueue} on ${address} (Ctrl-C stops)`);

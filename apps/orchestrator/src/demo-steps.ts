@@ -14,11 +14,12 @@ export interface DemoStepOptions {
 }
 
 // Dimension glossary: R = LoRA-like rank of the toy tensors, W = width.
+// unitDelayMs waits without blocking (timers); unitCpuMs spins synchronously, as a tensor kernel does.
 const DEMO_DEFAULTS = {
-  collectSet: { snapshots: 3, unitDelayMs: 0, rank: 2, width: 8, promptsPerSet: 8 },
+  collectSet: { snapshots: 3, unitDelayMs: 0, unitCpuMs: 0, rank: 2, width: 8, promptsPerSet: 8 },
   buildPairs: { promptsPerPair: 4 },
-  trainGenerator: { epochs: 2, unitDelayMs: 0 },
-  evaluate: { maxPrompts: 16 },
+  trainGenerator: { epochs: 2, unitDelayMs: 0, unitCpuMs: 0 },
+  evaluate: { maxPrompts: 16, units: 1, unitCpuMs: 0 },
 };
 
 // xorshift32 in [-1, 1): deterministic toy weights from a seed.
@@ -70,6 +71,12 @@ async function busy(ms: number, ctx: StepContext): Promise<void> {
   }
 }
 
+/** Blocks the thread for `ms` (no await inside): what a long synchronous tensor op does to an event loop. */
+function spin(ms: number): void {
+  const until = Date.now() + ms;
+  while (Date.now() < until) { /* burn CPU */ }
+}
+
 /** The demo steps (see the file header). */
 export function createDemoSteps(opts: DemoStepOptions = {}): StepFunctions {
   const onUnit = opts.onUnit ?? (() => undefined);
@@ -81,6 +88,7 @@ export function createDemoSteps(opts: DemoStepOptions = {}): StepFunctions {
       const step = 'collectSet';
       const total = num(input.config, 'snapshots', step, 1);
       const delay = num(input.config, 'unitDelayMs', step);
+      const cpu = num(input.config, 'unitCpuMs', step);
       const [r, w] = [num(input.config, 'rank', step, 1), num(input.config, 'width', step, 1)];
       const prompts = readPrompts(input.dir, input.set, num(input.config, 'promptsPerSet', step, 1));
       // State carried from snapshot to snapshot: the previous snapshot's tensor ("training" continues from it).
@@ -90,6 +98,7 @@ export function createDemoSteps(opts: DemoStepOptions = {}): StepFunctions {
       for (let i = ctx.resume.done; i < total; i++) {
         onUnit(`${step}:${input.set}:${i}`, 'start');
         await busy(delay, ctx);
+        spin(cpu);
         const step_ = noise(hashString(`${input.seed}:${input.set}:${i}`), r * w);
         state = state.map((v, j) => 0.9 * v + 0.1 * step_[j]!);
         const tensor: TensorData = { data: state, shape: [r, w] }; // [R, W]
@@ -117,6 +126,7 @@ export function createDemoSteps(opts: DemoStepOptions = {}): StepFunctions {
     async trainGenerator(input, outDir, ctx) {
       const epochs = num(input.config, 'epochs', 'trainGenerator', 1);
       const delay = num(input.config, 'unitDelayMs', 'trainGenerator');
+      const cpu = num(input.config, 'unitCpuMs', 'trainGenerator');
       const rows = (JSON.parse(fs.readFileSync(path.join(await ctx.resolve(input.pairs), 'pairs.json'), 'utf8')) as Array<{ set: string; snapshot: ArtifactRef }>)
         .filter((row) => !input.heldOut.includes(row.set));
       if (rows.length === 0) throw new BadInputError(`trainGenerator: no pairs left after holding out ${JSON.stringify(input.heldOut)}`);
@@ -128,6 +138,7 @@ export function createDemoSteps(opts: DemoStepOptions = {}): StepFunctions {
       for (let e = ctx.resume.done; e < epochs; e++) {
         onUnit(`trainGenerator:${e}`, 'start');
         await busy(delay, ctx);
+        spin(cpu);
         const acc = new Float32Array(mean.length);
         for (const row of rows) (await load(row.snapshot)).data.forEach((v, j) => { acc[j]! += v / rows.length; });
         mean = mean.map((v, j) => (v * e + acc[j]!) / (e + 1));
@@ -142,6 +153,14 @@ export function createDemoSteps(opts: DemoStepOptions = {}): StepFunctions {
 
     async evaluate(input, outDir, ctx) {
       const max = num(input.config, 'maxPrompts', 'evaluate', 1);
+      const [units, cpu] = [num(input.config, 'units', 'evaluate', 1), num(input.config, 'unitCpuMs', 'evaluate')];
+      // Scoring batches as checkpointed units: a retried evaluation resumes after the last stored batch.
+      for (let u = ctx.resume.done; u < units; u++) {
+        onUnit(`evaluate:${u}`, 'start');
+        spin(cpu);
+        await ctx.checkpoint(u, units, async (dir) => { fs.writeFileSync(path.join(dir, 'batch.json'), JSON.stringify({ batch: u })); });
+        onUnit(`evaluate:${u}`, 'done');
+      }
       const g = readF32(path.join(await ctx.resolve(input.generator), 'generator.safetensors'), 'mean');
       const norm = Math.sqrt(g.data.reduce((s, v) => s + v * v, 0));
       const rows = input.sets.map((set) => ({ set, prompts: readPrompts(input.setDirs[set]!, set, max).length, generatorNorm: Number(norm.toFixed(6)) }));

@@ -17,7 +17,7 @@ import {
   loadGenerator, loraTemplateFromAdapter, trainDecoder, validateDecoderConfig, validateTrainConfig, type Feature, type TrainConfig,
 } from '@dnd/decoder';
 import { loadTextEncoder } from '@dnd/encoder';
-import { DEFAULT_EVALUATOR_CONFIG, EVALUATE_STEP_VERSION, evaluate, hostCausalLM, itemFromInstruction, resolveEvaluatorConfig, type EvalModel, type EvaluateSetInput, type EvaluationResults, type EvaluatorConfig } from '@dnd/evaluator';
+import { DEFAULT_EVALUATOR_CONFIG, EVALUATE_STEP_VERSION, evaluate, hostCausalLM, itemFromInstruction, memoizedEvalModel, resolveEvaluatorConfig, type EvaluateSetInput, type EvaluationResults, type EvaluatorConfig } from '@dnd/evaluator';
 import { createLoraTrainer, loadCausalLM, type CausalLM } from '@dnd/lm';
 import { resolveModelDir } from './assets';
 import { decoderBatches, encodePool, type EncodedPool } from './pair-batches';
@@ -162,35 +162,6 @@ function readJson<T>(file: string, what: string): T {
   return JSON.parse(fs.readFileSync(file, 'utf8')) as T;
 }
 
-/**
- * Lets the event loop run timers and I/O for a moment. Model work awaits only microtasks between its
- * synchronous kernels, which would starve the gRPC traffic of an in-process Temporal worker (workflow
- * tasks time out, `dnd run` shows no progress); the steps call this between units of work (~10 ms each).
- */
-const yieldToEventLoop = (): Promise<void> => new Promise((r) => setTimeout(r, 10));
-
-/** @dnd/lm's trainer whose every step first yields to the event loop. */
-const yieldingTrainer: typeof createLoraTrainer = (model, config) => {
-  const t = createLoraTrainer(model, config);
-  return {
-    get config() { return t.config; },
-    step: async (batch, maxLen) => { await yieldToEventLoop(); return t.step(batch, maxLen); },
-    exportState: () => t.exportState(),
-    importState: (st) => t.importState(st),
-    dispose: () => t.dispose(),
-  };
-};
-
-/** An evaluator model whose every scoring or generation call first yields to the event loop. */
-function yieldingEvalModel(m: EvalModel): EvalModel {
-  return {
-    baseModelNameOrPath: m.baseModelNameOrPath,
-    useAdapter: (a) => m.useAdapter(a),
-    scoreContinuations: async (items, o) => { await yieldToEventLoop(); return m.scoreContinuations(items, o); },
-    generate: async (prompts, o) => { await yieldToEventLoop(); return m.generate(prompts, o); },
-  };
-}
-
 function cancelled(ctx: StepContext, what: string): void {
   if (ctx.signal.aborted) throw new Error(`${what}: cancelled`);
 }
@@ -213,7 +184,6 @@ export type RealSteps = StepFunctions & { release(): void };
 export function createRealSteps(opts: RealStepOptions = {}): RealSteps {
   const load = opts.loadModel ?? loadCausalLM;
   let cached: { dir: string; model: Promise<CausalLM> } | null = null;
-  let lock: Promise<void> = Promise.resolve();
 
   const modelFor = (dir: string): Promise<CausalLM> => {
     if (cached?.dir !== dir) {
@@ -224,24 +194,11 @@ export function createRealSteps(opts: RealStepOptions = {}): RealSteps {
     return cached.model;
   };
 
-  /** Runs `fn` when no other model step of this process runs, passing it the time it got the turn (its compute
-   *  time starts there, not at the activity's start); heartbeats while waiting. */
-  const exclusive = async <T>(ctx: StepContext, fn: (t0: number) => Promise<T>): Promise<T> => {
-    const prev = lock;
-    let release!: () => void;
-    lock = new Promise<void>((r) => { release = r; });
-    const timer = setInterval(() => ctx.heartbeat('waiting for another model step of this worker'), 2000);
-    try {
-      await prev;
-    } finally {
-      clearInterval(timer);
-    }
-    try {
-      await initBackend();
-      return await fn(Date.now());
-    } finally {
-      release();
-    }
+  /** Runs `fn` with the backend ready, passing it its start time. One step computes at a time per worker:
+   *  the activity layer's StepSlot queues the others, and in a worker each step runs in its own process. */
+  const withBackend = async <T>(fn: (t0: number) => Promise<T>): Promise<T> => {
+    await initBackend();
+    return fn(Date.now());
   };
 
   return {
@@ -263,11 +220,11 @@ export function createRealSteps(opts: RealStepOptions = {}): RealSteps {
       const dir = resolveModelDir(ref, 'collectSet.model');
       const setDir = path.join(ctx.workDir, 'set');
       let seconds = 0;
-      const r = await exclusive(ctx, async (t0) => {
+      const r = await withBackend(async (t0) => {
         const model = await modelFor(dir);
         try {
           return await collectSet(input.dir, setDir, collect, {
-            model, createTrainer: yieldingTrainer, signal: ctx.signal,
+            model, createTrainer: createLoraTrainer, signal: ctx.signal,
             onProgress: (p) => ctx.progress(p.done, p.total, `${p.set} ${p.phase} loss ${p.loss.toFixed(4)} ${p.stepSeconds.toFixed(1)} s/step ETA ${Math.round(p.etaSec)} s`),
           });
         } finally {
@@ -306,7 +263,7 @@ export function createRealSteps(opts: RealStepOptions = {}): RealSteps {
         const [Nw, R, Cw] = store.tokenShape;
         const N = cfg.promptsPerPair, L = cfg.textLength;
         const lossWeights = cfg.lossWeights === 'uniform' ? new Float32Array(Nw).fill(1) : trainingLossWeights(path.join(pairsDir, 'loss-weights.arrow'), trainSets);
-        return await exclusive(ctx, async (t0) => {
+        return await withBackend(async (t0) => {
           const encoder = await loadTextEncoder(encoderDir);
           try {
             const prompts = readPromptStore(path.join(pairsDir, 'prompts.arrow'));
@@ -362,7 +319,7 @@ export function createRealSteps(opts: RealStepOptions = {}): RealSteps {
       if (!fs.existsSync(baseDir)) throw new BadInputError(`evaluate: the base model ${baseDir} the zoo was collected on is gone`);
       const N = info.promptsPerPair;
 
-      return exclusive(ctx, async (t0) => {
+      return withBackend(async (t0) => {
         // 1. Generation: K LoRAs per set, each from N unlabeled instructions (never outputs or answers).
         const sets: EvaluateSetInput[] = [];
         const generated: Array<{ heldOut: string; sample: number; dir: string; numPrompts: number }> = [];
@@ -384,7 +341,6 @@ export function createRealSteps(opts: RealStepOptions = {}): RealSteps {
             if (texts.length < N) throw new BadInputError(`evaluate: set "${h}" has ${texts.length} ${cfg.promptSplit} prompts, the generator takes N = ${N}`);
             for (let k = 0; k < cfg.samples; k++) {
               cancelled(ctx, 'evaluate');
-              await yieldToEventLoop();
               const idx = seededRandom(input.seed, 'generate', h, k).sample(texts.length, N);
               const r = await generateLora(idx.map((i) => texts[i]!), generator, {
                 encoder, ...template, maxLength: info.textLength, outDir: path.join(outDir, 'generated', `${h}-${k}`),
@@ -402,13 +358,20 @@ export function createRealSteps(opts: RealStepOptions = {}): RealSteps {
 
         // 2. Scoring: base, every training LoRA (its last snapshot), their average, the generated LoRAs.
         const model = await modelFor(baseDir);
+        let batches = 0;
+        let current = 'scoring';
         const out = await evaluate({
           baseModel: { dir: baseDir, nameOrPath: baseDir }, sets, heldOut: input.sets,
           trainingLoras: zoo.map((z) => ({ name: `${z.set}@${z.m.snapshots.length}`, trainedOn: z.set, dir: lastSnapshot(z) })), generated,
           runInfo: { 'tensor backend': (await initBackend()).name },
         }, cfg.evaluator, {
-          outDir, loadModel: async (_dir, name) => yieldingEvalModel(hostCausalLM(model, name)), releaseModel: () => model.detachLora(),
-          progress: (p) => ctx.progress(p.done, p.total, `scored ${p.last}`),
+          // Every scoring call (a batch) is stored in workDir: a retried attempt resumes after the last one.
+          outDir, loadModel: async (_dir, name) => memoizedEvalModel(hostCausalLM(model, name), path.join(ctx.workDir, 'calls'), (c) => {
+            batches += 1;
+            ctx.heartbeat(`${current}: batch ${batches} (${c.size} ${c.method === 'generate' ? 'prompts' : 'continuations'}${c.reused ? ', from an earlier attempt' : ''})`);
+          }),
+          releaseModel: () => model.detachLora(),
+          progress: (p) => { current = `after ${p.last}`; ctx.progress(p.done, p.total, `scored ${p.last}`); },
         });
         writeFileAtomic(path.join(outDir, 'generation.json'), `${JSON.stringify({
           promptSplit: cfg.promptSplit,

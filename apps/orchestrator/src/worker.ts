@@ -4,6 +4,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { monitorEventLoopDelay } from 'perf_hooks';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { currentBackend, sha256Hex, writeFileAtomic, type ArtifactStore } from '@dnd/core';
 import { createActivities } from './activities';
@@ -39,16 +40,22 @@ export const DEFAULT_ACTIVITY_SLOTS = 8;
  * @example const w = await createDndWorker({ connection, role: 'cpu', taskQueue: 'dnd-cpu', store, steps }); await w.run();
  */
 export async function createDndWorker(o: DndWorkerOptions): Promise<Worker> {
+  const identity = o.identity ?? `dnd-${o.role}@${os.hostname()}:${process.pid}`;
+  const loop = monitorEventLoopDelay({ resolution: 20 });
+  loop.enable();
+  const since = new Date().toISOString();
+  const ms = (ns: number): number => Math.round(ns / 1e4) / 100;
   const activities = createActivities({
     store: o.store, steps: o.steps, queue: o.taskQueue,
     backend: async () => (await currentBackend())?.name ?? null,
+    eventLoopDelay: () => ({ p50Ms: ms(loop.percentile(50)), p99Ms: ms(loop.percentile(99)), maxMs: ms(loop.max), worker: identity, since }),
   });
   const workflows: Partial<WorkerOptions> = o.role === 'cpu' ? { workflowBundle: o.workflowBundle ?? { codePath: await cachedWorkflowBundle() } } : {};
   return Worker.create({
     connection: o.connection,
     namespace: o.namespace ?? 'default',
     taskQueue: o.taskQueue,
-    identity: o.identity ?? `dnd-${o.role}@${os.hostname()}:${process.pid}`,
+    identity,
     activities,
     ...workflows,
     maxConcurrentActivityTaskExecutions: o.maxConcurrentActivityTaskExecutions ?? DEFAULT_ACTIVITY_SLOTS,

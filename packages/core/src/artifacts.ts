@@ -259,6 +259,8 @@ export interface RunManifest {
   artifacts: Record<string, ArtifactRef>;
   /** Where it ran: Temporal address, namespace, and every workflow id of the run (parent first). */
   temporal: { address: string; namespace: string; workflowIds: string[]; uiUrl?: string };
+  /** Event-loop delay of the worker that wrote the manifest, since it started (ms): a blocked loop starves heartbeats. */
+  eventLoop?: { p50Ms: number; p99Ms: number; maxMs: number; worker: string; since: string };
 }
 
 /**

@@ -5,6 +5,8 @@ export type { Accuracy } from './stats';
 export { Z95, wilson, spread, subsample } from './stats';
 export type { ContinuationRequest, ContinuationScore, GenerateOptions, ScoringModel, EvalModel, LoraCapableLM } from './scoring-model';
 export { AdapterMismatchError, baseModelKey, checkAdapterFits, hostCausalLM } from './scoring-model';
+export type { MemoCall } from './call-memo';
+export { adapterDigest, memoizedEvalModel } from './call-memo';
 export type { ParseMode } from './answer-parse';
 export { parseChoice, parseNumber, numbersEqual } from './answer-parse';
 export type { ItemResult, Scorer, GenerativeOptions } from './scorers';

@@ -11,6 +11,7 @@ import { setDirOf } from '../config';
 import type { StepFunctions } from '../step-functions';
 import type { QueueChoice, RunConfig, StepResult, ZooEntry } from '../types';
 import { runStep } from './run-step';
+import { StepSlot } from './step-slot';
 import { packageVersions } from './versions';
 
 /** What the activities are built from: the store, the steps, and facts about this worker. */
@@ -23,6 +24,18 @@ export interface ActivityDeps {
   backend?: () => Promise<string | null>;
   /** Parent of StepContext.workDir (default: `<store root>/work` for a LocalArtifactStore, else the OS temp dir). */
   workRoot?: string;
+  /** This worker's event-loop delay so far (ms), recorded in each run manifest it writes. */
+  eventLoopDelay?: () => EventLoopDelay;
+}
+
+/** Event-loop delay of a worker process since it started, in milliseconds. */
+export interface EventLoopDelay {
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  /** Who measured it (worker identity) and since when. */
+  worker: string;
+  since: string;
 }
 
 /** Alias that every trainGenerator output is recorded under; nightlyEvaluation reads it. */
@@ -47,7 +60,7 @@ function refsOf(meta: Record<string, unknown>): ArtifactRef[] {
 export function createActivities(deps: ActivityDeps) {
   const { store, steps } = deps;
   const workRoot = deps.workRoot ?? (store instanceof LocalArtifactStore ? path.join(store.root, 'work') : path.join(os.tmpdir(), 'dnd-work'));
-  const env = { store, workRoot, queue: deps.queue, backend: deps.backend ?? (async () => null) };
+  const env = { store, workRoot, queue: deps.queue, backend: deps.backend ?? (async () => null), slot: new StepSlot() };
   const check = (name: keyof NonNullable<StepFunctions['validate']>, cfg: Record<string, unknown>) => () => steps.validate?.[name]?.(cfg);
 
   return {
@@ -132,7 +145,8 @@ export function createActivities(deps: ActivityDeps) {
     /** Writes `<runDir>/manifest.json`: versions, config, seeds, backends, artifacts, workflow ids. */
     async writeManifest(args: Omit<RunManifest, 'manifestVersion' | 'createdAt' | 'packages'> & { runDir: string }): Promise<string> {
       const { runDir, ...rest } = args;
-      return writeRunManifest(runDir, { manifestVersion: 1, createdAt: new Date().toISOString(), packages: packageVersions(), ...rest });
+      const eventLoop = deps.eventLoopDelay?.();
+      return writeRunManifest(runDir, { manifestVersion: 1, createdAt: new Date().toISOString(), packages: packageVersions(), ...rest, ...(eventLoop ? { eventLoop } : {}) });
     },
   };
 }

@@ -8,6 +8,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { artifactKey, isBadInput, type ArtifactRef, type ArtifactStore } from '@dnd/core';
 import type { StepContext, StepFunction } from '../step-functions';
 import type { Progress, StepResult } from '../types';
+import { heartbeatTickMs, type StepSlot } from './step-slot';
 
 /** What runStep needs besides the step: where outputs go, and who is running it. */
 export interface RunStepEnv {
@@ -16,6 +17,8 @@ export interface RunStepEnv {
   workRoot: string;
   queue: string;
   backend: () => Promise<string | null>;
+  /** One computing step at a time per worker (waiters heartbeat; a cancelled waiter never computes). */
+  slot: StepSlot;
 }
 
 /** One step invocation: name and version (key parts), the config and input digests that key it. */
@@ -56,15 +59,24 @@ export async function runStep<I>(env: RunStepEnv, call: StepCall<I>, fn: StepFun
     throw ApplicationFailure.create({ message: `${call.step}: invalid config: ${(e as Error).message}`, type: 'BadInput', nonRetryable: true, cause: e as Error });
   }
   const key = artifactKey(call.step, call.version, call.keyConfig, call.inputDigests);
-  const existing = await env.store.get(key);
-  if (existing) {
+  const cached = async (): Promise<StepResult | null> => {
+    const existing = await env.store.get(key);
+    if (!existing) return null;
     ctx.log.info(`${call.step}: output ${key.slice(0, 12)} exists, not recomputing`);
     return { step: call.step, key, ref: existing.ref, cached: true, meta: existing.meta, backend: null, queue: env.queue };
-  }
+  };
+  const before = await cached();
+  if (before) return before;
+  const details = ctx.info.heartbeatDetails as Progress | undefined;
+  const waiting = { ...(details ?? { done: 0, total: 0, last: null }), note: 'waiting for another step of this worker' };
+  // Checked again once the slot is ours: an earlier attempt of this step may have finished meanwhile.
+  return env.slot.run(ctx.cancellationSignal, () => ctx.heartbeat(waiting), async () => (await cached()) ?? compute(env, call, fn, key, details), heartbeatTickMs(ctx.info.heartbeatTimeoutMs));
+}
 
+async function compute<I>(env: RunStepEnv, call: StepCall<I>, fn: StepFunction<I>, key: string, details: Progress | undefined): Promise<StepResult> {
+  const ctx = Context.current();
   // Resume point: the last heartbeat of a killed attempt, then whatever further units the store holds
   // (a heartbeat can be throttled away just before a crash; the store cannot lose a committed unit).
-  const details = ctx.info.heartbeatDetails as Progress | undefined;
   let done = 0;
   let last: ArtifactRef | null = null;
   if (details && Number.isInteger(details.done) && details.done > 0 && details.last
@@ -115,7 +127,8 @@ export async function runStep<I>(env: RunStepEnv, call: StepCall<I>, fn: StepFun
       return units.length ? { ...meta, checkpoints: units.filter(Boolean) } : meta;
     }, { step: call.step, version: call.version });
     fs.rmSync(workDir, { recursive: true, force: true });
-    return { step: call.step, key, ref: rec.ref, cached: false, meta: rec.meta, backend: await env.backend(), queue: env.queue };
+    const backend = typeof rec.meta['backend'] === 'string' ? rec.meta['backend'] : await env.backend();
+    return { step: call.step, key, ref: rec.ref, cached: false, meta: rec.meta, backend, queue: env.queue };
   } catch (e) {
     throw toFailure(call.step, e);
   }

@@ -1,0 +1,62 @@
+// An EvalModel whose scoring and generation calls are memoized on disk, one file per call (a batch), keyed
+// by the adapter's content, the method and the exact request: an evaluation that is interrupted (a killed
+// process, a retried attempt) resumes where it stopped, with results identical to an uninterrupted run.
+// Also reports each finished call, so a long evaluation shows progress per batch. Not a model.
+import * as crypto from 'crypto';
+import * as fs from 'fs';
+import * as path from 'path';
+import { writeFileAtomic, type LoraAdapter } from '@dnd/core';
+import type { ContinuationRequest, ContinuationScore, EvalModel, GenerateOptions } from './scoring-model';
+
+/** sha256 hex of an adapter's config and tensors (names, shapes, bytes), or "base" for none. */
+export function adapterDigest(adapter: LoraAdapter | null): string {
+  if (!adapter) return 'base';
+  const h = crypto.createHash('sha256').update(JSON.stringify(adapter.config));
+  for (const name of [...adapter.tensors.keys()].sort()) {
+    const t = adapter.tensors.get(name)!;
+    h.update(`\0${name}\0${t.shape.join('x')}\0`);
+    h.update(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
+  }
+  return h.digest('hex');
+}
+
+/** What a memoized call reports when it finishes: computed now, or read back from an earlier attempt. */
+export interface MemoCall {
+  method: 'scoreContinuations' | 'generate';
+  size: number;
+  reused: boolean;
+}
+
+/**
+ * `model` with every `scoreContinuations` and `generate` call stored under `dir` and read back when the same
+ * call (same adapter content, method, requests and options) comes again.
+ * @example const m = memoizedEvalModel(hostCausalLM(lm, name), path.join(workDir, 'calls'), (c) => heartbeat(c))
+ */
+export function memoizedEvalModel(model: EvalModel, dir: string, onCall?: (c: MemoCall) => void): EvalModel {
+  fs.mkdirSync(dir, { recursive: true });
+  let adapter = 'base';
+  const memo = async <T>(method: MemoCall['method'], args: unknown, size: number, compute: () => Promise<T>): Promise<T> => {
+    const key = crypto.createHash('sha256').update(JSON.stringify([adapter, method, args])).digest('hex');
+    const file = path.join(dir, `${key}.json`);
+    if (fs.existsSync(file)) {
+      const value = JSON.parse(fs.readFileSync(file, 'utf8')) as T;
+      onCall?.({ method, size, reused: true });
+      return value;
+    }
+    const value = await compute();
+    writeFileAtomic(file, JSON.stringify(value));
+    onCall?.({ method, size, reused: false });
+    return value;
+  };
+  return {
+    baseModelNameOrPath: model.baseModelNameOrPath,
+    async useAdapter(a) {
+      await model.useAdapter(a);
+      adapter = adapterDigest(a);
+    },
+    scoreContinuations: (items: ContinuationRequest[], opts?: Record<string, unknown>): Promise<ContinuationScore[]> =>
+      memo('scoreContinuations', [items, opts ?? null], items.length, () => model.scoreContinuations(items, opts)),
+    generate: (prompts: string[], opts: GenerateOptions): Promise<string[]> =>
+      memo('generate', [prompts, opts], prompts.length, () => model.generate(prompts, opts)),
+  };
+}
