@@ -2,6 +2,7 @@
 // plus the heartbeats of pending activities), cancel, and the nightly Schedule. Not the worker.
 import { Client, Connection, ScheduleOverlapPolicy, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
+import { plannedSteps } from './run-plan';
 import type { LeaveOneOutInput, NightlyInput, PipelineInput, PipelineResult, Progress, RunConfig } from './types';
 
 /** Connects to `address` (TEMPORAL_ADDRESS or the embedded dev server). */
@@ -87,7 +88,8 @@ export interface PlanStage {
  */
 export const UNIT_SECONDS = { collectExample: 0.27, decoderExample: 0.25, scoredItem: 0.25, pairs: 10 };
 
-const num = (o: Record<string, unknown> | undefined, k: string, d: number): number => (typeof o?.[k] === 'number' ? (o[k] as number) : d);
+/** A count from a resolved step config; 1 where the steps have no such field (the demo steps), so they weigh one unit. */
+const num = (o: Record<string, unknown> | undefined, k: string): number => (typeof o?.[k] === 'number' ? (o[k] as number) : 1);
 
 /**
  * The stages a run will go through, with estimated costs from its config: `leaveOneOut` collects every set,
@@ -98,21 +100,17 @@ const num = (o: Record<string, unknown> | undefined, k: string, d: number): numb
 export function runPlan(workflow: 'dndPipeline' | 'leaveOneOut', runId: string, config: RunConfig): PlanStage[] {
   const c = config.steps.collectSet, t = config.steps.trainGenerator, e = config.steps.evaluate;
   const ev = (e['evaluator'] ?? {}) as Record<string, unknown>;
-  const collectSec = (num(c, 'warmupSteps', 75) + num(c, 'snapshotSteps', 50)) * num(c, 'batchSize', 8) * UNIT_SECONDS.collectExample;
-  const trainSec = num(t['train'] as Record<string, unknown>, 'totalSteps', 1000) * num(t, 'batchSize', 4) * UNIT_SECONDS.decoderExample;
-  const items = num(ev, 'maxItemsPerSet', 0) || 500;
-  const evalSec = (heldOut: string[], zoo: string[]) => heldOut.reduce((a, h) => {
-    const loras = ev['crossMatrix'] === false ? zoo.filter((z) => z !== h).length : zoo.length;
-    return a + (1 + loras + 1 + num(e, 'samples', 3)) * items * UNIT_SECONDS.scoredItem; // base + LoRAs + averaged + generated
-  }, 0);
-  const zooSets = workflow === 'leaveOneOut' || config.collectHeldOut ? config.sets : config.sets.filter((s) => !config.heldOut.includes(s));
-  const plan: PlanStage[] = zooSets.map((s) => ({ id: `${runId}/zoo/${s}`, kind: 'collect', estSec: collectSec }));
-  const folds = workflow === 'leaveOneOut' ? config.sets.map((h) => ({ base: `${runId}/heldout-${h}`, heldOut: [h] })) : [{ base: runId, heldOut: config.heldOut.length ? config.heldOut : config.sets }];
-  for (const f of folds) {
-    plan.push({ id: `${f.base}/pairs`, kind: 'pairs', estSec: UNIT_SECONDS.pairs }, { id: `${f.base}/train`, kind: 'train', estSec: trainSec },
-      { id: `${f.base}/evaluate`, kind: 'evaluate', estSec: evalSec(f.heldOut, zooSets) });
-  }
-  return plan;
+  const collectSec = (num(c, 'warmupSteps') + num(c, 'snapshotSteps')) * num(c, 'batchSize') * UNIT_SECONDS.collectExample;
+  const trainSec = num(t['train'] as Record<string, unknown>, 'totalSteps') * num(t, 'batchSize') * UNIT_SECONDS.decoderExample;
+  const items = ev['maxItemsPerSet'] === 0 ? 500 : num(ev, 'maxItemsPerSet'); // 0 = the whole test split: ~500 items
+  return plannedSteps(workflow, runId, config).map((s): PlanStage => {
+    if (s.kind === 'collect') return { id: s.id, kind: s.kind, estSec: collectSec };
+    if (s.kind === 'pairs') return { id: s.id, kind: s.kind, estSec: UNIT_SECONDS.pairs };
+    if (s.kind === 'train') return { id: s.id, kind: s.kind, estSec: trainSec };
+    // base + the zoo's LoRAs (without the held-out set's own unless crossMatrix) + averaged + generated, per held-out set
+    const evalSec = s.heldOut!.reduce((a, h) => a + (1 + s.zoo!.filter((z) => ev['crossMatrix'] !== false || z !== h).length + 1 + num(e, 'samples')) * items * UNIT_SECONDS.scoredItem, 0);
+    return { id: s.id, kind: s.kind, estSec: evalSec };
+  });
 }
 
 /** Overall progress of a run: the estimated-cost-weighted fraction done and, once calibrated, the time left. */

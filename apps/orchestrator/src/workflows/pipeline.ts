@@ -1,6 +1,7 @@
 // dndPipeline chains collectZoo -> buildPairs -> trainGenerator -> evaluate as child workflows and writes
 // the run manifest; leaveOneOut runs it once per held-out set over one shared zoo. Deterministic only.
 import { executeChild, workflowInfo } from '@temporalio/workflow';
+import { evaluatedSets, foldId, pipelineZooSets } from '../run-plan';
 import type { LeaveOneOutInput, PipelineInput, PipelineResult, StepResult } from '../types';
 import { collectZoo } from './collect-zoo';
 import { badInput, quickActivities, trackProgress } from './common';
@@ -10,7 +11,7 @@ import { buildPairs, evaluate, trainGenerator } from './steps';
 export async function dndPipeline(input: PipelineInput): Promise<PipelineResult> {
   const { config } = input;
   const base = workflowInfo().workflowId;
-  const evalSets = config.heldOut.length ? config.heldOut : config.sets;
+  const evalSets = evaluatedSets(config);
   for (const s of config.heldOut) if (!config.sets.includes(s)) badInput(`dndPipeline: heldOut set "${s}" is not in config.sets`);
   const p = trackProgress('collecting');
   const ids: string[] = [base];
@@ -23,7 +24,7 @@ export async function dndPipeline(input: PipelineInput): Promise<PipelineResult>
 
   // Held-out sets' LoRAs serve no purpose in one pipeline (the generator and the LoRA mean exclude them),
   // so they are collected only when asked (collectHeldOut; absent in configs older than the field = true).
-  const zooSets = config.collectHeldOut === false ? config.sets.filter((s) => !config.heldOut.includes(s)) : config.sets;
+  const zooSets = pipelineZooSets(config);
   const zooConfig = zooSets.length === config.sets.length ? config : { ...config, sets: zooSets };
   const zoo = input.zoo ?? (await child('zoo', () => executeChild(collectZoo, { workflowId: `${base}/zoo`, args: [{ runId: input.runId, config: zooConfig }] })));
   if (!input.zoo) ids.push(...zooSets.map((s) => `${base}/zoo/${s}`));
@@ -57,11 +58,11 @@ export async function leaveOneOut(input: LeaveOneOutInput): Promise<PipelineResu
   p.finished.push('zoo');
   p.stage = 'pipelines';
   const results = await Promise.all(config.sets.map((set) => {
-    const id = `${base}/heldout-${set}`;
+    const id = foldId(base, set);
     p.children.push(id);
     return executeChild(dndPipeline, {
       workflowId: id,
-      args: [{ runId: `${input.runId}/heldout-${set}`, preset: input.preset, config: { ...config, heldOut: [set] }, zoo, runDir: `${input.runDir}/heldout-${set}`, address: input.address }],
+      args: [{ runId: foldId(input.runId, set), preset: input.preset, config: { ...config, heldOut: [set] }, zoo, runDir: foldId(input.runDir, set), address: input.address }],
     }).then((r) => (p.finished.push(set), r));
   }));
   p.stage = 'done';
