@@ -69,6 +69,23 @@ describe('dnd command', () => {
     expect(manifest).toMatchObject({ runId: 'c1', preset: null, temporal: { workflowIds: expect.arrayContaining(['c1', 'c1/zoo/boolq', 'c1/train']) } });
   });
 
+  it('run returns within 10 s of printing its report, and leaves no dev server behind', async () => {
+    fs.writeFileSync(path.join(dir, 'fast.json'), JSON.stringify({ sets: ['boolq', 'openbookqa'], heldOut: ['openbookqa'], dataDir: DATA_DIR }));
+    const run = dnd(dir, 'run', 'fast.json', '--run-id', 'c3', '--no-ui');
+    let reportAt = 0;
+    run.child.stdout!.on('data', (d) => { if (!reportAt && /^report: /m.test(String(d))) reportAt = Date.now(); });
+    expect([await run.exit, run.out()]).toEqual([0, expect.stringMatching(/^report: .*report\.md$/m)]);
+    const exitedAt = Date.now();
+    expect(reportAt).toBeGreaterThan(0);
+    expect(exitedAt - reportAt).toBeLessThan(10_000);
+    const db = path.join(dir, 'runs', 'c3', 'temporal.db');
+    const ps = spawn('ps', ['-eo', 'pid,args'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let table = '';
+    ps.stdout!.on('data', (d) => { table += String(d); });
+    await new Promise((r) => ps.once('exit', r));
+    expect(table.split('\n').filter((l) => l.includes(db))).toEqual([]);
+  });
+
   it('with TEMPORAL_ADDRESS: uses that server, and cancel from another process stops a live run', async () => {
     const server: DevServer = await startDevServer({ dbFile: path.join(dir, 'cluster', 'temporal.db'), ui: false });
     try {

@@ -7,8 +7,6 @@ export {
 export { HyperConvDecoder } from './hyperconv';
 export type { TrainConfig } from './train-config';
 export { DEFAULT_TRAIN_CONFIG, validateTrainConfig, lrAt } from './train-config';
-export type { AdamWOptions } from './adamw';
-export { AdamW } from './adamw';
 export type { DecoderBatch, BatchSource, TrainProgress, TrainDecoderOptions, TrainDecoderResult } from './trainer';
 export { DecoderTrainer, NonFiniteLossError, trainDecoder, formatProgress, TRAIN_VERSION } from './trainer';
 export type { CheckpointState, CheckpointContents } from './checkpoint';

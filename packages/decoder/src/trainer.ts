@@ -4,8 +4,7 @@
 //
 // Dimensions: B batch, N prompts, L text length, C encoder dim, Nw tokens, (R, Cw) = (r+2, w+2).
 import * as tf from '@tensorflow/tfjs';
-import { assertShape, type TensorData } from '@dnd/core';
-import { AdamW } from './adamw';
+import { assertShape, type TensorData, AdamW } from '@dnd/core';
 import { addGaussianNoise } from './gaussian-noise';
 import { loadCheckpoint, saveCheckpoint, latestCheckpoint, CHECKPOINT_FORMAT, CHECKPOINT_VERSION } from './checkpoint';
 import { checkChainMatchesTokens, validateDecoderConfig, type DecoderConfig } from './decoder-config';

@@ -4,9 +4,8 @@
 //
 // Dimensions: B batch, T padded length, D hidden, N answer tokens in the batch, V vocab.
 import * as tf from '@tensorflow/tfjs';
-import { checkNumber, mergeConfig, type TensorData } from '@dnd/core';
+import { AdamW, checkNumber, mergeConfig, type TensorData } from '@dnd/core';
 import { padRight, TfCausalLM } from './causal-lm';
-import { ownedVariable } from './lora';
 import { embed, finalNorm, headLogits, layerForward, type LayerContext } from './transformer';
 import type { CausalLM, LoraTrainer, LoraTrainerConfig, LoraTrainerState, TrainBatch } from './types';
 
@@ -53,11 +52,13 @@ export function encodeExample(model: TfCausalLM, prompt: string, answer: string,
 type Batch = ReturnType<typeof padRight>;
 
 class AdamWLoraTrainer implements LoraTrainer {
-  private t = 0;
-  private readonly m = new Map<string, tf.Variable>();
-  private readonly v = new Map<string, tf.Variable>();
+  private readonly opt: AdamW;
 
-  constructor(private readonly model: TfCausalLM, readonly config: LoraTrainerConfig) {}
+  constructor(private readonly model: TfCausalLM, readonly config: LoraTrainerConfig) {
+    const { weightDecay, betas, eps, maxGradNorm } = config;
+    // The LoRA tensors of the moment: attachLora may replace them between steps.
+    this.opt = new AdamW(() => new Map(this.lora().variables()), { weightDecay, betas, eps, maxGradNorm });
+  }
 
   private lora() {
     const l = this.model.parts.lora;
@@ -66,19 +67,12 @@ class AdamWLoraTrainer implements LoraTrainer {
     return l;
   }
 
-  private moment(map: Map<string, tf.Variable>, name: string, shape: number[]): tf.Variable {
-    let x = map.get(name);
-    if (x && x.shape.join() !== shape.join()) { x.dispose(); x = undefined; }
-    if (!x) { x = ownedVariable(tf.zeros(shape), false); map.set(name, x); }
-    return x;
-  }
-
   async step(batch: TrainBatch, maxLen: number): Promise<{ loss: number; tokens: number }> {
     if (batch.prompts.length !== batch.answers.length || batch.prompts.length === 0) {
       throw new Error(`LoraTrainer.step: need as many prompts as answers (>= 1), got ${batch.prompts.length} and ${batch.answers.length}`);
     }
     checkNumber('LoraTrainer.step', 'maxLen', maxLen, { min: 2, integer: true });
-    const lora = this.lora();
+    this.lora(); // throws when no LoRA is attached or it is merged
     const model = this.model;
     const ex = batch.prompts.map((p, i) => encodeExample(model, p, batch.answers[i]!, maxLen));
     model.checkIds(ex.flatMap((e) => [e.input, e.targets]), 'LoraTrainer.step');
@@ -86,17 +80,15 @@ class AdamWLoraTrainer implements LoraTrainer {
     model.ensurePositions(T);
     const rowIdx: number[] = []; const targets: number[] = [];
     ex.forEach((e, b) => e.targets.forEach((t, k) => { rowIdx.push(b * T + e.input.length - e.targets.length + k); targets.push(t); }));
-    const vars = lora.variables();
     const inputs = padRight(ex.map((e) => e.input), model.tokenizer.padTokenId ?? model.config.padTokenId ?? 0, model.config.numAttentionHeads / model.config.numKeyValueHeads);
     const rows = tf.tensor1d(rowIdx, 'int32'); const tgt = tf.tensor1d(targets, 'int32');
-    const seed = this.config.seed * 1000003 + this.t;
+    const seed = this.config.seed * 1000003 + this.opt.step;
     let loss: tf.Scalar | undefined; let grads: Map<string, tf.Tensor> | undefined;
     try {
       ({ loss, grads } = this.config.gradientCheckpointing
         ? this.checkpointedGrads(inputs, rows, tgt, seed)
         : this.tapeGrads(inputs, rows, tgt, seed));
-      this.t += 1;
-      this.apply(vars, grads);
+      this.opt.apply(grads, this.config.lr);
       const value = (await loss.data())[0]!;
       return { loss: value, tokens: targets.length };
     } finally {
@@ -167,29 +159,9 @@ class AdamWLoraTrainer implements LoraTrainer {
     }
   }
 
-  private apply(vars: Array<[string, tf.Variable]>, grads: Map<string, tf.Tensor>): void {
-    const { lr, weightDecay, betas: [b1, b2], eps, maxGradNorm } = this.config;
-    const bc1 = 1 - b1 ** this.t; const bc2 = 1 - b2 ** this.t;
-    tf.tidy(() => {
-      let coef = 1;
-      if (maxGradNorm > 0) {
-        const total = Math.sqrt(vars.reduce((a, [, x]) => a + tf.sum(tf.square(grads.get(x.name)!)).dataSync()[0]!, 0));
-        coef = Math.min(1, maxGradNorm / (total + 1e-6));
-      }
-      for (const [name, p] of vars) {
-        const g = coef === 1 ? grads.get(p.name)! : grads.get(p.name)!.mul(coef);
-        const m = this.moment(this.m, name, p.shape); const v = this.moment(this.v, name, p.shape);
-        m.assign(m.mul(b1).add(g.mul(1 - b1)));
-        v.assign(v.mul(b2).add(g.square().mul(1 - b2)));
-        const denom = v.sqrt().div(Math.sqrt(bc2)).add(eps);
-        p.assign(p.mul(1 - lr * weightDecay).sub(m.div(denom).mul(lr / bc1)));
-      }
-    });
-  }
-
   exportState(): LoraTrainerState {
     const dump = (map: Map<string, tf.Variable>): Map<string, TensorData> => new Map([...map].map(([k, x]) => [k, { data: x.dataSync() as Float32Array, shape: [...x.shape] }]));
-    return { step: this.t, m: dump(this.m), v: dump(this.v), lora: this.model.getLoraWeights() };
+    return { step: this.opt.step, m: dump(this.opt.m), v: dump(this.opt.v), lora: this.model.getLoraWeights() };
   }
 
   importState(s: LoraTrainerState): void {
@@ -200,16 +172,11 @@ class AdamWLoraTrainer implements LoraTrainer {
       if (!names.has(k)) throw new Error(`LoraTrainerState: moment "${k}" has no LoRA parameter`);
       if (t.data.length !== t.shape.reduce((a, b) => a * b, 1)) throw new Error(`LoraTrainerState: moment "${k}" data does not fit shape [${t.shape}]`);
     }
-    this.dispose();
-    for (const [map, src] of [[this.m, s.m], [this.v, s.v]] as const) {
-      for (const [k, t] of src) map.set(k, ownedVariable(tf.tensor(t.data, t.shape), false));
-    }
-    this.t = s.step;
+    this.opt.loadMoments(s.step, s.m as Map<string, { data: Float32Array; shape: number[] }>, s.v as Map<string, { data: Float32Array; shape: number[] }>);
   }
 
   dispose(): void {
-    for (const x of [...this.m.values(), ...this.v.values()]) x.dispose();
-    this.m.clear(); this.v.clear();
+    this.opt.dispose();
   }
 }
 
