@@ -12,8 +12,8 @@ import * as path from 'path';
 import { canonicalJson, initBackend, readPeftAdapter, sha256Hex, type LoraAdapter } from '@dnd/core';
 import { createLoraTrainer, loadCausalLM } from '@dnd/lm';
 import { loadTextEncoder } from '@dnd/encoder';
-import { buildPairs, collectZoo, verifyZooSet, conditioningPrompt, CheckpointStore, loadTaskSet, readPromptStore, seededRandom, trainingLossWeights, type CollectConfig } from '@dnd/dataset';
-import { decoderParamCount, generateLora, interpolatedChain, loraTemplateFromAdapter, trainDecoder, type DecoderBatch, type Feature, type TrainConfig } from '@dnd/decoder';
+import { buildPairs, collectZoo, verifyZooSet, conditioningPrompt, loadTaskSet, PairSampler, readPromptStore, seededRandom, trainingLossWeights, type CollectConfig } from '@dnd/dataset';
+import { decoderParamCount, generateLora, interpolatedChain, loraTemplateFromAdapter, trainDecoder, type Feature, type TrainConfig } from '@dnd/decoder';
 import { hostCausalLM, itemFromInstruction, resolveEvaluatorConfig, runEvaluation, renderMarkdown, type EvaluatorConfig, type TrainingLora, type GeneratedLora } from '@dnd/evaluator';
 
 interface ProbeSettings {
@@ -86,17 +86,6 @@ function merge<T>(base: T, over: Partial<T>): T {
   return out as T;
 }
 
-/** Encodes `prompts` in chunks; returns one [L, C] Float32Array per prompt. */
-async function encodeAll(enc: Awaited<ReturnType<typeof loadTextEncoder>>, prompts: string[], L: number): Promise<Float32Array[]> {
-  const out: Float32Array[] = [];
-  for (let i = 0; i < prompts.length; i += 64) {
-    const r = await enc.encode(prompts.slice(i, i + 64), { maxLength: L });
-    const per = L * enc.dim;
-    for (let j = 0; j < r.condition.shape[0]!; j++) out.push(r.condition.data.slice(j * per, (j + 1) * per));
-  }
-  return out;
-}
-
 (async () => {
   const [settingsFile, outFile] = process.argv.slice(2);
   const s: ProbeSettings = merge(DEFAULT_PROBE, settingsFile ? JSON.parse(fs.readFileSync(settingsFile, 'utf8')) as Partial<ProbeSettings> : {});
@@ -127,34 +116,11 @@ async function encodeAll(enc: Awaited<ReturnType<typeof loadTextEncoder>>, promp
   // 'method': §4.4's per-token weights (mean of the training sets'); 'uniform': every token 1 (a deviation, tried).
   const lossWeights = s.lossWeights === 'uniform' ? new Float32Array(Nw).fill(1) : trainingLossWeights(path.join(pairsDir, 'loss-weights.arrow'), s.trainSets);
 
-  // Conditions: the frozen encoder's states of a capped pool per training set, computed once.
+  // Conditions and targets: @dnd/dataset's PairSampler, the same one `dnd run` trains with.
   const encoder = await loadTextEncoder(s.encoderDir);
   const N = s.promptsPerPair, L = s.textLength, C = encoder.dim;
-  const store = readPromptStore(path.join(pairsDir, 'prompts.arrow'));
-  const pools = new Map<string, Float32Array[]>();
-  await timed('encode pools', async () => {
-    for (const set of s.trainSets) {
-      const all = store.pools.get(set)!.train;
-      const idx = seededRandom(s.seed, 'pool', set).sample(all.length, Math.min(s.poolPerSet, all.length)).sort((a, b) => a - b);
-      pools.set(set, await encodeAll(encoder, idx.map((i) => all[i]!), L));
-    }
-  });
-  const ckpts = await CheckpointStore.open(path.join(pairsDir, 'checkpoints.arrow'));
-  const rows = ckpts.rows.map((r, i) => ({ ...r, i })).filter((r) => s.trainSets.includes(r.set));
-  async function* batches(start: number): AsyncGenerator<DecoderBatch> {
-    for (let step = start; ; step++) {
-      const cond = new Float32Array(s.batchSize * N * L * C);
-      const tgt = new Float32Array(s.batchSize * Nw * R * Cw);
-      for (let b = 0; b < s.batchSize; b++) {
-        const rng = seededRandom(s.seed, 'pair', step, b);
-        const row = rows[rng.int(rows.length)]!;
-        const pool = pools.get(row.set)!;
-        rng.sample(pool.length, N).forEach((pi, n) => cond.set(pool[pi]!, (b * N + n) * L * C));
-        tgt.set((await ckpts.read(row.i)).tokens.data, b * Nw * R * Cw);
-      }
-      yield { condition: { data: cond, shape: [s.batchSize, N, L, C] }, target: { data: tgt, shape: [s.batchSize, Nw, R, Cw] } };
-    }
-  }
+  const sampler = await PairSampler.open(path.join(pairsDir, 'checkpoints.arrow'), path.join(pairsDir, 'prompts.arrow'), { promptsPerPair: N, seed: s.seed, include: s.trainSets, poolPerSet: s.poolPerSet });
+  const batches = (start: number) => sampler.trainingBatches(encoder, { batchSize: s.batchSize, textLength: L }, start);
   const features: Feature[] = s.features ?? interpolatedChain([N, L, C], [Nw, R, Cw], s.decoderLayers);
   const trainCfg = { totalSteps: 300, lr: 3e-5, weightDecay: 0.1, betas: [0.9, 0.999] as [number, number], eps: 1e-8, warmupSteps: 1, maxGradNorm: 1, noiseCondition: 1e-4, noiseTarget: 1e-5, seed: s.seed, checkpointEvery: 0, keepCheckpoints: 1, ...s.train };
   const losses: number[] = [];
@@ -162,7 +128,7 @@ async function encodeAll(enc: Awaited<ReturnType<typeof loadTextEncoder>>, promp
     decoder: { features, kernelSize: s.kernelSize }, train: trainCfg, lossWeights, batches,
     onProgress: (p) => { losses.push(p.loss); if (p.step % 50 === 0 || p.step === 1) process.stderr.write(`[decoder] ${p.step}/${p.totalSteps} loss ${p.loss.toPrecision(4)} ${p.stepsPerSec.toFixed(2)} it/s\n`); },
   }));
-  await ckpts.close();
+  await sampler.close();
 
   // Generation: K LoRAs per held-out set, each from N unlabeled prompts (instructions only).
   const lastSnap = (set: string) => { const d = path.join(zooDir, set, 'snapshots'); return path.join(d, fs.readdirSync(d).filter((f) => f.startsWith('step-')).sort().pop()!); };
@@ -202,7 +168,7 @@ async function encodeAll(enc: Awaited<ReturnType<typeof loadTextEncoder>>, promp
   const diag: Record<string, unknown>[] = [];
   const selfGen: { from: string; adapter: LoraAdapter }[] = [];
   for (const set of s.trainSets) {
-    const all = store.pools.get(set)!.train;
+    const all = readPromptStore(path.join(pairsDir, 'prompts.arrow')).pools.get(set)!.train;
     const idx = seededRandom(s.seed, 'self', set).sample(all.length, N);
     const r = await generateLora(idx.map((i) => all[i]!), trained.generator, { encoder, ...tpl, maxLength: L, outDir: path.join(genDir, `self-${set}`) });
     selfGen.push({ from: `self:${set}`, adapter: readPeftAdapter(r.dir) });

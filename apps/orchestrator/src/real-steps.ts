@@ -8,8 +8,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { checkNumber, checkOneOf, initBackend, mergeConfig, writeFileAtomic, type ArtifactRef } from '@dnd/core';
 import {
-  BUILD_PAIRS_STEP_VERSION, COLLECT_ZOO_STEP_VERSION, CheckpointStore, DEFAULT_BUILD_PAIRS_CONFIG, DEFAULT_COLLECT_CONFIG,
-  buildPairs, collectSet, conditioningPrompt, loadTaskSet, readPromptStore, readZooManifest, resolveCollectConfig, seededRandom,
+  BUILD_PAIRS_STEP_VERSION, COLLECT_ZOO_STEP_VERSION, DEFAULT_BUILD_PAIRS_CONFIG, DEFAULT_COLLECT_CONFIG,
+  buildPairs, collectSet, conditioningPrompt, loadTaskSet, PairSampler, readZooManifest, resolveCollectConfig, seededRandom,
   trainingLossWeights, validateBuildPairsConfig, type CollectConfig, type ZooSetManifest,
 } from '@dnd/dataset';
 import {
@@ -20,7 +20,6 @@ import { loadTextEncoder } from '@dnd/encoder';
 import { DEFAULT_EVALUATOR_CONFIG, EVALUATE_STEP_VERSION, evaluate, hostCausalLM, itemFromInstruction, memoizedEvalModel, resolveEvaluatorConfig, type EvaluateSetInput, type EvaluationResults, type EvaluatorConfig } from '@dnd/evaluator';
 import { createLoraTrainer, loadCausalLM, type CausalLM } from '@dnd/lm';
 import { resolveModelDir } from './assets';
-import { decoderBatches, encodePool, type EncodedPool } from './pair-batches';
 import { BadInputError, type StepContext, type StepFunctions } from './step-functions';
 
 /** collectSet's config: the base model plus @dnd/dataset's CollectConfig (its seed is the run seed). */
@@ -256,38 +255,36 @@ export function createRealSteps(opts: RealStepOptions = {}): RealSteps {
       const encoderDir = resolveModelDir(cfg.encoder, 'trainGenerator.encoder');
       const first = readZooManifest(await ctx.resolve(zoo[0]!.output));
       if (!first) throw new BadInputError(`trainGenerator: the zoo output of ${zoo[0]!.set} has no manifest.json`);
-      const store = await CheckpointStore.open(path.join(pairsDir, 'checkpoints.arrow'));
+      const N = cfg.promptsPerPair, L = cfg.textLength;
+      // The decoder's training batches come from @dnd/dataset's PairSampler, and from nowhere else.
+      const sampler = await PairSampler.open(path.join(pairsDir, 'checkpoints.arrow'), path.join(pairsDir, 'prompts.arrow'), {
+        promptsPerPair: N, seed: input.seed, split: 'train', exclude: input.heldOut, poolPerSet: cfg.poolPerSet,
+      });
       try {
-        const trainSets = store.sets.filter((s) => !input.heldOut.includes(s));
-        if (trainSets.length === 0) throw new BadInputError(`trainGenerator: no training set left in the pairs (${store.sets.join(', ')}) after holding out ${input.heldOut.join(', ')}`);
-        const [Nw, R, Cw] = store.tokenShape;
-        const N = cfg.promptsPerPair, L = cfg.textLength;
+        const trainSets = sampler.sets;
+        const [Nw, R, Cw] = sampler.tokenShape;
         const lossWeights = cfg.lossWeights === 'uniform' ? new Float32Array(Nw).fill(1) : trainingLossWeights(path.join(pairsDir, 'loss-weights.arrow'), trainSets);
         return await withBackend(async (t0) => {
           const encoder = await loadTextEncoder(encoderDir);
           try {
-            const prompts = readPromptStore(path.join(pairsDir, 'prompts.arrow'));
-            const pools = new Map<string, EncodedPool>();
-            for (const s of trainSets) {
-              const pool = prompts.pools.get(s)?.train ?? [];
-              if (pool.length < N) throw new BadInputError(`trainGenerator: set "${s}" has ${pool.length} train prompts, fewer than promptsPerPair = ${N}`);
-              pools.set(s, await encodePool(encoder, pool, { max: cfg.poolPerSet, textLength: L, seed: input.seed, set: s, tick: () => { cancelled(ctx, 'trainGenerator'); ctx.heartbeat(`encoding ${s} prompts`); } }));
-            }
             const features = cfg.features.length ? cfg.features : interpolatedChain([N, L, encoder.dim], [Nw, R, Cw], cfg.layers);
             const decoder = { features, kernelSize: cfg.kernelSize };
             const trained = await trainDecoder({
               decoder, train: { ...cfg.train, seed: input.seed }, lossWeights,
-              batches: (start) => decoderBatches({ store, pools, batchSize: cfg.batchSize, promptsPerPair: N, textLength: L, dim: encoder.dim, seed: input.seed, tick: () => cancelled(ctx, 'trainGenerator') }, start),
+              batches: (start) => sampler.trainingBatches(encoder, {
+                batchSize: cfg.batchSize, textLength: L,
+                tick: (note) => { cancelled(ctx, 'trainGenerator'); if (note.startsWith('encoding')) ctx.heartbeat(note); },
+              }, start),
               checkpointDir: path.join(ctx.workDir, 'decoder'),
               onProgress: (p) => ctx.progress(p.step, p.totalSteps, formatProgress(p)),
-              meta: { trainSets, heldOut: input.heldOut, tokenShape: store.tokenShape, encoderDigest: encoder.digest },
+              meta: { trainSets, heldOut: input.heldOut, tokenShape: sampler.tokenShape, encoderDigest: encoder.digest },
             });
             trained.generator.dispose();
             const ckpt = trained.checkpoint ?? latestCheckpoint(path.join(ctx.workDir, 'decoder'));
             if (!ckpt) throw new Error('trainGenerator: training wrote no checkpoint');
             fs.cpSync(ckpt, path.join(outDir, 'generator'), { recursive: true });
             const info: GeneratorInfo = {
-              encoder: encoderDir, encoderDigest: encoder.digest, promptsPerPair: N, textLength: L, tokenShape: store.tokenShape, trainSets,
+              encoder: encoderDir, encoderDigest: encoder.digest, promptsPerPair: N, textLength: L, tokenShape: sampler.tokenShape, trainSets,
               heldOut: input.heldOut, zoo, baseModel: { source: first.baseModel.source, digest: first.baseModel.digest },
               split: { skipBad: first.config.skipBad, splitSeed: first.config.splitSeed, trainFraction: first.config.trainFraction },
             };
@@ -298,7 +295,7 @@ export function createRealSteps(opts: RealStepOptions = {}): RealSteps {
           }
         });
       } finally {
-        await store.close();
+        await sampler.close();
       }
     },
 

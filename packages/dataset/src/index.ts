@@ -11,7 +11,7 @@ export { writePromptStore, readPromptStore, promptHash, PROMPT_STORE_SCHEMA_VERS
 export type { PromptStore, PromptSplit } from './prompt-store';
 export { writeLossWeights, readLossWeights, trainingLossWeights, LOSS_WEIGHTS_SCHEMA_VERSION } from './loss-weights';
 export { PairSampler, DEFAULT_PAIR_SAMPLER_CONFIG, validatePairSamplerConfig } from './pair-sampler';
-export type { Pair, PairSamplerConfig } from './pair-sampler';
+export type { Pair, PairSamplerConfig, TrainingBatch } from './pair-sampler';
 export type { CollectConfig } from './collect-config';
 export { DEFAULT_COLLECT_CONFIG, validateCollectConfig, resolveCollectConfig } from './collect-config';
 export type { ZooSetManifest, ZooSnapshot, LossPoint } from './zoo-manifest';

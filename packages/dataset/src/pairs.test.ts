@@ -2,7 +2,8 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { llamaLoraShapes, loraTokenLayout, tokenizeLora, detokenizeLora, tokenLossWeights, DEFAULT_LORA_ADAPTER_CONFIG, type LoraAdapter, type LoraTokenLayout, type TensorData } from '@dnd/core';
+import { llamaLoraShapes, loraTokenLayout, tokenizeLora, detokenizeLora, tokenLossWeights, DEFAULT_LORA_ADAPTER_CONFIG, type LoraAdapter, type LoraTokenLayout, type TensorData, initBackend } from '@dnd/core';
+import { createRandomBert, TINY_BERT_CONFIG } from '@dnd/encoder';
 import { CheckpointStore, CheckpointStoreWriter, PairSampler, readPromptStore, writePromptStore, writeLossWeights, readLossWeights, trainingLossWeights, seededRandom, promptHash, type CheckpointRow, type TaskSet } from './index';
 
 const loraConfig = { ...DEFAULT_LORA_ADAPTER_CONFIG, r: 2, loraAlpha: 4, targetModules: ['q_proj', 'v_proj'] };
@@ -130,10 +131,51 @@ describe('PairSampler', () => {
     }
   });
 
-  it('fails clearly on a pool smaller than N and on unknown set names', async () => {
+  it('fails clearly on a pool smaller than N and on unknown included sets; an excluded set without checkpoints is simply absent', async () => {
     await expect(open({ promptsPerPair: 5 })).rejects.toThrow(/set "gamma" has 4 train prompts, fewer than promptsPerPair = 5/);
-    await expect(open({ promptsPerPair: 2, exclude: ['delta'] })).rejects.toThrow(/set "delta" named in include\/exclude has no checkpoints/);
+    await expect(open({ promptsPerPair: 5 })).rejects.toMatchObject({ name: 'BadInputError' });
+    await expect(open({ promptsPerPair: 2, include: ['delta'] })).rejects.toThrow(/set "delta" named in include has no checkpoints/);
+    const s = await open({ promptsPerPair: 2, exclude: ['delta'] }); // a pipeline does not collect its held-out set
+    expect(s.sets).toEqual(['alpha', 'beta', 'gamma']);
+    await s.close();
     await expect(open({ promptsPerPair: 0 })).rejects.toThrow('PairSamplerConfig.promptsPerPair must be an integer >= 1, got 0');
+  });
+});
+
+describe('PairSampler.trainingBatches', () => {
+  beforeAll(async () => { await initBackend(); });
+  it('batch t holds elements 0..B-1 of step t: their planned prompts encoded from the capped pool and their checkpoints, the same from any start', async () => {
+    const encoder = createRandomBert({ ...TINY_BERT_CONFIG }, 1);
+    const s = await PairSampler.open(path.join(tmp, 'checkpoints.arrow'), path.join(tmp, 'prompts.arrow'), { promptsPerPair: 3, seed: 5, exclude: ['gamma'], poolPerSet: 6 });
+    try {
+      const [L, C, B] = [8, encoder.dim, 2];
+      expect(s.pool('beta')).toHaveLength(6); // 12 prompts capped to a seeded 6, in pool order
+      const full = readPromptStore(path.join(tmp, 'prompts.arrow')).pools.get('beta')!.train;
+      expect(s.pool('beta').map((p) => full.indexOf(p))).toEqual([...s.pool('beta').map((p) => full.indexOf(p))].sort((a, b) => a - b));
+      const ticks: string[] = [];
+      const it0 = s.trainingBatches(encoder, { batchSize: B, textLength: L, tick: (n) => ticks.push(n) }, 0);
+      const batches = [(await it0.next()).value!, (await it0.next()).value!, (await it0.next()).value!];
+      expect(ticks.filter((t) => t.startsWith('encoding'))).toEqual(['encoding alpha prompts', 'encoding beta prompts']);
+      const [Nw, R, Cw] = s.tokenShape;
+      for (const [t, batch] of batches.entries()) {
+        expect(batch.condition.shape).toEqual([B, 3, L, C]);
+        expect(batch.target.shape).toEqual([B, Nw, R, Cw]);
+        for (let b = 0; b < B; b++) {
+          const p = await s.pair(t, b);
+          expect(p.set).not.toBe('gamma');
+          const enc = await encoder.encode(p.prompts, { maxLength: L });
+          const got = batch.condition.data.slice(b * 3 * L * C, (b + 1) * 3 * L * C);
+          got.forEach((x, i) => expect(Math.abs(x - enc.condition.data[i]!)).toBeLessThan(1e-5));
+          expect(Array.from(batch.target.data.slice(b * Nw * R * Cw, (b + 1) * Nw * R * Cw))).toEqual(Array.from(p.checkpoint.tokens.data));
+        }
+      }
+      // A resumed run (start 2) continues the same sequence.
+      const resumed = (await s.trainingBatches(encoder, { batchSize: B, textLength: L }, 2).next()).value!;
+      expect(Array.from(resumed.condition.data)).toEqual(Array.from(batches[2]!.condition.data));
+    } finally {
+      await s.close();
+      encoder.dispose();
+    }
   });
 });
 
