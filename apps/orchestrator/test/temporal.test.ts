@@ -62,7 +62,7 @@ describe('dndPipeline on a real server', () => {
       expect(s.queue).toBe(config.temporal.cpuQueue);
     }
     expect(first.zoo[0]!.result.meta['checkpoints']).toHaveLength(3);
-    expect(units.filter((u) => u.startsWith('start'))).toHaveLength(2 * 3 + 2);
+    expect(units.filter((u) => u.startsWith('start'))).toHaveLength(2 * 3 + 2 + 1); // snapshots, epochs, one scoring batch
     const reportDir = await store.resolve(first.report.ref);
     const report = JSON.parse(fs.readFileSync(path.join(reportDir, 'report.json'), 'utf8'));
     expect(report.rows.map((r: { set: string }) => r.set)).toEqual(['openbookqa']);
@@ -75,9 +75,12 @@ describe('dndPipeline on a real server', () => {
     expect(manifest.artifacts['zoo/boolq']).toEqual(first.zoo[0]!.result.ref);
     expect(manifest.packages['@dnd/core']).toMatch(/^\d+\.\d+\.\d+/);
     expect(manifest.config).toEqual(config);
+    // The worker's event-loop delay since it started, as a blocked loop would starve heartbeats.
+    expect(manifest.eventLoop).toMatchObject({ p50Ms: expect.any(Number), p99Ms: expect.any(Number), maxMs: expect.any(Number), worker: expect.stringMatching(/^dnd-cpu@/) });
+    expect(manifest.eventLoop!.maxMs).toBeGreaterThanOrEqual(manifest.eventLoop!.p99Ms);
 
     // Second run, same config: every output comes from the store, same references, no unit computed.
-    expect(units.filter((u) => u.startsWith('start'))).toHaveLength(8);
+    expect(units.filter((u) => u.startsWith('start'))).toHaveLength(9);
     for (const s of [...second.zoo.map((z) => z.result), second.pairs, second.generator, second.report]) expect(s.cached).toBe(true);
     expect(second.report.ref).toEqual(first.report.ref);
     expect(await store.getAlias('latest-generator')).toMatchObject({ ref: first.generator.ref });
@@ -197,7 +200,7 @@ describe('worker processes killed mid-step', () => {
     // The store committed each key once (the journal is append-only), and the outputs list every unit.
     const journal = fs.readFileSync(path.join(config.artifactsDir, 'journal.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).key as string);
     expect(new Set(journal).size).toBe(journal.length);
-    expect(journal).toHaveLength(8 + 3 + 2 + 1 + 1 + 1); // snapshots, train checkpoints, 2 zoo sets, pairs, generator, report
+    expect(journal).toHaveLength(8 + 3 + 1 + 2 + 1 + 1 + 1); // snapshots, train checkpoints, a scoring batch, 2 zoo sets, pairs, generator, report
     for (const z of result.zoo) expect(new Set((z.result.meta['checkpoints'] as Array<{ sha256: string }>).map((r) => r.sha256)).size).toBe(4);
     expect(result.generator.meta['checkpoints']).toHaveLength(3);
   });
@@ -219,7 +222,7 @@ describe('GPU queue routing', () => {
     expect(result.generator.queue).toBe(config.temporal.gpuQueue);
     expect(result.pairs.queue).toBe(config.temporal.cpuQueue);
     expect(result.report.queue).toBe(config.temporal.cpuQueue);
-    expect(new Set(ranOn)).toEqual(new Set(['gpu collectSet', 'gpu trainGenerator']));
+    expect(new Set(ranOn)).toEqual(new Set(['gpu collectSet', 'gpu trainGenerator', 'cpu evaluate']));
   });
 
   it('falls back to the CPU queue when the GPU worker that was seen is gone', async () => {
