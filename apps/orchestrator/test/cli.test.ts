@@ -38,7 +38,7 @@ describe('dnd command', () => {
   const dir = tmpDir('cli');
   fs.writeFileSync(path.join(dir, 'slow.json'), JSON.stringify({
     sets: ['boolq', 'openbookqa'], heldOut: ['openbookqa'], dataDir: DATA_DIR,
-    steps: { collectSet: { snapshots: 3, unitDelayMs: 800 } },
+    steps: { collectSet: { snapshots: 6, unitDelayMs: 2000 } }, // 12 s of collection: a `dnd status` process (node + swc, 5-8 s on a loaded 2-core machine) starts mid-collection
     temporal: { heartbeatTimeoutSec: 2, retry: { initialIntervalSec: 0.2, maximumIntervalSec: 1 } },
   }));
 
