@@ -9,8 +9,9 @@ import { NativeConnection, type Worker } from '@temporalio/worker';
 import { openArtifactStore, writeFileAtomic } from '@dnd/core';
 import { loadRunConfig } from '../config';
 import { connectOptions, describeConnection, resolveConnection, type ConnectionFlags } from '../connection-options';
+import type { StepFunctions } from '../step-functions';
 import { createStepFunctions } from '../steps';
-import { createDndWorker } from '../worker';
+import { createDndWorker, type DndWorkerOptions } from '../worker';
 
 /** The flags of `dnd worker` (connection flags included). */
 export interface WorkerCommandOptions extends ConnectionFlags {
@@ -55,13 +56,14 @@ export function workerLog(json: boolean): (level: 'info' | 'warn' | 'error', eve
  * Runs `dnd worker` until SIGTERM/SIGINT (the Temporal runtime's shutdown signals): stops polling, lets the
  * running steps finish within the worker's grace time and hands the rest back to the server (their outputs
  * publish atomically, so nothing half-written stays), then closes the connection and removes the health file.
+ * `deps` replaces the step functions or the workflow bundle (tests: demo steps that log their units).
  * @example await runWorkerCommand({ queue: 'gpu', artifacts: 's3://dnd/prod', concurrency: 1, healthFile: '/run/dnd/health.json' })
  */
-export async function runWorkerCommand(o: WorkerCommandOptions): Promise<void> {
+export async function runWorkerCommand(o: WorkerCommandOptions, deps: { steps?: StepFunctions; workflowBundle?: DndWorkerOptions['workflowBundle'] } = {}): Promise<void> {
   const log = workerLog(Boolean(o.logJson));
   const conn = resolveConnection(o);
   if (!conn.address) throw new Error('dnd worker needs a Temporal address: --address host:port or TEMPORAL_ADDRESS');
-  const steps = createStepFunctions();
+  const steps = deps.steps ?? createStepFunctions();
   const { config } = loadRunConfig(o.config ?? null, steps);
   const namespace = conn.namespace ?? config.temporal.namespace;
   const taskQueue = o.queue === 'gpu' ? config.temporal.gpuQueue : config.temporal.cpuQueue;
@@ -102,7 +104,7 @@ export async function runWorkerCommand(o: WorkerCommandOptions): Promise<void> {
     const store = await openArtifactStore(storeUrl);
     connection = await NativeConnection.connect(connectOptions(conn, conn.address));
     worker = await createDndWorker({
-      connection, namespace, role: o.queue, taskQueue, steps, store, maxConcurrentActivityTaskExecutions: o.concurrency,
+      connection, namespace, role: o.queue, taskQueue, steps, store, maxConcurrentActivityTaskExecutions: o.concurrency, workflowBundle: deps.workflowBundle,
     });
     const running = worker.run();
     writeHealth('polling');

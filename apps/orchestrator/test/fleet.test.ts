@@ -1,0 +1,163 @@
+// Workers on separate hosts, as far as one machine allows: the `dnd run` client and the workers are separate
+// processes, each with its own working directory, DND_CACHE and TMPDIR, sharing only a Temporal dev server and
+// a SeaweedFS S3 server (both real, on loopback). One worker polls the GPU queue, one the CPU queue; the GPU
+// worker is SIGKILLed mid-collection and a third takes over. Demo steps (no model). Not network namespaces.
+import { spawn, type ChildProcess } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import { Client, Connection } from '@temporalio/client';
+import { digestPath, readRunManifest, S3ArtifactStore, startSeaweedFs, type ArtifactRef, type SeaweedFsServer } from '@dnd/core';
+import { startDevServer, type DevServer } from '../src/dev-server';
+import type { WorkerHealth } from '../src/commands/worker-command';
+import type { PipelineResult } from '../src/types';
+import { bundleWorkflows, DATA_DIR, killHard, ORCH_ROOT, tmpDir, waitFor } from './support/env';
+
+jest.setTimeout(300_000);
+const REGISTER = path.join(__dirname, 'support', 'register.cjs');
+const BUCKET = 'dnd-fleet';
+const work = tmpDir('fleet');
+let dev: DevServer;
+let s3: SeaweedFsServer;
+let bundlePath: string;
+const children: ChildProcess[] = [];
+
+beforeAll(async () => {
+  const [d, s, b] = await Promise.all([
+    startDevServer({ dbFile: path.join(work, 'temporal', 'temporal.db'), ui: false }),
+    startSeaweedFs({ dir: path.join(work, 'seaweedfs'), buckets: [BUCKET] }),
+    bundleWorkflows(work),
+  ]);
+  [dev, s3, bundlePath] = [d, s, b.codePath];
+});
+afterAll(async () => {
+  for (const c of children) await killHard(c);
+  await Promise.all([dev?.stop(), s3?.stop()]);
+});
+
+/** A "host": its own directory, cache and temp dir; the environment a user would set there. */
+function hostEnv(name: string): { dir: string; env: NodeJS.ProcessEnv } {
+  const dir = path.join(work, name);
+  for (const d of ['cache', 'tmp']) fs.mkdirSync(path.join(dir, d), { recursive: true });
+  fs.writeFileSync(path.join(dir, 'fleet.json'), JSON.stringify(FLEET_CONFIG));
+  return {
+    dir,
+    env: {
+      ...process.env, DND_STEPS: 'demo', DND_CACHE: path.join(dir, 'cache'), TMPDIR: path.join(dir, 'tmp'), TEMPORAL_ADDRESS: '',
+      AWS_ACCESS_KEY_ID: s3.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey, AWS_REGION: 'us-east-1',
+    },
+  };
+}
+
+const FLEET_CONFIG = {
+  sets: ['boolq', 'openbookqa'], heldOut: ['openbookqa'], collectHeldOut: true, dataDir: DATA_DIR,
+  steps: { collectSet: { snapshots: 4, unitDelayMs: 700 }, trainGenerator: { unitDelayMs: 200 } },
+  temporal: {
+    cpuQueue: 'fleet-cpu', gpuQueue: 'fleet-gpu', heartbeatTimeoutSec: 2, gpuScheduleToStartSec: 60, gpuPresenceWindowSec: 30,
+    retry: { initialIntervalSec: 0.2, backoffCoefficient: 1.5, maximumIntervalSec: 1, maximumAttempts: 30 },
+  },
+};
+
+const storeUrl = (): string => `s3://${BUCKET}/fleet?endpoint=${s3.endpoint}`;
+
+/** `dnd worker` (its command code, demo steps) on a host; resolves once its health file says polling. */
+async function startWorker(name: string, queue: 'cpu' | 'gpu', unitLog: string): Promise<{ child: ChildProcess; health: string; out: () => string }> {
+  const h = hostEnv(name);
+  const health = path.join(h.dir, 'health.json');
+  const flags = { queue, config: path.join(h.dir, 'fleet.json'), artifacts: storeUrl(), concurrency: 4, address: dev.address, healthFile: health, logJson: true };
+  const child = spawn(process.execPath, ['-r', REGISTER, path.join(__dirname, 'support', 'fleet-worker-child.ts')], {
+    cwd: h.dir, env: { ...h.env, DND_TEST_WORKER_FLAGS: JSON.stringify(flags), DND_TEST_UNIT_LOG: unitLog, DND_TEST_BUNDLE: bundlePath }, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  let text = '';
+  child.stdout!.on('data', (d) => { text += String(d); });
+  child.stderr!.on('data', (d) => { text += String(d); });
+  await waitFor(`${name} to poll`, () => {
+    if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}: ${text.slice(-2000)}`);
+    return fs.existsSync(health) && (JSON.parse(fs.readFileSync(health, 'utf8')) as WorkerHealth).status === 'polling';
+  }, 120_000);
+  return { child, health, out: () => text };
+}
+
+/** Every ArtifactRef inside a value (results nest them in zoo entries and step results). */
+function refsIn(v: unknown, out: ArtifactRef[] = []): ArtifactRef[] {
+  if (v && typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    if (typeof o['uri'] === 'string' && typeof o['sha256'] === 'string') out.push(o as unknown as ArtifactRef);
+    else for (const x of Object.values(o)) refsIn(x, out);
+  }
+  return out;
+}
+
+describe('a worker fleet sharing only Temporal and S3', () => {
+  it('completes with a GPU worker killed mid-collection and replaced; no finished unit is recomputed; every artifact is in S3 and verifies', async () => {
+    const unitLog = path.join(work, 'units.log');
+    fs.writeFileSync(unitLog, '');
+    const units = (): Array<{ pid: string; queue: string; phase: string; unit: string }> => fs.readFileSync(unitLog, 'utf8').trim().split('\n').filter(Boolean)
+      .map((l) => { const [pid, queue, phase, unit] = l.split(' '); return { pid: pid!, queue: queue!, phase: phase!, unit: unit! }; });
+    const [gpu1, cpu] = await Promise.all([startWorker('gpu-1', 'gpu', unitLog), startWorker('cpu-1', 'cpu', unitLog)]);
+
+    const client = hostEnv('client');
+    const run = spawn(process.execPath, ['-r', REGISTER, path.join(ORCH_ROOT, 'src', 'cli.ts'), 'run', 'fleet.json', '--run-id', 'fleet-1', '--no-worker', '--no-ui', '--address', dev.address], {
+      cwd: client.dir, env: { ...client.env, DND_ARTIFACTS: storeUrl() }, stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    children.push(run);
+    let runOut = '';
+    run.stdout!.on('data', (d) => { runOut += String(d); });
+    run.stderr!.on('data', (d) => { runOut += String(d); });
+    const runExit = new Promise<number | null>((r) => run.once('exit', (code) => r(code)));
+
+    // Mid-step: the GPU worker has finished one collection unit and started the next.
+    const pid1 = String(gpu1.child.pid);
+    await waitFor('the GPU worker to be inside a collection', () => {
+      const mine = units().filter((u) => u.pid === pid1 && u.unit.startsWith('collectSet'));
+      return mine.some((u) => u.phase === 'done') && mine[mine.length - 1]!.phase === 'start';
+    }, 120_000);
+    await killHard(gpu1.child);
+    const killedMidway = units().filter((u) => u.pid === pid1 && u.phase === 'start').map((u) => u.unit)
+      .filter((unit) => !units().some((u) => u.pid === pid1 && u.phase === 'done' && u.unit === unit));
+    expect(killedMidway.length).toBeGreaterThan(0);
+    const gpu2 = await startWorker('gpu-2', 'gpu', unitLog);
+
+    const code = await runExit;
+    expect({ code, tail: code === 0 ? '' : runOut.slice(-3000) }).toEqual({ code: 0, tail: '' });
+    expect(runOut).toMatch(/^report: .*report\.md$/m);
+
+    // Nothing finished was recomputed: every unit is done exactly once, and what the killed worker left
+    // half-done was done by its replacement.
+    const done = units().filter((u) => u.phase === 'done');
+    const counts = new Map<string, number>();
+    for (const u of done) counts.set(u.unit, (counts.get(u.unit) ?? 0) + 1);
+    expect([...counts.entries()].filter(([, n]) => n > 1)).toEqual([]);
+    const pid3 = String(gpu2.child.pid);
+    for (const unit of killedMidway) expect(done.find((u) => u.unit === unit)?.pid).toBe(pid3);
+    // Collection and training ran on the GPU queue, the rest on the CPU queue.
+    expect(new Set(done.filter((u) => /^(collectSet|trainGenerator)/.test(u.unit)).map((u) => u.queue))).toEqual(new Set(['gpu']));
+
+    // Every artifact the result and the manifest name is in S3 and verifies, read by a host that never wrote it.
+    const conn = await Connection.connect({ address: dev.address });
+    const result = await new Client({ connection: conn }).workflow.getHandle('fleet-1').result() as PipelineResult;
+    await conn.close();
+    const manifest = readRunManifest(result.manifestPath);
+    const refs = [...refsIn(result), ...Object.values(manifest.artifacts)];
+    expect(refs.length).toBeGreaterThan(5);
+    const reader = new S3ArtifactStore({ bucket: BUCKET, prefix: 'fleet', endpoint: s3.endpoint, credentials: s3.credentials, cacheDir: path.join(work, 'reader-cache') });
+    for (const ref of refs) {
+      expect(ref.uri).toMatch(new RegExp(`^s3://${BUCKET}/fleet/`));
+      const local = await reader.resolve(ref);
+      expect(digestPath(local).sha256).toBe(ref.sha256);
+    }
+    // The CPU worker read the GPU worker's zoo from S3 into its own cache; no host wrote a local store.
+    expect(fs.readdirSync(path.join(work, 'cpu-1', 'cache', 's3-artifacts')).filter((f) => /^[0-9a-f]{64}$/.test(f)).length).toBeGreaterThan(0);
+    for (const h of ['client', 'cpu-1', 'gpu-1', 'gpu-2']) expect(fs.existsSync(path.join(work, h, 'runs', 'artifacts'))).toBe(false);
+
+    // SIGTERM: the workers stop cleanly, say so in their JSON logs, and remove their health files.
+    for (const w of [cpu, gpu2]) {
+      const exit = new Promise<number | null>((r) => w.child.once('exit', (c) => r(c)));
+      w.child.kill('SIGTERM');
+      expect(await exit).toBe(0);
+      expect(fs.existsSync(w.health)).toBe(false);
+      const events = w.out().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { event: string });
+      expect(events.map((e) => e.event)).toEqual(expect.arrayContaining(['worker.polling', 'worker.stopping', 'worker.stopped']));
+    }
+  });
+});
