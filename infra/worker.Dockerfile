@@ -8,7 +8,8 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends python3-pip \
  && rm -rf /var/lib/apt/lists/*
 
-ENV DND_CACHE=/opt/dnd-cache NX_DAEMON=false NX_NO_CLOUD=true
+# DND_SKIP_SEAWEEDFS: the S3 test server is not needed in a worker (and the image has no Go to build it).
+ENV DND_CACHE=/opt/dnd-cache NX_DAEMON=false NX_NO_CLOUD=true DND_SKIP_SEAWEEDFS=1
 WORKDIR /opt/dnd
 COPY . .
 RUN bash infra/bootstrap.sh
