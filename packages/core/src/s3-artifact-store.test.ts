@@ -5,7 +5,7 @@ import * as fs from 'fs';
 import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
-import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { artifactKey, digestPath, LocalArtifactStore } from './artifacts';
 import { openArtifactStore, parseS3Url } from './artifact-store-url';
 import { isBadInput } from './bad-input';
