@@ -248,7 +248,7 @@ export function buildCli(): Command {
     .addHelpText('after', '\nNeeds --address or TEMPORAL_ADDRESS: a Schedule lives on a cluster that outlives this command.')
     .action(async (o: ConnectionFlags & { cron: string; config?: string; id: string; timezone: string }) => {
       const conn = resolveConnection(o);
-      if (!conn.address) throw new Error('dnd schedule needs a Temporal address, --address or TEMPORAL_ADDRESS (a Schedule on a dev server that stops with this command would never fire)');
+      if (!conn.address) throw new Error('dnd schedule needs TEMPORAL_ADDRESS or --address (a Schedule on a dev server that stops with this command would never fire)');
       const { config } = loadRunConfig(o.config ?? null, createStepFunctions());
       if (conn.namespace) config.temporal.namespace = conn.namespace;
       const session = await openSession(process.cwd(), { namespace: config.temporal.namespace, connection: conn });

@@ -8,6 +8,7 @@ import * as net from 'net';
 import * as path from 'path';
 import * as tls from 'tls';
 import { NativeConnection } from '@temporalio/worker';
+import { buildCli } from '../src/cli';
 import { connectClient } from '../src/client';
 import { connectOptions, resolveConnection } from '../src/connection-options';
 import { startDevServer, type DevServer } from '../src/dev-server';
@@ -115,5 +116,21 @@ describe('resolveConnection', () => {
     expect(() => resolveConnection({ tlsCa: pem('ca.pem') }, { TEMPORAL_TLS: 'false' })).toThrow(/TEMPORAL_TLS=false contradicts/);
     expect(() => resolveConnection({}, { TEMPORAL_TLS: 'yes please' })).toThrow(/TEMPORAL_TLS must be true or false/);
     expect(() => resolveConnection({ apiKeyFile: pem('nope') }, {})).toThrow(/--api-key-file .*nope does not exist/);
+  });
+});
+
+describe('the connection flags on the commands', () => {
+  it('run, resume, status, cancel, worker and schedule nightly all take --address, --namespace, TLS and API-key flags', () => {
+    const cli = buildCli();
+    const cmds = ['run', 'resume', 'status', 'cancel', 'worker'].map((n) => cli.commands.find((c) => c.name() === n)!);
+    cmds.push(cli.commands.find((c) => c.name() === 'schedule')!.commands.find((c) => c.name() === 'nightly')!);
+    for (const c of cmds) {
+      const help = c.helpInformation();
+      for (const flag of ['--address <host:port>', '--namespace <ns>', '--tls ', '--tls-ca <file>', '--tls-cert <file>', '--tls-key <file>', '--tls-server-name <name>', '--api-key-file <file>']) {
+        expect({ command: c.name(), flag, present: help.includes(flag) }).toEqual({ command: c.name(), flag, present: true });
+      }
+    }
+    const worker = cmds[4]!.helpInformation();
+    for (const flag of ['--health-file <file>', '--health-port <port>', '--log-json', '--artifacts <dir|url>']) expect(worker).toContain(flag);
   });
 });

@@ -62,7 +62,7 @@ export function workerLog(json: boolean): (level: 'info' | 'warn' | 'error', eve
 export async function runWorkerCommand(o: WorkerCommandOptions, deps: { steps?: StepFunctions; workflowBundle?: DndWorkerOptions['workflowBundle'] } = {}): Promise<void> {
   const log = workerLog(Boolean(o.logJson));
   const conn = resolveConnection(o);
-  if (!conn.address) throw new Error('dnd worker needs a Temporal address: --address host:port or TEMPORAL_ADDRESS');
+  if (!conn.address) throw new Error('dnd worker needs TEMPORAL_ADDRESS or --address (host:port of the Temporal frontend)');
   const steps = deps.steps ?? createStepFunctions();
   const { config } = loadRunConfig(o.config ?? null, steps);
   const namespace = conn.namespace ?? config.temporal.namespace;
