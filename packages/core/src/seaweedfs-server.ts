@@ -82,7 +82,7 @@ export async function startSeaweedFs(opts: { dir: string; buckets?: string[]; bi
     `-master.port=${master}`, `-master.port.grpc=${masterGrpc}`, '-master.volumeSizeLimitMB=64',
     `-volume.port=${volume}`, `-volume.port.grpc=${volumeGrpc}`, '-volume.max=20',
     '-filer', `-filer.port=${filer}`, `-filer.port.grpc=${filerGrpc}`,
-    '-s3', `-s3.port=${s3}`, `-s3.port.grpc=${s3Grpc}`, `-s3.config=${s3Config}`];
+    '-s3', `-s3.port=${s3}`, `-s3.port.grpc=${s3Grpc}`, `-s3.config=${s3Config}`, '-s3.port.iceberg=0', '-s3.port.lance=0'];
   const logFile = path.join(dir, 'weed.log');
   const out = fs.openSync(logFile, 'a');
   const child: ChildProcess = spawn(bin, args, { stdio: ['ignore', out, out] });
