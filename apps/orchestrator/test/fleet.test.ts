@@ -1,9 +1,11 @@
 // Workers on separate hosts, as far as one machine allows: the `dnd run` client and the workers are separate
 // processes, each with its own working directory, DND_CACHE and TMPDIR, sharing only a Temporal dev server and
 // a SeaweedFS S3 server (both real, on loopback). One worker polls the GPU queue, one the CPU queue; the GPU
-// worker is SIGKILLed mid-collection and a third takes over. Demo steps (no model). Not network namespaces.
+// worker is SIGKILLed mid-collection and a second takes over, which is SIGTERMed mid-training and a third
+// finishes. Demo steps (no model). Not network namespaces.
 import { spawn, type ChildProcess } from 'child_process';
 import * as fs from 'fs';
+import * as net from 'net';
 import * as path from 'path';
 import { Client, Connection } from '@temporalio/client';
 import { digestPath, readRunManifest, S3ArtifactStore, startSeaweedFs, type ArtifactRef, type SeaweedFsServer } from '@dnd/core';
@@ -50,7 +52,7 @@ function hostEnv(name: string): { dir: string; env: NodeJS.ProcessEnv } {
 
 const FLEET_CONFIG = {
   sets: ['boolq', 'openbookqa'], heldOut: ['openbookqa'], collectHeldOut: true, dataDir: DATA_DIR,
-  steps: { collectSet: { snapshots: 4, unitDelayMs: 700 }, trainGenerator: { unitDelayMs: 200 } },
+  steps: { collectSet: { snapshots: 4, unitDelayMs: 700 }, trainGenerator: { epochs: 5, unitDelayMs: 2500 } },
   temporal: {
     cpuQueue: 'fleet-cpu', gpuQueue: 'fleet-gpu', heartbeatTimeoutSec: 2, gpuScheduleToStartSec: 60, gpuPresenceWindowSec: 30,
     retry: { initialIntervalSec: 0.2, backoffCoefficient: 1.5, maximumIntervalSec: 1, maximumAttempts: 30 },
@@ -60,10 +62,10 @@ const FLEET_CONFIG = {
 const storeUrl = (): string => `s3://${BUCKET}/fleet?endpoint=${s3.endpoint}`;
 
 /** `dnd worker` (its command code, demo steps) on a host; resolves once its health file says polling. */
-async function startWorker(name: string, queue: 'cpu' | 'gpu', unitLog: string): Promise<{ child: ChildProcess; health: string; out: () => string }> {
+async function startWorker(name: string, queue: 'cpu' | 'gpu', unitLog: string, extra: { healthPort?: number } = {}): Promise<{ child: ChildProcess; health: string; out: () => string }> {
   const h = hostEnv(name);
   const health = path.join(h.dir, 'health.json');
-  const flags = { queue, config: path.join(h.dir, 'fleet.json'), artifacts: storeUrl(), concurrency: 4, address: dev.address, healthFile: health, logJson: true };
+  const flags = { queue, config: path.join(h.dir, 'fleet.json'), artifacts: storeUrl(), concurrency: 4, address: dev.address, healthFile: health, logJson: true, ...extra };
   const child = spawn(process.execPath, ['-r', REGISTER, path.join(__dirname, 'support', 'fleet-worker-child.ts')], {
     cwd: h.dir, env: { ...h.env, DND_TEST_WORKER_FLAGS: JSON.stringify(flags), DND_TEST_UNIT_LOG: unitLog, DND_TEST_BUNDLE: bundlePath }, stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -89,7 +91,7 @@ function refsIn(v: unknown, out: ArtifactRef[] = []): ArtifactRef[] {
 }
 
 describe('a worker fleet sharing only Temporal and S3', () => {
-  it('completes with a GPU worker killed mid-collection and replaced; no finished unit is recomputed; every artifact is in S3 and verifies', async () => {
+  it('completes with a GPU worker killed mid-collection and another stopped mid-training, each replaced; no finished unit is recomputed; every artifact is in S3 and verifies', async () => {
     const unitLog = path.join(work, 'units.log');
     fs.writeFileSync(unitLog, '');
     const units = (): Array<{ pid: string; queue: string; phase: string; unit: string }> => fs.readFileSync(unitLog, 'utf8').trim().split('\n').filter(Boolean)
@@ -118,6 +120,25 @@ describe('a worker fleet sharing only Temporal and S3', () => {
     expect(killedMidway.length).toBeGreaterThan(0);
     const gpu2 = await startWorker('gpu-2', 'gpu', unitLog);
 
+    // SIGTERM mid-training: the worker stops polling, its step is handed back after the grace time (5 s; the
+    // step has >= 10 s left), it exits 0 with a stop in its log, and a third GPU worker finishes the step.
+    const pid2 = String(gpu2.child.pid);
+    await waitFor('the second GPU worker to be inside training', () => {
+      const mine = units().filter((u) => u.pid === pid2 && u.unit.startsWith('trainGenerator'));
+      return mine.some((u) => u.phase === 'done') && mine[mine.length - 1]!.phase === 'start';
+    }, 120_000);
+    const gpu2Exit = new Promise<number | null>((r) => gpu2.child.once('exit', (c) => r(c)));
+    gpu2.child.kill('SIGTERM');
+    expect(await gpu2Exit).toBe(0);
+    expect(fs.existsSync(gpu2.health)).toBe(false);
+    expect(gpu2.out().split('\n').filter((l) => l.startsWith('{')).map((l) => (JSON.parse(l) as { event: string }).event))
+      .toEqual(expect.arrayContaining(['worker.polling', 'worker.stopping', 'worker.stopped']));
+    const healthPort = await new Promise<number>((resolve) => { const srv = net.createServer().listen(0, '127.0.0.1', () => { const p = (srv.address() as net.AddressInfo).port; srv.close(() => resolve(p)); }); });
+    const gpu3 = await startWorker('gpu-3', 'gpu', unitLog, { healthPort });
+    const health = await fetch(`http://127.0.0.1:${healthPort}/`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toMatchObject({ status: 'polling', taskQueue: 'fleet-gpu', workerState: 'RUNNING', store: storeUrl() });
+
     const code = await runExit;
     expect({ code, tail: code === 0 ? '' : runOut.slice(-3000) }).toEqual({ code: 0, tail: '' });
     expect(runOut).toMatch(/^report: .*report\.md$/m);
@@ -128,8 +149,8 @@ describe('a worker fleet sharing only Temporal and S3', () => {
     const counts = new Map<string, number>();
     for (const u of done) counts.set(u.unit, (counts.get(u.unit) ?? 0) + 1);
     expect([...counts.entries()].filter(([, n]) => n > 1)).toEqual([]);
-    const pid3 = String(gpu2.child.pid);
-    for (const unit of killedMidway) expect(done.find((u) => u.unit === unit)?.pid).toBe(pid3);
+    for (const unit of killedMidway) expect(done.find((u) => u.unit === unit)?.pid).toBe(pid2);
+    expect(done.filter((u) => u.pid === String(gpu3.child.pid) && u.unit.startsWith('trainGenerator')).length).toBeGreaterThan(0);
     // Collection and training ran on the GPU queue, the rest on the CPU queue.
     expect(new Set(done.filter((u) => /^(collectSet|trainGenerator)/.test(u.unit)).map((u) => u.queue))).toEqual(new Set(['gpu']));
 
@@ -151,7 +172,7 @@ describe('a worker fleet sharing only Temporal and S3', () => {
     for (const h of ['client', 'cpu-1', 'gpu-1', 'gpu-2']) expect(fs.existsSync(path.join(work, h, 'runs', 'artifacts'))).toBe(false);
 
     // SIGTERM: the workers stop cleanly, say so in their JSON logs, and remove their health files.
-    for (const w of [cpu, gpu2]) {
+    for (const w of [cpu, gpu3]) {
       const exit = new Promise<number | null>((r) => w.child.once('exit', (c) => r(c)));
       w.child.kill('SIGTERM');
       expect(await exit).toBe(0);
