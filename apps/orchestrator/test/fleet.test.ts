@@ -8,7 +8,8 @@ import * as fs from 'fs';
 import * as net from 'net';
 import * as path from 'path';
 import { Client, Connection } from '@temporalio/client';
-import { digestPath, readRunManifest, S3ArtifactStore, startSeaweedFs, type ArtifactRef, type SeaweedFsServer } from '@dnd/core';
+import { digestPath, readPeftAdapter, readRunManifest, S3ArtifactStore, startSeaweedFs, type ArtifactRef, type SeaweedFsServer } from '@dnd/core';
+import { tinyBertFixtureDir } from '@dnd/encoder';
 import { startDevServer, type DevServer } from '../src/dev-server';
 import type { WorkerHealth } from '../src/commands/worker-command';
 import type { PipelineResult } from '../src/types';
@@ -37,14 +38,14 @@ afterAll(async () => {
 });
 
 /** A "host": its own directory, cache and temp dir; the environment a user would set there. */
-function hostEnv(name: string): { dir: string; env: NodeJS.ProcessEnv } {
+function hostEnv(name: string, config: object = FLEET_CONFIG, steps: 'demo' | 'real' = 'demo'): { dir: string; env: NodeJS.ProcessEnv } {
   const dir = path.join(work, name);
   for (const d of ['cache', 'tmp']) fs.mkdirSync(path.join(dir, d), { recursive: true });
-  fs.writeFileSync(path.join(dir, 'fleet.json'), JSON.stringify(FLEET_CONFIG));
+  fs.writeFileSync(path.join(dir, 'fleet.json'), JSON.stringify(config));
   return {
     dir,
     env: {
-      ...process.env, DND_STEPS: 'demo', DND_CACHE: path.join(dir, 'cache'), TMPDIR: path.join(dir, 'tmp'), TEMPORAL_ADDRESS: '',
+      ...process.env, DND_STEPS: steps, DND_TEST_STEPS: steps, DND_CACHE: path.join(dir, 'cache'), TMPDIR: path.join(dir, 'tmp'), TEMPORAL_ADDRESS: '',
       AWS_ACCESS_KEY_ID: s3.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey, AWS_REGION: 'us-east-1',
     },
   };
@@ -59,13 +60,13 @@ const FLEET_CONFIG = {
   },
 };
 
-const storeUrl = (): string => `s3://${BUCKET}/fleet?endpoint=${s3.endpoint}`;
+const storeUrl = (prefix = 'fleet'): string => `s3://${BUCKET}/${prefix}?endpoint=${s3.endpoint}`;
 
 /** `dnd worker` (its command code, demo steps) on a host; resolves once its health file says polling. */
-async function startWorker(name: string, queue: 'cpu' | 'gpu', unitLog: string, extra: { healthPort?: number } = {}): Promise<{ child: ChildProcess; health: string; out: () => string }> {
-  const h = hostEnv(name);
+async function startWorker(name: string, queue: 'cpu' | 'gpu', unitLog: string, extra: { healthPort?: number } = {}, real?: object): Promise<{ child: ChildProcess; health: string; out: () => string }> {
+  const h = real ? hostEnv(name, real, 'real') : hostEnv(name);
   const health = path.join(h.dir, 'health.json');
-  const flags = { queue, config: path.join(h.dir, 'fleet.json'), artifacts: storeUrl(), concurrency: 4, address: dev.address, healthFile: health, logJson: true, ...extra };
+  const flags = { queue, config: path.join(h.dir, 'fleet.json'), artifacts: storeUrl(real ? 'fleet-real' : 'fleet'), concurrency: 4, address: dev.address, healthFile: health, logJson: true, ...extra };
   const child = spawn(process.execPath, ['-r', REGISTER, path.join(__dirname, 'support', 'fleet-worker-child.ts')], {
     cwd: h.dir, env: { ...h.env, DND_TEST_WORKER_FLAGS: JSON.stringify(flags), DND_TEST_UNIT_LOG: unitLog, DND_TEST_BUNDLE: bundlePath }, stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -179,6 +180,67 @@ describe('a worker fleet sharing only Temporal and S3', () => {
       expect(fs.existsSync(w.health)).toBe(false);
       const events = w.out().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { event: string });
       expect(events.map((e) => e.event)).toEqual(expect.arrayContaining(['worker.polling', 'worker.stopping', 'worker.stopped']));
+    }
+  });
+});
+
+/** The tiny real parts of test/real-steps.test.ts: @dnd/lm's tiny Llama, @dnd/encoder's tiny BERT, two 12-item sets. */
+function tinyRealConfig(): object {
+  const data = path.join(work, 'tiny-sets');
+  for (const set of ['boolq', 'openbookqa']) {
+    fs.mkdirSync(path.join(data, set), { recursive: true });
+    for (const split of ['train', 'test']) {
+      const items = JSON.parse(fs.readFileSync(path.join(DATA_DIR, set, `${split}.json`), 'utf8')) as unknown[];
+      fs.writeFileSync(path.join(data, set, `${split}.json`), JSON.stringify(items.slice(0, 12)));
+    }
+  }
+  return {
+    sets: ['boolq', 'openbookqa'], heldOut: ['openbookqa'], collectHeldOut: true, dataDir: data,
+    temporal: { cpuQueue: 'fleet-real-cpu', gpuQueue: 'fleet-real-gpu', heartbeatTimeoutSec: 30, gpuScheduleToStartSec: 120, gpuPresenceWindowSec: 60,
+      retry: { initialIntervalSec: 0.2, backoffCoefficient: 1.5, maximumIntervalSec: 1, maximumAttempts: 2 } },
+    steps: {
+      collectSet: { model: path.join(ORCH_ROOT, '..', '..', 'packages', 'lm', 'test', 'fixtures', 'llama'), rank: 2, loraAlpha: 4, targetModules: ['q_proj', 'v_proj'], warmupSteps: 2, snapshotSteps: 3, warmupLr: 1e-2, lr: 1e-3, batchSize: 2, maxSeqLen: 48 },
+      trainGenerator: { encoder: tinyBertFixtureDir(), promptsPerPair: 4, textLength: 8, poolPerSet: 8, layers: 2, batchSize: 2, train: { totalSteps: 4, lr: 1e-3, checkpointEvery: 2 } },
+      evaluate: { samples: 2, evaluator: { scorer: 'loglik', maxItemsPerSet: 6, crossMatrix: false } },
+    },
+  };
+}
+
+describe('a worker fleet on the tiny real steps', () => {
+  it('client, GPU and CPU workers in separate processes complete the real pipeline; the zoo, generator and report are in S3 and verify', async () => {
+    const config = tinyRealConfig();
+    const unitLog = path.join(work, 'units-real.log');
+    const [gpu, cpu] = await Promise.all([startWorker('real-gpu', 'gpu', unitLog, {}, config), startWorker('real-cpu', 'cpu', unitLog, {}, config)]);
+    const client = hostEnv('real-client', config, 'real');
+    const run = spawn(process.execPath, ['-r', REGISTER, path.join(ORCH_ROOT, 'src', 'cli.ts'), 'run', 'fleet.json', '--run-id', 'fleet-real-1', '--no-worker', '--no-ui', '--address', dev.address], {
+      cwd: client.dir, env: { ...client.env, DND_ARTIFACTS: storeUrl('fleet-real') }, stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    children.push(run);
+    let runOut = '';
+    run.stdout!.on('data', (d) => { runOut += String(d); });
+    run.stderr!.on('data', (d) => { runOut += String(d); });
+    const code = await new Promise<number | null>((r) => run.once('exit', (c) => r(c)));
+    expect({ code, tail: code === 0 ? '' : `${runOut.slice(-3000)}\n--- gpu:\n${gpu.out().slice(-2000)}\n--- cpu:\n${cpu.out().slice(-2000)}` }).toEqual({ code: 0, tail: '' });
+    expect(runOut).toMatch(/^report: .*report\.md$/m);
+
+    const conn = await Connection.connect({ address: dev.address });
+    const result = await new Client({ connection: conn }).workflow.getHandle('fleet-real-1').result() as PipelineResult;
+    await conn.close();
+    const reader = new S3ArtifactStore({ bucket: BUCKET, prefix: 'fleet-real', endpoint: s3.endpoint, credentials: s3.credentials, cacheDir: path.join(work, 'real-reader-cache') });
+    const refs = [...refsIn(result), ...Object.values(readRunManifest(result.manifestPath).artifacts)];
+    for (const ref of refs) {
+      expect(ref.uri).toMatch(new RegExp(`^s3://${BUCKET}/fleet-real/`));
+      expect(digestPath(await reader.resolve(ref)).sha256).toBe(ref.sha256);
+    }
+    // The zoo a GPU-queue worker made loads as PEFT adapters from the S3 copy; the report holds generated LoRAs.
+    const zooDir = await reader.resolve(result.zoo[0]!.result.ref);
+    expect(readPeftAdapter(path.join(zooDir, 'snapshots', 'step-0003')).config).toMatchObject({ r: 2, targetModules: ['q_proj', 'v_proj'] });
+    const reportDir = await reader.resolve(result.report.ref);
+    expect(readPeftAdapter(path.join(reportDir, 'generated', 'openbookqa-1')).tensors.size).toBeGreaterThan(0);
+    for (const w of [gpu, cpu]) {
+      const exit = new Promise<number | null>((r) => w.child.once('exit', (c) => r(c)));
+      w.child.kill('SIGTERM');
+      expect(await exit).toBe(0);
     }
   });
 });

@@ -1,5 +1,5 @@
 // `dnd worker` (runWorkerCommand, the CLI's own code path) in its own process for the fleet test, on the demo
-// steps with a unit log: flags come as JSON in DND_TEST_WORKER_FLAGS, the unit log path in DND_TEST_UNIT_LOG,
+// steps with a unit log (or the real steps with DND_TEST_STEPS=real): flags come as JSON in DND_TEST_WORKER_FLAGS, the unit log path in DND_TEST_UNIT_LOG,
 // the prebuilt workflow bundle in DND_TEST_BUNDLE. Everything else (Temporal, S3) comes from flags and env
 // as a user gives them. Test support only.
 import * as fs from 'fs';
@@ -13,8 +13,9 @@ const env = (k: string): string => {
 };
 const flags = JSON.parse(env('DND_TEST_WORKER_FLAGS')) as WorkerCommandOptions;
 const log = env('DND_TEST_UNIT_LOG');
+// DND_TEST_STEPS=real: the steps createStepFunctions picks (DND_STEPS=real in the env), without a unit log.
 runWorkerCommand(flags, {
-  steps: createDemoSteps({ onUnit: (unit, phase) => fs.appendFileSync(log, `${process.pid} ${flags.queue} ${phase} ${unit}\n`) }),
+  steps: process.env['DND_TEST_STEPS'] === 'real' ? undefined : createDemoSteps({ onUnit: (unit, phase) => fs.appendFileSync(log, `${process.pid} ${flags.queue} ${phase} ${unit}\n`) }),
   workflowBundle: { codePath: env('DND_TEST_BUNDLE') },
 }).catch((e) => {
   process.stderr.write(`fleet-worker-child: ${(e as Error).stack}\n`);
