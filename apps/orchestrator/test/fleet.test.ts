@@ -237,6 +237,23 @@ describe('a worker fleet on the tiny real steps', () => {
     expect(readPeftAdapter(path.join(zooDir, 'snapshots', 'step-0003')).config).toMatchObject({ r: 2, targetModules: ['q_proj', 'v_proj'] });
     const reportDir = await reader.resolve(result.report.ref);
     expect(readPeftAdapter(path.join(reportDir, 'generated', 'openbookqa-1')).tensors.size).toBeGreaterThan(0);
+    // What a run occupies (infra/README.md "What scales with what"), written only when asked for.
+    if (process.env['DND_FOOTPRINT_OUT']) {
+      const objects = await reader.listObjects();
+      const c2 = await Connection.connect({ address: dev.address });
+      const wf = new Client({ connection: c2 }).workflow;
+      const histories = [];
+      for (const id of result.workflowIds) {
+        const info = (await wf.getHandle(id).describe()).raw.workflowExecutionInfo;
+        histories.push({ id, events: Number(info?.historyLength ?? 0), bytes: Number(info?.historySizeBytes ?? 0) });
+      }
+      await c2.close();
+      fs.writeFileSync(process.env['DND_FOOTPRINT_OUT'], JSON.stringify({
+        s3: { objects: objects.length, bytes: objects.reduce((a, o) => a + o.bytes, 0) },
+        refs: { count: new Set(refs.map((r) => r.uri)).size, bytes: [...new Map(refs.map((r) => [r.uri, r.bytes])).values()].reduce((a, b) => a + b, 0) },
+        history: { workflows: histories.length, events: histories.reduce((a, h) => a + h.events, 0), bytes: histories.reduce((a, h) => a + h.bytes, 0), perWorkflow: histories },
+      }, null, 2));
+    }
     for (const w of [gpu, cpu]) {
       const exit = new Promise<number | null>((r) => w.child.once('exit', (c) => r(c)));
       w.child.kill('SIGTERM');

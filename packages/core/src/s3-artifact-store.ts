@@ -278,11 +278,16 @@ export class S3ArtifactStore implements ArtifactStore {
 
   /** Keys of every object under `<prefix>/` (for audits and tests; pages through the listing). */
   async listObjectKeys(): Promise<string[]> {
-    const keys: string[] = [];
+    return (await this.listObjects()).map((o) => o.key);
+  }
+
+  /** Every object under `<prefix>/` with its size in bytes (what a run occupies: records, data, orphans). */
+  async listObjects(): Promise<Array<{ key: string; bytes: number }>> {
+    const keys: Array<{ key: string; bytes: number }> = [];
     let token: string | undefined;
     do {
       const r = await this.send('list', this.prefix, () => this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.prefix ? `${this.prefix}/` : undefined, ContinuationToken: token })));
-      for (const o of r.Contents ?? []) if (o.Key) keys.push(o.Key);
+      for (const o of r.Contents ?? []) if (o.Key) keys.push({ key: o.Key, bytes: o.Size ?? 0 });
       token = r.IsTruncated ? r.NextContinuationToken : undefined;
     } while (token);
     return keys;
