@@ -6,7 +6,7 @@ import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as net from 'net';
 import * as path from 'path';
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { awsSdk } from './s3-artifact-store';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
 
@@ -98,6 +98,7 @@ export async function startSeaweedFs(opts: { dir: string; buckets?: string[]; bi
   };
   const endpoint = `http://127.0.0.1:${s3}`;
   const buckets = opts.buckets ?? [];
+  const { S3Client, CreateBucketCommand } = awsSdk().s3;
   const client = new S3Client({ endpoint, region: 'us-east-1', forcePathStyle: true, credentials, maxAttempts: 1 });
   const deadline = Date.now() + (opts.startTimeoutMs ?? 90_000);
   try {
