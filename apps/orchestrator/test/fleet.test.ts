@@ -184,6 +184,30 @@ describe('a worker fleet sharing only Temporal and S3', () => {
   });
 });
 
+describe('a worker with a store it cannot use', () => {
+  it('fails at start with the cause (missing bucket, refused credentials), logs worker.failed and leaves its health file saying so', async () => {
+    for (const [url, creds, cause] of [
+      [`s3://no-such-bucket/x?endpoint=${s3.endpoint}`, s3.credentials, /bucket "no-such-bucket" does not exist/],
+      [storeUrl(), { ...s3.credentials, secretAccessKey: 'wrong' }, /credentials were refused/],
+    ] as const) {
+      const h = hostEnv('bad-store');
+      const health = path.join(h.dir, 'health.json');
+      const flags = { queue: 'cpu', config: path.join(h.dir, 'fleet.json'), artifacts: url, concurrency: 1, address: dev.address, healthFile: health, logJson: true };
+      const child = spawn(process.execPath, ['-r', REGISTER, path.join(__dirname, 'support', 'fleet-worker-child.ts')], {
+        cwd: h.dir, stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...h.env, AWS_ACCESS_KEY_ID: creds.accessKeyId, AWS_SECRET_ACCESS_KEY: creds.secretAccessKey, DND_TEST_WORKER_FLAGS: JSON.stringify(flags), DND_TEST_UNIT_LOG: path.join(h.dir, 'units.log'), DND_TEST_BUNDLE: bundlePath },
+      });
+      children.push(child);
+      let text = '';
+      child.stderr!.on('data', (d) => { text += String(d); });
+      expect(await new Promise<number | null>((r) => child.once('exit', (c) => r(c)))).toBe(1);
+      const failed = text.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { event: string; error?: string }).find((e) => e.event === 'worker.failed');
+      expect(failed?.error).toMatch(cause);
+      expect((JSON.parse(fs.readFileSync(health, 'utf8')) as WorkerHealth).status).toBe('failed');
+    }
+  });
+});
+
 /** The tiny real parts of test/real-steps.test.ts: @dnd/lm's tiny Llama, @dnd/encoder's tiny BERT, two 12-item sets. */
 function tinyRealConfig(): object {
   const data = path.join(work, 'tiny-sets');
