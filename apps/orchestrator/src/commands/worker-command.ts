@@ -93,7 +93,11 @@ export async function runWorkerCommand(o: WorkerCommandOptions, deps: { steps?: 
   writeHealth();
   const timer = setInterval(() => writeHealth(), 10_000);
   timer.unref();
+  // Once the worker runs, the Temporal runtime's own handlers shut it down on these signals; before that
+  // (opening the store, connecting), this flag makes the start-up end without polling.
+  let stopRequested = false;
   const onSignal = (signal: string): void => {
+    stopRequested = true;
     log('info', 'worker.stopping', { signal, taskQueue, pid: process.pid });
     writeHealth('stopping');
   };
@@ -106,6 +110,11 @@ export async function runWorkerCommand(o: WorkerCommandOptions, deps: { steps?: 
     worker = await createDndWorker({
       connection, namespace, role: o.queue, taskQueue, steps, store, maxConcurrentActivityTaskExecutions: o.concurrency, workflowBundle: deps.workflowBundle,
     });
+    if (stopRequested) {
+      writeHealth('stopped');
+      log('info', 'worker.stopped', { taskQueue, pid: process.pid, before: 'polling' });
+      return;
+    }
     const running = worker.run();
     writeHealth('polling');
     log('info', 'worker.polling', { taskQueue, namespace, address: conn.address, connection: describeConnection(conn), store: store.location, pid: process.pid });
