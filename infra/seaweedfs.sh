@@ -13,7 +13,7 @@ STAMP=$(cat "$MOD_DIR/go.mod" "$MOD_DIR/go.sum" | sha256sum | cut -c1-12)
 BIN="$DND_CACHE/seaweedfs-$SW_VERSION-$STAMP/weed"
 if [ ! -x "$BIN" ]; then
   command -v go >/dev/null || { log "SeaweedFS needs Go (>= the go line of $MOD_DIR/go.mod) to build; install Go or set DND_SEAWEEDFS_BIN"; exit 1; }
-  log "building SeaweedFS $SW_VERSION from the Go module proxy (once; ~10-30 min on 2 cores)"
+  log "building SeaweedFS $SW_VERSION from the Go module proxy (once; ~30 min on 2 cores)"
   mkdir -p "$(dirname "$BIN")"
   (cd "$MOD_DIR" && GOFLAGS="-mod=readonly -buildvcs=false" go build -trimpath -ldflags='-s -w' \
      -o "$BIN.tmp" github.com/seaweedfs/seaweedfs/weed) >&2

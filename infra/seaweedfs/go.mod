@@ -1,6 +1,6 @@
 // A wrapper module that builds SeaweedFS's `weed` binary (Apache-2.0) at a pinned commit for the S3 tests
 // and local S3 endpoints. Not a dnd program: infra/seaweedfs.sh runs `go build` here. SeaweedFS tags its
-// releases without a `v` (e.g. 3.97), so the Go proxy knows it by pseudo-version only; and its go.mod has a
+// releases without a `v` (the pinned commit reports version 4.53), so the Go proxy knows it by pseudo-version only; and its go.mod has a
 // `replace` line, which `go install ...@version` refuses, so the same `replace` is carried below.
 module dnd.local/infra/seaweedfs
 
