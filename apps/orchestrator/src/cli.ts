@@ -7,10 +7,12 @@ import { Command, Option } from 'commander';
 import { WorkflowFailedError } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
-import { CORE_VERSION, initBackend, LocalArtifactStore } from '@dnd/core';
+import { CORE_VERSION, initBackend, openArtifactStore } from '@dnd/core';
 import { modelCheck } from '@dnd/lm';
 import { collectProgress, createNightlySchedule, describeStatus, followRun, formatOverall, formatProgress, RunEta, runPlan, startLeaveOneOut, startPipeline } from './client';
+import { runWorkerCommand, type WorkerCommandOptions } from './commands/worker-command';
 import { addSets, DEFAULT_RUN_CONFIG, loadRunConfig, PRESETS_DIR } from './config';
+import { addConnectionFlags, connectOptions, resolveConnection, type ConnectionFlags, type TemporalConnectionConfig } from './connection-options';
 import { loadRun, openSession, runFiles, saveRun, type SavedRun, type Session } from './session';
 import { inChildProcesses } from './activities/step-process';
 import { createStepFunctions } from './steps';
@@ -20,9 +22,13 @@ import { createDndWorker, DEFAULT_ACTIVITY_SLOTS } from './worker';
 const out = (s: string): void => { process.stdout.write(s + '\n'); };
 const note = (s: string): void => { process.stderr.write(`[dnd] ${s}\n`); };
 
-function installLogger(verbose: boolean): void {
+function installLogger(verbose: boolean, json: boolean): void {
   try {
-    Runtime.install({ logger: new DefaultLogger(verbose ? 'INFO' : 'WARN') });
+    // --log-json (dnd worker): the SDK's log entries as JSON lines too, beside the worker's own events.
+    const toJson = (e: { level: string; message: string; meta?: Record<string, unknown>; timestampNanos: bigint }): void => {
+      process.stderr.write(JSON.stringify({ at: new Date(Number(e.timestampNanos / 1_000_000n)).toISOString(), level: e.level.toLowerCase(), event: 'sdk', message: e.message, ...(e.meta ?? {}) }, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v)) + '\n');
+    };
+    Runtime.install({ logger: json ? new DefaultLogger(verbose ? 'INFO' : 'WARN', toJson) : new DefaultLogger(verbose ? 'INFO' : 'WARN') });
   } catch { /* installed already */ }
 }
 
@@ -34,11 +40,11 @@ function runDirOf(runsDir: string | undefined, runId: string): string {
   return path.join(path.resolve(runsDir ?? DEFAULT_RUN_CONFIG.runsDir), runId);
 }
 
-async function startInProcessWorker(session: Session, run: SavedRun): Promise<{ worker: Worker; done: Promise<void> }> {
-  const connection = await NativeConnection.connect({ address: session.address });
+async function startInProcessWorker(session: Session, run: SavedRun, conn: TemporalConnectionConfig): Promise<{ worker: Worker; done: Promise<void> }> {
+  const connection = await NativeConnection.connect(connectOptions(session.embedded || !conn.address ? { tls: undefined, apiKey: undefined } : conn, session.address));
   const worker = await createDndWorker({
     connection, namespace: run.config.temporal.namespace, role: 'cpu', taskQueue: run.config.temporal.cpuQueue,
-    store: new LocalArtifactStore(run.config.artifactsDir), steps: inChildProcesses(createStepFunctions()),
+    store: await openArtifactStore(run.config.artifactsDir), steps: inChildProcesses(createStepFunctions()),
   });
   const done = worker.run().finally(() => connection.close());
   return { worker, done };
@@ -49,8 +55,8 @@ function stamp(): string {
 }
 
 /** Runs (or re-attaches to) a run's workflow with an in-process worker, printing progress and the ending. */
-async function drive(run: SavedRun, runDir: string, o: { worker: boolean; ui: boolean; keepServer: boolean; attach: boolean }): Promise<void> {
-  const session = await openSession(runDir, { namespace: run.config.temporal.namespace, ui: o.ui, log: note });
+async function drive(run: SavedRun, runDir: string, o: { worker: boolean; ui: boolean; keepServer: boolean; attach: boolean; conn: TemporalConnectionConfig }): Promise<void> {
+  const session = await openSession(runDir, { namespace: run.config.temporal.namespace, ui: o.ui, log: note, connection: o.conn });
   let w: { worker: Worker; done: Promise<void> } | null = null;
   const stop = async (): Promise<void> => {
     if (w) { w.worker.shutdown(); await w.done.catch(() => undefined); w = null; }
@@ -67,7 +73,7 @@ async function drive(run: SavedRun, runDir: string, o: { worker: boolean; ui: bo
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    if (o.worker) w = await startInProcessWorker(session, run);
+    if (o.worker) w = await startInProcessWorker(session, run, o.conn);
     const ui = session.uiUrl ? `${session.uiUrl}/namespaces/${run.config.temporal.namespace}/workflows/${encodeURIComponent(run.runId)}` : null;
     let handle = session.client.workflow.getHandle(run.runId);
     let status: string | null = null;
@@ -82,7 +88,7 @@ async function drive(run: SavedRun, runDir: string, o: { worker: boolean; ui: bo
     if (ui) note(`Temporal UI: ${ui}`);
     const plan = runPlan(run.workflow, run.runId, run.config);
     const result = await followRun(session.client, handle, (text) => out(`--- ${new Date().toISOString().slice(11, 19)}\n${text}`), 1000, plan);
-    const store = new LocalArtifactStore(run.config.artifactsDir);
+    const store = await openArtifactStore(run.config.artifactsDir);
     const results: PipelineResult[] = Array.isArray(result) ? result : [result];
     const reports: string[] = [];
     for (const r of results) {
@@ -115,10 +121,10 @@ async function drive(run: SavedRun, runDir: string, o: { worker: boolean; ui: bo
 }
 
 /** Opens a Temporal session on a saved run (its live server, a restarted one, or TEMPORAL_ADDRESS), runs `fn`, closes it. */
-async function withRunSession(runsDir: string | undefined, runId: string, fn: (session: Awaited<ReturnType<typeof openSession>>, runDir: string) => Promise<void>): Promise<void> {
+async function withRunSession(runsDir: string | undefined, runId: string, flags: ConnectionFlags, fn: (session: Awaited<ReturnType<typeof openSession>>, runDir: string) => Promise<void>): Promise<void> {
   const runDir = runDirOf(runsDir, runId);
   const run = loadRun(runDir);
-  const session = await openSession(runDir, { namespace: run.config.temporal.namespace, ui: false, log: note });
+  const session = await openSession(runDir, { namespace: run.config.temporal.namespace, ui: false, log: note, connection: resolveConnection(flags) });
   try {
     await fn(session, runDir);
   } finally {
@@ -134,7 +140,7 @@ export function buildCli(): Command {
       + 'Start with: dnd run quickstart')
     .version(CORE_VERSION)
     .option('-v, --verbose', 'log worker and workflow details')
-    .hook('preAction', (cmd) => installLogger(Boolean(cmd.opts()['verbose'])));
+    .hook('preAction', (cmd, action) => installLogger(Boolean(cmd.opts()['verbose']), Boolean(action.opts()['logJson'])));
 
   program
     .command('backend')
@@ -144,8 +150,8 @@ export function buildCli(): Command {
       process.stdout.write(JSON.stringify(info, null, 2) + '\n');
     });
 
-  program
-    .command('run')
+  addConnectionFlags(program
+    .command('run'))
     .description('run the pipeline on a preset or a JSON file of overrides, showing progress; prints the report path at the end')
     .argument('<preset|config.json>', `a preset (${presetNames().join(', ')}) or a JSON file of overrides onto the defaults`)
     .option('--run-id <id>', 'workflow id and run directory name (default: <preset>-<timestamp>)')
@@ -159,8 +165,10 @@ export function buildCli(): Command {
     .option('--keep-server', 'keep the embedded dev server and UI up after the run (Ctrl-C stops)')
     .addHelpText('after', '\nExamples:\n  dnd run quickstart\n  dnd run commonsense-smollm2 --leave-one-out\n  dnd run commonsense-smollm2 --set winogrande=/data/winogrande --held-out winogrande\n'
       + '  dnd run my-overrides.json --run-id exp-3\n  TEMPORAL_ADDRESS=temporal:7233 dnd run quickstart --no-worker')
-    .action(async (what: string, o: { runId?: string; runsDir?: string; leaveOneOut?: boolean; set: string[]; heldOut?: string; skipBad?: boolean; worker: boolean; ui: boolean; keepServer?: boolean }) => {
+    .action(async (what: string, o: ConnectionFlags & { runId?: string; runsDir?: string; leaveOneOut?: boolean; set: string[]; heldOut?: string; skipBad?: boolean; worker: boolean; ui: boolean; keepServer?: boolean }) => {
+      const conn = resolveConnection(o);
       const loaded = loadRunConfig(what, createStepFunctions());
+      if (conn.namespace) loaded.config.temporal.namespace = conn.namespace;
       if (o.set.length || o.heldOut !== undefined) {
         const heldOut = o.heldOut === undefined ? undefined : o.heldOut.split(',').map((h) => h.trim()).filter(Boolean);
         loaded.config = addSets(loaded.config, o.set, heldOut);
@@ -172,27 +180,27 @@ export function buildCli(): Command {
       fs.mkdirSync(runDir, { recursive: true });
       saveRun(runDir, run);
       note(`run ${runId}: ${loaded.source ?? 'defaults'} -> ${runDir}`);
-      await drive(run, runDir, { worker: o.worker, ui: o.ui, keepServer: Boolean(o.keepServer), attach: false });
+      await drive(run, runDir, { worker: o.worker, ui: o.ui, keepServer: Boolean(o.keepServer), attach: false, conn });
     });
 
-  program
-    .command('resume')
+  addConnectionFlags(program
+    .command('resume'))
     .description('continue a run: restarts the dev server on its history (or uses TEMPORAL_ADDRESS) and a worker; a run that ended unsuccessfully starts again, reusing every finished artifact')
     .argument('<run-id>')
     .option('--runs-dir <dir>', 'parent of run directories')
     .option('--no-worker', 'do not run an in-process worker')
     .option('--no-ui', 'start the dev server without its Web UI')
-    .action(async (runId: string, o: { runsDir?: string; worker: boolean; ui: boolean }) => {
+    .action(async (runId: string, o: ConnectionFlags & { runsDir?: string; worker: boolean; ui: boolean }) => {
       const runDir = runDirOf(o.runsDir, runId);
-      await drive(loadRun(runDir), runDir, { worker: o.worker, ui: o.ui, keepServer: false, attach: true });
+      await drive(loadRun(runDir), runDir, { worker: o.worker, ui: o.ui, keepServer: false, attach: true, conn: resolveConnection(o) });
     });
 
-  program
-    .command('status')
+  addConnectionFlags(program
+    .command('status'))
     .description('show a run\'s workflow tree and the progress of its activities')
     .argument('<run-id>')
     .option('--runs-dir <dir>', 'parent of run directories')
-    .action((runId: string, o: { runsDir?: string }) => withRunSession(o.runsDir, runId, async (session, runDir) => {
+    .action((runId: string, o: ConnectionFlags & { runsDir?: string }) => withRunSession(o.runsDir, runId, o, async (session, runDir) => {
       const lines = await collectProgress(session.client, runId);
       if (lines.length) {
         const run = loadRun(runDir);
@@ -202,53 +210,49 @@ export function buildCli(): Command {
       if (fs.existsSync(runFiles(runDir).manifest)) out(`manifest: ${runFiles(runDir).manifest}`);
     }));
 
-  program
-    .command('cancel')
+  addConnectionFlags(program
+    .command('cancel'))
     .description('cancel a run: its child workflows and running activities are cancelled too')
     .argument('<run-id>')
     .option('--runs-dir <dir>', 'parent of run directories')
-    .action((runId: string, o: { runsDir?: string }) => withRunSession(o.runsDir, runId, async (session) => {
+    .action((runId: string, o: ConnectionFlags & { runsDir?: string }) => withRunSession(o.runsDir, runId, o, async (session) => {
       await session.client.workflow.getHandle(runId).cancel();
       out(`cancellation requested for ${runId}${session.embedded ? ' (the run\'s worker cancels its activities when it next runs: `dnd resume`)' : ''}`);
     }));
 
-  program
-    .command('worker')
+  addConnectionFlags(program
+    .command('worker'))
     .description('run a worker: --queue cpu polls workflows and CPU activities; --queue gpu polls GPU activities (collection, training go there while it is up)')
     .addOption(new Option('--queue <kind>', 'which queue').choices(['cpu', 'gpu']).default('cpu'))
-    .option('--config <preset|config.json>', 'config whose queue names, namespace and artifact dir to use')
-    .option('--artifacts <dir>', 'artifact store directory (default: the config\'s artifactsDir)')
+    .option('--config <preset|config.json>', 'config whose queue names, namespace and artifact store to use')
+    .option('--artifacts <dir|url>', 'artifact store: a directory, file:///dir or s3://bucket/prefix[?endpoint=URL] (default: DND_ARTIFACTS, else the config\'s artifactsDir)')
     .option('--concurrency <n>', 'concurrent activities (model steps still run one at a time per process)', (v) => Number.parseInt(v, 10), DEFAULT_ACTIVITY_SLOTS)
-    .addHelpText('after', '\nNeeds TEMPORAL_ADDRESS (host:port). Example:\n  TEMPORAL_ADDRESS=temporal:7233 dnd worker --queue gpu --artifacts /shared/artifacts')
-    .action(async (o: { queue: 'cpu' | 'gpu'; config?: string; artifacts?: string; concurrency: number }) => {
-      const address = process.env['TEMPORAL_ADDRESS'];
-      if (!address) throw new Error('dnd worker needs TEMPORAL_ADDRESS (host:port of the Temporal frontend)');
-      const steps = createStepFunctions();
-      const { config } = loadRunConfig(o.config ?? null, steps);
-      const taskQueue = o.queue === 'gpu' ? config.temporal.gpuQueue : config.temporal.cpuQueue;
-      const connection = await NativeConnection.connect({ address });
-      const worker = await createDndWorker({
-        connection, namespace: config.temporal.namespace, role: o.queue, taskQueue, steps: inChildProcesses(steps),
-        store: new LocalArtifactStore(o.artifacts ? path.resolve(o.artifacts) : config.artifactsDir), maxConcurrentActivityTaskExecutions: o.concurrency,
-      });
-      note(`worker polling ${taskQueue} on ${address} (Ctrl-C stops)`);
-      await worker.run();
-      await connection.close();
-    });
+    .option('--health-file <file>', 'rewrite this JSON file every 10 s with the worker\'s state (polling, stopping...); removed on a clean stop')
+    .option('--health-port <port>', 'serve the same JSON over HTTP: 200 while polling, 503 otherwise', (v) => Number.parseInt(v, 10))
+    .option('--health-host <host>', 'address the health endpoint binds', '127.0.0.1')
+    .option('--log-json', 'log JSON lines on stderr (SDK logs included)')
+    .addHelpText('after', '\nNeeds a Temporal address (--address or TEMPORAL_ADDRESS). SIGTERM stops polling, lets running steps finish\n'
+      + 'within the grace time and hands the rest back (outputs publish atomically). Examples:\n'
+      + '  TEMPORAL_ADDRESS=temporal:7233 dnd worker --queue gpu --artifacts s3://dnd/prod --health-file /run/dnd/health.json\n'
+      + '  dnd worker --address ns.acct.tmprl.cloud:7233 --namespace ns.acct --api-key-file /etc/dnd/temporal-api-key\n'
+      + '  dnd worker --address temporal.internal:7233 --tls-ca ca.pem --tls-cert client.pem --tls-key client.key')
+    .action((o: WorkerCommandOptions) => runWorkerCommand({ ...o, artifacts: o.artifacts ?? process.env['DND_ARTIFACTS'] }));
 
   const schedule = program.command('schedule').description('Temporal Schedules');
-  schedule
-    .command('nightly')
+  addConnectionFlags(schedule
+    .command('nightly'))
     .description('create (or replace) the Schedule that evaluates the latest generator on the config\'s sets')
     .requiredOption('--cron <expr>', 'cron expression, e.g. "0 3 * * *"')
     .option('--config <preset|config.json>', 'config of the evaluation (sets, queues)')
     .option('--id <scheduleId>', 'schedule id', 'dnd-nightly')
     .option('--timezone <tz>', 'IANA time zone of the cron expression', 'UTC')
-    .addHelpText('after', '\nNeeds TEMPORAL_ADDRESS: a Schedule lives on a cluster that outlives this command.')
-    .action(async (o: { cron: string; config?: string; id: string; timezone: string }) => {
-      if (!process.env['TEMPORAL_ADDRESS']) throw new Error('dnd schedule needs TEMPORAL_ADDRESS (a Schedule on a dev server that stops with this command would never fire)');
+    .addHelpText('after', '\nNeeds --address or TEMPORAL_ADDRESS: a Schedule lives on a cluster that outlives this command.')
+    .action(async (o: ConnectionFlags & { cron: string; config?: string; id: string; timezone: string }) => {
+      const conn = resolveConnection(o);
+      if (!conn.address) throw new Error('dnd schedule needs TEMPORAL_ADDRESS or --address (a Schedule on a dev server that stops with this command would never fire)');
       const { config } = loadRunConfig(o.config ?? null, createStepFunctions());
-      const session = await openSession(process.cwd(), { namespace: config.temporal.namespace });
+      if (conn.namespace) config.temporal.namespace = conn.namespace;
+      const session = await openSession(process.cwd(), { namespace: config.temporal.namespace, connection: conn });
       try {
         const id = await createNightlySchedule(session.client, { scheduleId: o.id, cron: o.cron, config, timezone: o.timezone });
         out(`schedule ${id}: nightlyEvaluation at "${o.cron}" (${o.timezone}) on ${config.temporal.cpuQueue}`);

@@ -3,11 +3,16 @@
 import { Client, Connection, ScheduleOverlapPolicy, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { plannedSteps } from './run-plan';
+import { connectOptions, type TemporalConnectionConfig } from './connection-options';
 import type { LeaveOneOutInput, NightlyInput, PipelineInput, PipelineResult, Progress, RunConfig } from './types';
 
-/** Connects to `address` (TEMPORAL_ADDRESS or the embedded dev server). */
-export async function connectClient(address: string, namespace = 'default'): Promise<Client> {
-  const connection = await Connection.connect({ address });
+/**
+ * Connects to `address` (a cluster or the embedded dev server) with the TLS / API key settings of
+ * `security` (resolveConnection in connection-options.ts; none: plain TCP).
+ * @example await connectClient('ns.acct.tmprl.cloud:7233', 'ns.acct', resolveConnection({}))
+ */
+export async function connectClient(address: string, namespace = 'default', security: Pick<TemporalConnectionConfig, 'tls' | 'apiKey'> = { tls: undefined, apiKey: undefined }): Promise<Client> {
+  const connection = await Connection.connect(connectOptions(security, address));
   return new Client({ connection, namespace });
 }
 

@@ -125,7 +125,9 @@ export function loadRunConfig(nameOrFile: string | null, steps: StepFunctions, c
   config.dataDir = path.resolve(cwd, config.dataDir);
   if (config.setDirs) for (const [name, dir] of Object.entries(config.setDirs)) if (typeof dir === 'string' && dir) config.setDirs[name] = path.resolve(cwd, dir);
   config.runsDir = path.resolve(cwd, config.runsDir);
-  config.artifactsDir = path.resolve(cwd, config.artifactsDir);
+  // DND_ARTIFACTS (a directory or a store URL such as s3://bucket/prefix) overrides the config's artifactsDir.
+  if (process.env['DND_ARTIFACTS']) config.artifactsDir = process.env['DND_ARTIFACTS'];
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(config.artifactsDir)) config.artifactsDir = path.resolve(cwd, config.artifactsDir);
   validateRunConfig(config);
   return { preset, source, config };
 }

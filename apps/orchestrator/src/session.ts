@@ -6,6 +6,7 @@ import * as path from 'path';
 import type { Client } from '@temporalio/client';
 import { writeFileAtomic } from '@dnd/core';
 import { connectClient } from './client';
+import { resolveConnection, type TemporalConnectionConfig } from './connection-options';
 import { startDevServer, type DevServer } from './dev-server';
 import type { RunConfig } from './types';
 
@@ -56,15 +57,17 @@ function alive(pid: number): boolean {
 }
 
 /**
- * Opens a session for `runDir`: TEMPORAL_ADDRESS if set; else the live dev server of this run dir; else
+ * Opens a session for `runDir`: the cluster of `opts.connection` (default: TEMPORAL_ADDRESS and the other
+ * TEMPORAL_* variables, see connection-options.ts) if it names one; else the live dev server of this run dir; else
  * starts one on `<runDir>/temporal.db` (history persists across restarts) unless `start` is false.
  */
-export async function openSession(runDir: string, opts: { namespace?: string; ui?: boolean; start?: boolean; log?: (m: string) => void } = {}): Promise<Session> {
-  const ns = opts.namespace ?? 'default';
+export async function openSession(runDir: string, opts: { namespace?: string; ui?: boolean; start?: boolean; log?: (m: string) => void; connection?: TemporalConnectionConfig } = {}): Promise<Session> {
+  const conn = opts.connection ?? resolveConnection({});
+  const ns = conn.namespace ?? opts.namespace ?? 'default';
   const log = opts.log ?? (() => undefined);
-  const cluster = process.env['TEMPORAL_ADDRESS'];
+  const cluster = conn.address;
   if (cluster) {
-    const client = await connectClient(cluster, ns);
+    const client = await connectClient(cluster, ns, conn);
     return { client, address: cluster, uiUrl: process.env['TEMPORAL_UI_URL'] ?? null, embedded: false, close: () => client.connection.close() };
   }
   const files = runFiles(runDir);

@@ -41,7 +41,7 @@ export interface RunConfig {
   temporal: TemporalRunOptions;
   /** Run directories (manifest, dev-server SQLite, logs) live under here. */
   runsDir: string;
-  /** Root of the LocalArtifactStore. */
+  /** The artifact store: a directory (LocalArtifactStore) or a URL (`file:///dir`, `s3://bucket/prefix`, see openArtifactStore). */
   artifactsDir: string;
 }
 

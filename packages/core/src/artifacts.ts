@@ -90,8 +90,9 @@ export function digestPath(p: string): { sha256: string; bytes: number } {
 /**
  * Storage for step outputs, addressed by artifactKey. Every method is idempotent per key: the first
  * complete put wins and later puts of the same key return the stored record without rewriting it.
- * A local directory implements it (LocalArtifactStore); an object store can (put = upload to a
- * temporary key + copy, has = HEAD, resolve = download into a local cache).
+ * A local directory implements it (LocalArtifactStore); an S3-compatible object store too (S3ArtifactStore in
+ * s3-artifact-store.ts: put = upload under an attempt key + conditional publish of record.json, resolve =
+ * verified download into a local cache). openArtifactStore(url) picks one.
  */
 export interface ArtifactStore {
   /** A human-readable location, e.g. `file:///runs/artifacts`. */

@@ -28,3 +28,10 @@ export { LORA_TOKEN_MODULE_ORDER, TOKEN_MEAN_SCALE, TOKEN_STD_BIAS, llamaLoraSha
 // [artifact store, manifests]
 export type { ArtifactRef, ArtifactRecord, ArtifactStore, LocalArtifactStoreOptions, RunManifest } from './artifacts';
 export { artifactKey, sha256Hex, sha256File, digestPath, LocalArtifactStore, writeRunManifest, readRunManifest } from './artifacts';
+// [object storage: S3 artifact store, store URLs, SeaweedFS for tests]
+export type { S3ArtifactStoreOptions } from './s3-artifact-store';
+export { S3ArtifactStore } from './s3-artifact-store';
+export type { OpenArtifactStoreOptions } from './artifact-store-url';
+export { openArtifactStore, parseS3Url } from './artifact-store-url';
+export type { SeaweedFsServer } from './seaweedfs-server';
+export { startSeaweedFs, seaweedFsBinary } from './seaweedfs-server';
