@@ -4,6 +4,7 @@
 // an object store implements ArtifactStore elsewhere.
 import * as crypto from 'crypto';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { fileURLToPath, pathToFileURL } from 'url';
 import { canonicalJson } from './config';
@@ -143,6 +144,9 @@ export class ArtifactCorruptError extends Error {
   }
 }
 
+/** This machine, in the names of `.tmp` folders (pids are only meaningful on the host that made them). */
+const HOST_TAG = crypto.createHash('sha256').update(os.hostname()).digest('hex').slice(0, 8);
+
 /** True when process `pid` exists (signal 0 probes without signalling). */
 function pidAlive(pid: number): boolean {
   try {
@@ -193,9 +197,11 @@ export class LocalArtifactStore implements ArtifactStore {
     const dir = path.join(this.root, '.tmp');
     const removed: string[] = [];
     for (const name of fs.existsSync(dir) ? fs.readdirSync(dir) : []) {
-      const m = /^(\d+)-/.exec(name);
-      if (m && Number(m[1]) !== process.pid && pidAlive(Number(m[1]))) continue;
-      if (m && Number(m[1]) === process.pid) continue;
+      // `<pid>-<host>-XXXXXX` (host: 8 hex of its name; older folders have none). A folder of another
+      // host sharing this store is left alone: its pid means nothing here (`dnd store gc` removes it).
+      const m = /^(\d+)-(?:([0-9a-f]{8})-)?[A-Za-z0-9]{6}$/.exec(name);
+      if (!m || (m[2] !== undefined && m[2] !== HOST_TAG)) continue;
+      if (Number(m[1]) === process.pid || pidAlive(Number(m[1]))) continue;
       fs.rmSync(path.join(dir, name), { recursive: true, force: true });
       removed.push(path.join(dir, name));
     }
@@ -342,7 +348,7 @@ export class LocalArtifactStore implements ArtifactStore {
   }
 
   private makeTmp(): string {
-    return fs.mkdtempSync(path.join(this.root, '.tmp', `${process.pid}-`));
+    return fs.mkdtempSync(path.join(this.root, '.tmp', `${process.pid}-${HOST_TAG}-`));
   }
 
   // tmp holds `data`; writes record.json beside it, then renames tmp to the entry directory.
