@@ -126,6 +126,8 @@ export interface LocalArtifactStoreOptions {
    * Why: an audit trail that shows each key was written exactly once (tests and post-mortems read it).
    */
   journal?: boolean;
+  /** Remove `.tmp` folders of dead writers on open (default true). Why false: `dnd store gc` lists them first. */
+  cleanTmp?: boolean;
 }
 
 const KEY_RE = /^[0-9a-f]{16,128}$/;
@@ -186,7 +188,7 @@ export class LocalArtifactStore implements ArtifactStore {
     this.location = pathToFileURL(this.root).href;
     this.journal = opts.journal ?? true;
     fs.mkdirSync(path.join(this.root, '.tmp'), { recursive: true });
-    this.cleanStaleTmp();
+    if (opts.cleanTmp ?? true) this.cleanStaleTmp();
   }
 
   /**
@@ -194,18 +196,24 @@ export class LocalArtifactStore implements ArtifactStore {
    * of live processes stay. Returns the removed paths. Called on every open of the store.
    */
   cleanStaleTmp(): string[] {
+    const stale = this.staleTmp();
+    for (const p of stale) fs.rmSync(p, { recursive: true, force: true });
+    return stale;
+  }
+
+  /** The `.tmp/<pid>-*` folders cleanStaleTmp would remove (writer dead, on this host), without removing. */
+  staleTmp(): string[] {
     const dir = path.join(this.root, '.tmp');
-    const removed: string[] = [];
+    const stale: string[] = [];
     for (const name of fs.existsSync(dir) ? fs.readdirSync(dir) : []) {
       // `<pid>-<host>-XXXXXX` (host: 8 hex of its name; older folders have none). A folder of another
       // host sharing this store is left alone: its pid means nothing here (`dnd store gc` removes it).
       const m = /^(\d+)-(?:([0-9a-f]{8})-)?[A-Za-z0-9]{6}$/.exec(name);
       if (!m || (m[2] !== undefined && m[2] !== HOST_TAG)) continue;
       if (Number(m[1]) === process.pid || pidAlive(Number(m[1]))) continue;
-      fs.rmSync(path.join(dir, name), { recursive: true, force: true });
-      removed.push(path.join(dir, name));
+      stale.push(path.join(dir, name));
     }
-    return removed;
+    return stale;
   }
 
   /** Every key with a published entry (a record.json), sorted. */
