@@ -28,9 +28,10 @@ export interface PreflightOptions {
   scoring?: boolean;
 }
 
-// A step's validator names its own field ("collectSet.rank must be ..."); the run config path goes before it.
+// A step's validator names its own field ("collectSet.rank ..." or "CollectConfig.rank ..."); the run
+// config path goes before it: "RunConfig.steps.collectSet.rank must be ...".
 function stepError(step: string, e: unknown): BadInputError {
-  const msg = (e as Error).message ?? String(e);
+  const msg = ((e as Error).message ?? String(e)).replace(/^[A-Z][A-Za-z]*Config\./, `${step}.`);
   return new BadInputError(`RunConfig.steps.${msg.startsWith(`${step}.`) || msg.startsWith(`${step}:`) ? msg : `${step}: ${msg}`}`, { cause: e });
 }
 
