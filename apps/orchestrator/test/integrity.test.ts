@@ -83,7 +83,7 @@ describe('bad input fails fast, once, with its own message (item 5)', () => {
   setFrom(data, 'noanswer', 'boolq', 12, ({ answer: _a, ...r }) => r);
 
   const cases: Array<[string, Record<string, unknown>, RegExp]> = [
-    ['an empty set', { sets: ['boolq', 'empty'], heldOut: ['boolq'] }, /^dnd: task set "empty": task set empty: .*train\.jsonl has no usable records$/],
+    ['an empty set', { sets: ['boolq', 'empty'], heldOut: ['boolq'] }, /^dnd: task set "empty": task set empty: .*(train|test)\.jsonl has no usable records$/],
     ['a malformed JSONL line', { sets: ['boolq', 'malformed'], heldOut: ['boolq'] }, /^dnd: task set "malformed": task file .*malformed\/train\.jsonl:3: malformed JSON line \(.*\) \(pass skipBad \/ --skip-bad to skip bad lines\)$/],
     ['records without output', { sets: ['boolq', 'nooutput'], heldOut: ['boolq'] }, /^dnd: task set "nooutput": 12 of 12 train items have an empty "output"; a LoRA cannot be fine-tuned on them$/],
     ['a held-out set without answer', { sets: ['boolq', 'noanswer'], heldOut: ['noanswer'] }, /^dnd: held-out set "noanswer" cannot be scored: set "noanswer" has 12 of 12 items without labels/],
