@@ -109,11 +109,12 @@ export function acquireRunLock(runDir: string, runId: string): RunLock {
   } finally {
     fs.rmSync(mine, { force: true });
   }
-  return {
-    file, owner,
-    release() {
-      const cur = readOwner(file);
-      if (cur && cur.pid === owner.pid && cur.startedAt === owner.startedAt) fs.rmSync(file, { force: true });
-    },
+  // process.exit (Ctrl-C's handler ends with it) skips `finally` blocks; the exit event still runs.
+  const release = (): void => {
+    process.removeListener('exit', release);
+    const cur = readOwner(file);
+    if (cur && cur.pid === owner.pid && cur.startedAt === owner.startedAt) fs.rmSync(file, { force: true });
   };
+  process.once('exit', release);
+  return { file, owner, release };
 }

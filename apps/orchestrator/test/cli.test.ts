@@ -42,6 +42,25 @@ describe('dnd command', () => {
     temporal: { heartbeatTimeoutSec: 2, retry: { initialIntervalSec: 0.2, maximumIntervalSec: 1 } },
   }));
 
+  it('a second dnd run with the id of a live run changes nothing (not even config.json) and names the process that holds it', async () => {
+    const first = dnd(dir, 'run', 'slow.json', '--run-id', 'c3', '--no-ui');
+    await waitFor('collection to start', () => /c3\/zoo\/boolq .*collectSet/.test(first.out()), 60_000);
+    const runDir = path.join(dir, 'runs', 'c3');
+    const config = fs.readFileSync(path.join(runDir, 'config.json'));
+    const lock = fs.readFileSync(path.join(runDir, 'run.lock'), 'utf8');
+    fs.writeFileSync(path.join(dir, 'other.json'), JSON.stringify({ sets: ['boolq', 'piqa'], heldOut: ['piqa'], dataDir: DATA_DIR }));
+    const second = dnd(dir, 'run', 'other.json', '--run-id', 'c3', '--no-ui');
+    expect(await second.exit).toBe(1);
+    const last = second.out().trim().split('\n').pop();
+    expect(last).toMatch(new RegExp(`^dnd: run c3 is in use by process ${first.child.pid} \\(dnd run slow\\.json --run-id c3 --no-ui, since .*\\); nothing was changed\\.`));
+    expect(fs.readFileSync(path.join(runDir, 'config.json'))).toEqual(config);
+    expect(fs.readFileSync(path.join(runDir, 'run.lock'), 'utf8')).toBe(lock);
+    expect(second.out()).not.toContain('starting the Temporal dev server');
+    first.child.kill('SIGINT');
+    expect(await first.exit).toBe(130);
+    expect(fs.existsSync(path.join(runDir, 'run.lock'))).toBe(false); // released on the way out
+  });
+
   it('run, Ctrl-C, status, resume: the run finishes from its stored history and prints report and manifest', async () => {
     const run = dnd(dir, 'run', 'slow.json', '--run-id', 'c1', '--no-ui');
     await waitFor('collection to start', () => /c1\/zoo\/boolq .*collectSet/.test(run.out()), 60_000);
