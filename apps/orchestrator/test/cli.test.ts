@@ -43,7 +43,9 @@ describe('dnd command', () => {
   }));
 
   it('a second dnd run with the id of a live run changes nothing (not even config.json) and names the process that holds it', async () => {
-    const first = dnd(dir, 'run', 'slow.json', '--run-id', 'c3', '--no-ui');
+    // Its own config (4 snapshots): its stored units must not shorten the other tests' runs in this folder.
+    fs.writeFileSync(path.join(dir, 'slow4.json'), fs.readFileSync(path.join(dir, 'slow.json'), 'utf8').replace('"snapshots":3', '"snapshots":4'));
+    const first = dnd(dir, 'run', 'slow4.json', '--run-id', 'c3', '--no-ui');
     await waitFor('collection to start', () => /c3\/zoo\/boolq .*collectSet/.test(first.out()), 60_000);
     const runDir = path.join(dir, 'runs', 'c3');
     const config = fs.readFileSync(path.join(runDir, 'config.json'));
@@ -52,7 +54,7 @@ describe('dnd command', () => {
     const second = dnd(dir, 'run', 'other.json', '--run-id', 'c3', '--no-ui');
     expect(await second.exit).toBe(1);
     const last = second.out().trim().split('\n').pop();
-    expect(last).toMatch(new RegExp(`^dnd: run c3 is in use by process ${first.child.pid} \\(dnd run slow\\.json --run-id c3 --no-ui, since .*\\); nothing was changed\\.`));
+    expect(last).toMatch(new RegExp(`^dnd: run c3 is in use by process ${first.child.pid} \\(dnd run slow4\\.json --run-id c3 --no-ui, since .*\\); nothing was changed\\.`));
     expect(fs.readFileSync(path.join(runDir, 'config.json'))).toEqual(config);
     expect(fs.readFileSync(path.join(runDir, 'run.lock'), 'utf8')).toBe(lock);
     expect(second.out()).not.toContain('starting the Temporal dev server');
