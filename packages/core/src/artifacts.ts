@@ -427,7 +427,7 @@ export interface RunManifest {
  */
 export function writeRunManifest(dir: string, manifest: RunManifest): string {
   if (manifest.manifestVersion !== 1) throw new Error(`writeRunManifest: manifestVersion must be 1, got ${JSON.stringify(manifest.manifestVersion)}`);
-  if (!manifest.runId) throw new Error('writeRunManifest: runId must be non-empty');
+  validateName('run id', manifest.runId);
   for (const [name, ref] of Object.entries(manifest.artifacts)) {
     if (!ref || typeof ref.uri !== 'string' || !/^[0-9a-f]{64}$/.test(ref.sha256)) {
       throw new Error(`writeRunManifest: artifacts.${name} is not an ArtifactRef: ${JSON.stringify(ref)}`);
@@ -440,7 +440,13 @@ export function writeRunManifest(dir: string, manifest: RunManifest): string {
 
 /** Reads a manifest written by writeRunManifest. */
 export function readRunManifest(file: string): RunManifest {
-  const m = JSON.parse(fs.readFileSync(file, 'utf8')) as RunManifest;
+  let m: RunManifest;
+  try {
+    m = JSON.parse(fs.readFileSync(file, 'utf8')) as RunManifest;
+  } catch (e) {
+    throw new BadInputError(`${file} is corrupt: ${(e as Error).message}`);
+  }
+  try { validateName('run id', m.runId); } catch (e) { throw new BadInputError(`${file}: ${(e as Error).message}`); }
   if (m.manifestVersion !== 1) throw new Error(`readRunManifest(${file}): unsupported manifestVersion ${JSON.stringify(m.manifestVersion)}`);
   return m;
 }
