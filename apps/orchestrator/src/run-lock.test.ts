@@ -1,6 +1,6 @@
 // The run-id lock with real processes: a live holder is named and its lock untouched; the lock of a
 // process killed with -9 is taken over; release removes only our own lock.
-import { spawn, spawnSync } from 'child_process';
+import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';

@@ -2,7 +2,6 @@
 // __metadata__}, raw little-endian data. Lazy per-tensor reads; writes are atomic (temp + rename).
 // Not a tensor library: floats come back as Float32Array, integers as BigInt64Array / Int32Array.
 import * as fs from 'fs';
-import * as path from 'path';
 import { BadInputError } from './bad-input';
 import { writeFileAtomic } from './atomic-write';
 import { sizeOf } from './tensor-data';
