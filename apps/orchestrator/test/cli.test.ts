@@ -63,6 +63,24 @@ describe('dnd command', () => {
     expect(fs.existsSync(path.join(runDir, 'run.lock'))).toBe(false); // released on the way out
   });
 
+  it('bad input found inside the worker fails the run once, and its own message is the last line (not "Child Workflow execution failed")', async () => {
+    // A set that preflight can load (one JSONL file, split by seed) but the demo collectSet refuses (it wants
+    // train.json / test.json): the failure happens in an activity, two child workflows down.
+    const data = path.join(dir, 'data-c4');
+    fs.mkdirSync(path.join(data, 'jsonlonly'), { recursive: true });
+    fs.cpSync(path.join(DATA_DIR, 'boolq'), path.join(data, 'boolq'), { recursive: true });
+    const rec = JSON.stringify({ instruction: 'Q? Answer format: true/false', output: 'the correct answer is true', answer: 'true' });
+    fs.writeFileSync(path.join(data, 'jsonlonly', 'train.jsonl'), `${rec}\n${rec}\n${rec}\n`);
+    fs.writeFileSync(path.join(dir, 'c4.json'), JSON.stringify({ sets: ['boolq', 'jsonlonly'], heldOut: ['boolq'], dataDir: data, temporal: { retry: { initialIntervalSec: 5, maximumAttempts: 10 } } }));
+    const run = dnd(dir, 'run', 'c4.json', '--run-id', 'c4', '--no-ui');
+    expect(await run.exit).toBe(1);
+    const lines = run.out().trim().split('\n');
+    expect(lines[lines.length - 1]).toBe(`dnd: run c4 failed: collectSet: task set "jsonlonly": no train.json or test.json in ${path.join(data, 'jsonlonly')}`);
+    expect(run.out()).toMatch(/attempt: 1,/); // the worker's warning of the one attempt
+    expect(run.out()).not.toMatch(/attempt: 2,/); // never retried (retry config above would allow 10)
+    expect(fs.existsSync(path.join(dir, 'runs', 'c4', 'run.lock'))).toBe(false);
+  });
+
   it('run, Ctrl-C, status, resume: the run finishes from its stored history and prints report and manifest', async () => {
     const run = dnd(dir, 'run', 'slow.json', '--run-id', 'c1', '--no-ui');
     await waitFor('collection to start', () => /c1\/zoo\/boolq .*collectSet/.test(run.out()), 60_000);
