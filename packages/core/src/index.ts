@@ -27,5 +27,7 @@ export { LORA_MODULES, DEFAULT_LORA_ADAPTER_CONFIG, validateLoraAdapterConfig, v
 export type { LoraModuleShape, LoraTokenEntry, LoraTokenLayout, LlamaLoraShapeSpec } from './lora-tokens';
 export { LORA_TOKEN_MODULE_ORDER, TOKEN_MEAN_SCALE, TOKEN_STD_BIAS, llamaLoraShapes, loraTokenLayout, loraTokenLayoutOf, tokenizeLora, detokenizeLora, tokenLossWeights, meanLossWeights } from './lora-tokens';
 // [artifact store, manifests]
-export type { ArtifactRef, ArtifactRecord, ArtifactStore, LocalArtifactStoreOptions, RunManifest, EntryCheck } from './artifacts';
-export { artifactKey, sha256Hex, sha256File, digestPath, LocalArtifactStore, ArtifactCorruptError, writeRunManifest, readRunManifest } from './artifacts';
+export type { ArtifactRef, ArtifactRecord, ArtifactStore, LocalArtifactStoreOptions, EntryCheck } from './artifacts';
+export { artifactKey, sha256Hex, sha256File, digestPath, LocalArtifactStore, ArtifactCorruptError } from './artifacts';
+export type { RunManifest } from './run-manifest';
+export { writeRunManifest, readRunManifest } from './run-manifest';
