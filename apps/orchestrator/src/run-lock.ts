@@ -24,10 +24,16 @@ export interface RunLock {
   release(): void;
 }
 
-/** The lock file of a run directory. */
+/**
+ * The lock file of a run directory.
+ * @example runLockFile('runs/exp-3') // 'runs/exp-3/run.lock'
+ */
 export const runLockFile = (runDir: string): string => path.join(runDir, 'run.lock');
 
-/** Another live process holds the run id: nothing was changed. */
+/**
+ * Another live process holds the run id: nothing was changed.
+ * @example try { acquireRunLock(dir, id); } catch (e) { if (e instanceof RunLockedError) console.error(e.holder.pid); }
+ */
 export class RunLockedError extends Error {
   constructor(readonly runId: string, readonly holder: RunLockOwner, readonly file: string) {
     super(`run ${runId} is in use by process ${holder.pid} (${holder.command}, since ${holder.startedAt}${holder.host !== os.hostname() ? ` on ${holder.host}` : ''}); `
@@ -36,7 +42,10 @@ export class RunLockedError extends Error {
   }
 }
 
-/** Start time of `pid` from /proc/<pid>/stat (field 22), or null where there is no /proc. */
+/**
+ * Start time of `pid` from /proc/<pid>/stat (field 22), or null where there is no /proc.
+ * @example processStart(process.pid) // '123456' (clock ticks since boot)
+ */
 export function processStart(pid: number): string | null {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -46,7 +55,10 @@ export function processStart(pid: number): string | null {
   }
 }
 
-/** True when the process that wrote `owner` is still running (same pid and, where known, same start time). */
+/**
+ * True when the process that wrote `owner` is still running (same pid and, where known, same start time).
+ * @example ownerAlive(JSON.parse(fs.readFileSync(runLockFile(dir), 'utf8')))
+ */
 export function ownerAlive(owner: RunLockOwner): boolean {
   if (owner.host !== os.hostname()) return true; // cannot tell from here: assume live
   try {

@@ -136,6 +136,7 @@ const KEY_RE = /^[0-9a-f]{16,128}$/;
  * A stored entry whose bytes no longer match the digest recorded when it was published. The entry has
  * been moved to `<root>/quarantine/`, so the next run recomputes it; this attempt cannot succeed by
  * retrying (its inputs name the corrupt entry), hence `nonRetryable`.
+ * @example try { await store.get(key); } catch (e) { if (e instanceof ArtifactCorruptError) console.error(e.key, e.quarantinedTo); }
  */
 export class ArtifactCorruptError extends Error {
   readonly nonRetryable = true;

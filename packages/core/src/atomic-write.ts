@@ -8,6 +8,7 @@ import * as path from 'path';
  * The disk (or quota) is full. Not retried blindly: a retry on the same disk fails the same way, so it
  * carries `nonRetryable` (the orchestrator maps that to a non-retryable failure), and the message names
  * the path and the bytes the write needed.
+ * @example if (e instanceof DiskFullError) console.error(e.message) // 'disk full: writing /o/x needs 937216 bytes ...'
  */
 export class DiskFullError extends Error {
   readonly nonRetryable = true;
@@ -17,18 +18,27 @@ export class DiskFullError extends Error {
   }
 }
 
-/** True for ENOSPC / EDQUOT errors (disk or quota full). */
+/**
+ * True for ENOSPC / EDQUOT errors (disk or quota full).
+ * @example try { fs.writeFileSync(f, b); } catch (e) { if (isDiskFull(e)) throw new DiskFullError(f, b.length, { cause: e }); throw e; }
+ */
 export function isDiskFull(e: unknown): boolean {
   const code = (e as NodeJS.ErrnoException | null)?.code;
   return code === 'ENOSPC' || code === 'EDQUOT';
 }
 
-/** The temporary name writeFileAtomic uses for `file`: hidden, beside it, unique per process and call. */
+/**
+ * The temporary name writeFileAtomic uses for `file`: hidden, beside it, unique per process and call.
+ * @example atomicTempName('/o/generator.safetensors') // '/o/.generator.safetensors.tmp-4242-k3j4h5ab'
+ */
 export function atomicTempName(file: string): string {
   return path.join(path.dirname(file), `.${path.basename(file)}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 10)}`);
 }
 
-/** True for a name writeFileAtomic's temporary files have (also those of older versions: `<name>.tmp-<pid>-<rand>`). */
+/**
+ * True for a name writeFileAtomic's temporary files have (also those of older versions: `<name>.tmp-<pid>-<rand>`).
+ * @example isAtomicTempName('.adapter_model.safetensors.tmp-4242-k3j4h5') // true
+ */
 export function isAtomicTempName(name: string): boolean {
   return /\.tmp-\d+-[a-z0-9]+$/.test(name);
 }

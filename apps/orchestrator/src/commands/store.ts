@@ -59,7 +59,10 @@ function hexIn(p: string, out: Set<string>): void {
   for (const m of fs.readFileSync(p, 'utf8').matchAll(/[0-9a-f]{64}/g)) out.add(m[0]);
 }
 
-/** Live `dnd run` / `dnd resume` processes under `runsDir` (their run.lock files). */
+/**
+ * Live `dnd run` / `dnd resume` processes under `runsDir` (their run.lock files).
+ * @example liveRuns('runs') // [{ runId: 'exp-3', owner: { pid: 4242, ... } }]
+ */
 export function liveRuns(runsDir: string): Array<{ runId: string; owner: RunLockOwner }> {
   if (!fs.existsSync(runsDir)) return [];
   const out: Array<{ runId: string; owner: RunLockOwner }> = [];
