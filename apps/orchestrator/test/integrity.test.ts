@@ -178,7 +178,7 @@ describe('dnd store verify / gc (items 3 and 7)', () => {
 
     const v = dnd(cwd, ['store', 'verify', '--artifacts', root]);
     expect(v.status).toBe(1);
-    expect(v.all).toMatch(new RegExp(`BAD ${key}: digest [0-9a-f]{64}`));
+    expect(v.all).toMatch(new RegExp(`BAD ${key}: content digest [0-9a-f]{64}`));
     expect(v.all).toContain('2 entries checked');
     expect(v.all).toContain('1 ok, 1 bad');
     const fix = dnd(cwd, ['store', 'verify', '--artifacts', root, '--fix']);

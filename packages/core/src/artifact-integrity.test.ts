@@ -37,8 +37,7 @@ describe('verification on reuse', () => {
     let err: unknown;
     try { await new LocalArtifactStore(root).get(key); } catch (e) { err = e; }
     expect(err).toBeInstanceOf(ArtifactCorruptError);
-    expect((err as Error).message).toContain(`stored artifact ${key} is corrupt`);
-    expect((err as Error).message).toContain(rec.ref.sha256);
+    expect((err as Error).message).toMatch(new RegExp(`^stored artifact ${key} is corrupt: content digest [0-9a-f]{64} \\(\\d+ bytes\\), recorded ${rec.ref.sha256} \\(\\d+ bytes\\); moved to .*quarantine.* so that the next run recomputes it$`));
     expect((err as ArtifactCorruptError).nonRetryable).toBe(true);
     // On disk: the entry is gone from its key and sits in quarantine/ whole.
     expect(fs.existsSync(store.entryDir(key))).toBe(false);

@@ -140,8 +140,8 @@ const KEY_RE = /^[0-9a-f]{16,128}$/;
  */
 export class ArtifactCorruptError extends Error {
   readonly nonRetryable = true;
-  constructor(readonly key: string, readonly expected: string, readonly actual: string, readonly quarantinedTo: string | null) {
-    super(`stored artifact ${key} is corrupt: its content digest is ${actual}, the store recorded ${expected}; `
+  constructor(readonly key: string, readonly problem: string, readonly quarantinedTo: string | null) {
+    super(`stored artifact ${key} is corrupt: ${problem}; `
       + (quarantinedTo ? `moved to ${quarantinedTo} so that the next run recomputes it` : 'it could not be moved aside; remove it or run `dnd store verify --fix`'));
     this.name = 'ArtifactCorruptError';
   }
@@ -247,7 +247,7 @@ export class LocalArtifactStore implements ArtifactStore {
     const temp = findTempFiles(data);
     if (temp.length) return { key, ok: false, problem: `holds temporary file ${temp[0]}` };
     const { sha256, bytes } = digestPath(data);
-    if (sha256 !== rec.ref.sha256 || bytes !== rec.ref.bytes) return { key, ok: false, problem: `digest ${sha256} (${bytes} bytes), recorded ${rec.ref.sha256} (${rec.ref.bytes} bytes)` };
+    if (sha256 !== rec.ref.sha256 || bytes !== rec.ref.bytes) return { key, ok: false, problem: `content digest ${sha256} (${bytes} bytes), recorded ${rec.ref.sha256} (${rec.ref.bytes} bytes)` };
     return { key, ok: true };
   }
 
@@ -266,7 +266,7 @@ export class LocalArtifactStore implements ArtifactStore {
     if (c.ok) return rec;
     let to: string | null = null;
     try { to = this.quarantine(key); } catch { /* reported in the message */ }
-    throw new ArtifactCorruptError(key, rec.ref?.sha256 ?? '?', c.problem ?? '?', to);
+    throw new ArtifactCorruptError(key, c.problem ?? 'unreadable', to);
   }
 
   /** The directory of an entry (whether or not it exists). */
@@ -337,7 +337,7 @@ export class LocalArtifactStore implements ArtifactStore {
       if (sha256 !== ref.sha256) {
         let to: string | null = null;
         try { to = this.quarantine(key); } catch { /* reported in the message */ }
-        throw new ArtifactCorruptError(key, ref.sha256, sha256, to);
+        throw new ArtifactCorruptError(key, `content digest ${sha256}, the reference says ${ref.sha256}`, to);
       }
     }
     return p;
