@@ -161,7 +161,7 @@ export function registerStoreCommands(program: Command, out: (s: string) => void
     .option('--artifacts <dir>', 'artifact store directory (default: the config\'s artifactsDir)')
     .option('--config <preset|config.json>', 'config whose artifactsDir and runsDir to use')
     .option('--runs-dir <dir>', 'where run manifests are (default: the config\'s runsDir)')
-    .option('--unreferenced', 'also remove entries that no manifest under the runs dir and no alias reaches (refused while a run is live)')
+    .option('--unreferenced', 'also remove entries that no manifest under the runs dir and no alias reaches (refused while a run is live; an interrupted run has no manifest yet, so its finished units go too and `dnd resume` recomputes them)')
     .option('--all-tmp', 'also remove .tmp folders of live or other hosts\' writers (refused while a run is live)')
     .option('--dry-run', 'print what would be removed, remove nothing')
     .addHelpText('after', '\nExamples:\n  dnd store gc --dry-run\n  dnd store gc --unreferenced')
