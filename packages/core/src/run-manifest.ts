@@ -6,7 +6,6 @@ import * as path from 'path';
 import type { ArtifactRef } from './artifacts';
 import { writeFileAtomic } from './atomic-write';
 import { BadInputError } from './bad-input';
-import { validateName } from './names';
 
 /** Everything needed to reproduce or audit a run; written as `manifest.json` in the run directory. */
 export interface RunManifest {
@@ -35,7 +34,8 @@ export interface RunManifest {
  */
 export function writeRunManifest(dir: string, manifest: RunManifest): string {
   if (manifest.manifestVersion !== 1) throw new Error(`writeRunManifest: manifestVersion must be 1, got ${JSON.stringify(manifest.manifestVersion)}`);
-  validateName('run id', manifest.runId);
+  // Not the path-name rule: a leave-one-out fold's id is `<run>/heldout-<set>` (a workflow id).
+  if (typeof manifest.runId !== 'string' || !manifest.runId) throw new Error('writeRunManifest: runId must be non-empty');
   for (const [name, ref] of Object.entries(manifest.artifacts)) {
     if (!ref || typeof ref.uri !== 'string' || !/^[0-9a-f]{64}$/.test(ref.sha256)) {
       throw new Error(`writeRunManifest: artifacts.${name} is not an ArtifactRef: ${JSON.stringify(ref)}`);
@@ -54,7 +54,6 @@ export function readRunManifest(file: string): RunManifest {
   } catch (e) {
     throw new BadInputError(`${file} is corrupt: ${(e as Error).message}`);
   }
-  try { validateName('run id', m.runId); } catch (e) { throw new BadInputError(`${file}: ${(e as Error).message}`); }
   if (m.manifestVersion !== 1) throw new Error(`readRunManifest(${file}): unsupported manifestVersion ${JSON.stringify(m.manifestVersion)}`);
   return m;
 }
