@@ -14,7 +14,7 @@ const testable = (c: Command): Command => {
 describe('dnd --help', () => {
   it('lists the commands and explains where Temporal comes from', () => {
     const cli = buildCli();
-    expect(cli.commands.map((c) => c.name()).sort()).toEqual(['backend', 'cancel', 'model', 'presets', 'resume', 'run', 'schedule', 'status', 'worker']);
+    expect(cli.commands.map((c) => c.name()).sort()).toEqual(['backend', 'cancel', 'model', 'presets', 'resume', 'run', 'schedule', 'status', 'store', 'worker']);
     let help = '';
     cli.configureOutput({ writeOut: (t) => { help += t; } }).exitOverride();
     expect(() => cli.parse(['node', 'dnd', '--help'])).toThrow();

@@ -7,7 +7,7 @@ import { Command, Option } from 'commander';
 import { WorkflowFailedError } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
-import { CORE_VERSION, initBackend, openArtifactStore } from '@dnd/core';
+import { CORE_VERSION, initBackend, openArtifactStore, resolveInside, validateName } from '@dnd/core';
 import { modelCheck } from '@dnd/lm';
 import { collectProgress, createNightlySchedule, describeStatus, followRun, formatOverall, formatProgress, RunEta, runPlan, startLeaveOneOut, startPipeline } from './client';
 import { runWorkerCommand, type WorkerCommandOptions } from './commands/worker-command';
@@ -18,6 +18,10 @@ import { inChildProcesses } from './activities/step-process';
 import { createStepFunctions } from './steps';
 import type { PipelineResult } from './types';
 import { createDndWorker, DEFAULT_ACTIVITY_SLOTS } from './worker';
+import { registerStoreCommands } from './commands/store';
+import { rootCauseMessage } from './failure-message';
+import { preflight } from './preflight';
+import { acquireRunLock } from './run-lock';
 
 const out = (s: string): void => { process.stdout.write(s + '\n'); };
 const note = (s: string): void => { process.stderr.write(`[dnd] ${s}\n`); };
@@ -37,7 +41,7 @@ function presetNames(): string[] {
 }
 
 function runDirOf(runsDir: string | undefined, runId: string): string {
-  return path.join(path.resolve(runsDir ?? DEFAULT_RUN_CONFIG.runsDir), runId);
+  return resolveInside(path.resolve(runsDir ?? DEFAULT_RUN_CONFIG.runsDir), validateName('run id', runId));
 }
 
 async function startInProcessWorker(session: Session, run: SavedRun, conn: TemporalConnectionConfig): Promise<{ worker: Worker; done: Promise<void> }> {
@@ -111,7 +115,7 @@ async function drive(run: SavedRun, runDir: string, o: { worker: boolean; ui: bo
     // under the pending result() is what threw here, not the run.
     if (interrupted) await new Promise(() => undefined);
     if (e instanceof WorkflowFailedError && e.cause instanceof CancelledFailure) throw new Error(`run ${run.runId} was cancelled`);
-    if (e instanceof WorkflowFailedError) throw new Error(`run ${run.runId} failed: ${e.cause?.message ?? e.message}${e.cause?.cause ? ` (cause: ${(e.cause.cause as Error).message})` : ''}`);
+    if (e instanceof WorkflowFailedError) throw new Error(`run ${run.runId} failed: ${rootCauseMessage(e)}`);
     throw e;
   } finally {
     process.removeListener('SIGINT', onSignal);
@@ -174,13 +178,19 @@ export function buildCli(): Command {
         loaded.config = addSets(loaded.config, o.set, heldOut);
       }
       if (o.skipBad) loaded.config.steps.collectSet['skipBad'] = true;
-      const runId = o.runId ?? `${loaded.preset ?? path.basename(what, '.json')}-${stamp()}`;
-      const runDir = path.join(o.runsDir ? path.resolve(o.runsDir) : loaded.config.runsDir, runId);
+      const runId = validateName('run id', o.runId ?? `${loaded.preset ?? path.basename(what, '.json')}-${stamp()}`);
+      const runDir = resolveInside(o.runsDir ? path.resolve(o.runsDir) : loaded.config.runsDir, runId);
       const run: SavedRun = { runId, preset: loaded.preset, config: loaded.config, workflow: o.leaveOneOut ? 'leaveOneOut' : 'dndPipeline' };
-      fs.mkdirSync(runDir, { recursive: true });
-      saveRun(runDir, run);
-      note(`run ${runId}: ${loaded.source ?? 'defaults'} -> ${runDir}`);
-      await drive(run, runDir, { worker: o.worker, ui: o.ui, keepServer: Boolean(o.keepServer), attach: false, conn });
+      // Before any server, step or file: bad sets and configs fail here, once, in seconds.
+      await preflight(run.config, createStepFunctions(), { workflow: run.workflow, scoring: process.env['DND_STEPS'] !== 'demo' });
+      const lock = acquireRunLock(runDir, runId); // a live run with this id: nothing below happens
+      try {
+        saveRun(runDir, run);
+        note(`run ${runId}: ${loaded.source ?? 'defaults'} -> ${runDir}`);
+        await drive(run, runDir, { worker: o.worker, ui: o.ui, keepServer: Boolean(o.keepServer), attach: false, conn });
+      } finally {
+        lock.release();
+      }
     });
 
   addConnectionFlags(program
@@ -192,7 +202,13 @@ export function buildCli(): Command {
     .option('--no-ui', 'start the dev server without its Web UI')
     .action(async (runId: string, o: ConnectionFlags & { runsDir?: string; worker: boolean; ui: boolean }) => {
       const runDir = runDirOf(o.runsDir, runId);
-      await drive(loadRun(runDir), runDir, { worker: o.worker, ui: o.ui, keepServer: false, attach: true, conn: resolveConnection(o) });
+      const run = loadRun(runDir);
+      const lock = acquireRunLock(runDir, runId);
+      try {
+        await drive(run, runDir, { worker: o.worker, ui: o.ui, keepServer: false, attach: true, conn: resolveConnection(o) });
+      } finally {
+        lock.release();
+      }
     });
 
   addConnectionFlags(program
@@ -280,6 +296,8 @@ export function buildCli(): Command {
       out(`mean NLL of the fixed text: ${r.meanNll.toFixed(4)} over ${r.nllTokens} tokens (perplexity ${Math.exp(r.meanNll).toFixed(2)})`);
       out(`seconds: ${r.seconds.toFixed(1)}`);
     });
+
+  registerStoreCommands(program, out);
 
   program
     .command('presets')

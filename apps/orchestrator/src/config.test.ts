@@ -76,12 +76,32 @@ describe('run config', () => {
     expect(addSets(base, ['piqa=copy/piqa'], undefined, dir)).toMatchObject({ sets: base.sets, setDirs: { piqa: path.join(dir, 'copy', 'piqa') } });
 
     expect(() => addSets(base, ['boolq2'], undefined, dir)).toThrow('--set "boolq2": expected name=path');
-    expect(() => addSets(base, ['../x=boolq2'], undefined, dir)).toThrow(/the name must be letters, digits/);
+    expect(() => addSets(base, ['../x=boolq2'], undefined, dir)).toThrow(/set "..\/x" is not a valid name/);
     expect(() => addSets(base, ['nope=nope'], undefined, dir)).toThrow(/--set nope=nope: task set .*no such path/);
     expect(() => addSets(base, ['empty=empty'], undefined, dir)).toThrow(/--set empty=empty: task set .*no \.json\/\.jsonl\/\.parquet file/);
     expect(() => addSets(base, ['bq=boolq2'], undefined, dir)).toThrow('--set bq=boolq2: that set\'s name is "boolq2" (its folder or file name); use --set boolq2=boolq2');
     expect(() => addSets(base, [], ['winogrande'], dir)).toThrow('RunConfig.heldOut: "winogrande" is not in sets');
     expect(() => validateRunConfig({ ...base, setDirs: { winogrande: '/w' } })).toThrow('RunConfig.setDirs names "winogrande", which is not in sets');
+  });
+
+  it('set names from a config file pass the one name rule wherever they appear (sets, heldOut, setDirs keys)', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dnd-cfg-names-'));
+    const evil = `${'../'.repeat(10)}tmp/ARC-Easy`;
+    const write = (o: unknown) => { fs.writeFileSync(path.join(dir, 'o.json'), JSON.stringify(o)); return 'o.json'; };
+    expect(() => loadRunConfig(write({ sets: ['boolq', evil], heldOut: [evil] }), steps, dir)).toThrow(`RunConfig.sets[1]: set ${JSON.stringify(evil)} is not a valid name`);
+    expect(() => loadRunConfig(write({ sets: ['boolq', 'x'], heldOut: ['..'] }), steps, dir)).toThrow('RunConfig.heldOut[0]: held-out set ".." is not a valid name');
+    const base = loadRunConfig(null, steps, dir).config; // setDirs come from --set or a saved run, not from files
+    expect(() => validateRunConfig({ ...base, sets: ['boolq', 'x'], heldOut: ['x'], setDirs: { '../x': '/d' } })).toThrow('RunConfig.setDirs: set "../x" is not a valid name');
+    expect(() => loadRunConfig(write({ sets: ['boolq', ''], heldOut: [] }), steps, dir)).toThrow('RunConfig.sets[1]: set "" is not a valid name');
+    expect(() => loadRunConfig(write(['not', 'an', 'object']), steps, dir)).toThrow(/expected a JSON object of overrides/);
+    expect(() => loadRunConfig(write({ constructor: { x: 1 } }), steps, dir)).toThrow('RunConfig: unknown field "constructor"');
+  });
+
+  it('setDirOf stays inside dataDir even for a name that skipped validation (a stored config)', () => {
+    expect(setDirOf({ dataDir: '/data', setDirs: {} }, 'boolq')).toBe(path.resolve('/data', 'boolq'));
+    expect(() => setDirOf({ dataDir: '/data', setDirs: {} }, '../../etc')).toThrow(/set "..\/..\/etc" is not a valid name/);
+    expect(() => setDirOf({ dataDir: '/data', setDirs: {} }, 'constructor')).not.toThrow();
+    expect(setDirOf({ dataDir: '/data', setDirs: {} }, 'constructor')).toBe(path.resolve('/data', 'constructor'));
   });
 
   it('the run plan names every step workflow of a leave-one-out run and weighs it by its config', () => {

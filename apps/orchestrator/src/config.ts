@@ -4,7 +4,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { resolveTaskSet, sharedDir } from '@dnd/dataset';
-import { checkNumber, mergeConfig } from '@dnd/core';
+import { BadInputError, checkNumber, mergeConfig, resolveInside, validateName } from '@dnd/core';
 import type { StepFunctions } from './step-functions';
 import type { RunConfig } from './types';
 
@@ -56,26 +56,38 @@ export function defaultRunConfig(steps: StepFunctions): RunConfig {
   return { ...structuredClone(DEFAULT_RUN_CONFIG), steps: structuredClone(steps.defaults) };
 }
 
-/** Throws naming the field and value for a config no run could use. */
+/**
+ * Throws BadInputError naming the field and value for a config no run could use. Every set name (sets,
+ * heldOut, setDirs keys) must pass the one name rule (validateName): they become workflow ids and folder
+ * names, so a config file or preset cannot smuggle in `../` where `--set` could not.
+ */
 export function validateRunConfig(c: RunConfig): void {
   const where = 'RunConfig';
-  if (!Array.isArray(c.sets) || c.sets.length === 0 || c.sets.some((s) => typeof s !== 'string' || !s)) throw new Error(`${where}.sets must be a non-empty list of set names, got ${JSON.stringify(c.sets)}`);
-  if (new Set(c.sets).size !== c.sets.length) throw new Error(`${where}.sets has duplicates: ${JSON.stringify(c.sets)}`);
-  if (!Array.isArray(c.heldOut)) throw new Error(`${where}.heldOut must be a list, got ${JSON.stringify(c.heldOut)}`);
-  for (const h of c.heldOut) if (!c.sets.includes(h)) throw new Error(`${where}.heldOut: "${h}" is not in sets ${JSON.stringify(c.sets)}`);
-  if (c.heldOut.length >= c.sets.length) throw new Error(`${where}.heldOut leaves no set to train on: ${JSON.stringify(c.heldOut)}`);
-  if (typeof c.collectHeldOut !== 'boolean') throw new Error(`${where}.collectHeldOut must be true or false, got ${JSON.stringify(c.collectHeldOut)}`);
-  if (typeof c.dataDir !== 'string' || !c.dataDir) throw new Error(`${where}.dataDir must be a path, got ${JSON.stringify(c.dataDir)}`);
+  const bad = (msg: string): never => { throw new BadInputError(msg); };
+  const named = (field: string, kind: string, v: unknown): void => {
+    try { validateName(kind, v); } catch (e) { bad(`${where}.${field}: ${(e as Error).message}`); }
+  };
+  if (!Array.isArray(c.sets) || c.sets.length === 0) bad(`${where}.sets must be a non-empty list of set names, got ${JSON.stringify(c.sets)}`);
+  c.sets.forEach((s, i) => named(`sets[${i}]`, 'set', s));
+  if (new Set(c.sets).size !== c.sets.length) bad(`${where}.sets has duplicates: ${JSON.stringify(c.sets)}`);
+  if (!Array.isArray(c.heldOut)) bad(`${where}.heldOut must be a list, got ${JSON.stringify(c.heldOut)}`);
+  c.heldOut.forEach((h, i) => named(`heldOut[${i}]`, 'held-out set', h));
+  for (const h of c.heldOut) if (!c.sets.includes(h)) bad(`${where}.heldOut: "${h}" is not in sets ${JSON.stringify(c.sets)}`);
+  if (c.heldOut.length >= c.sets.length) bad(`${where}.heldOut leaves no set to train on: ${JSON.stringify(c.heldOut)}`);
+  if (typeof c.collectHeldOut !== 'boolean') bad(`${where}.collectHeldOut must be true or false, got ${JSON.stringify(c.collectHeldOut)}`);
+  if (typeof c.dataDir !== 'string' || !c.dataDir) bad(`${where}.dataDir must be a path, got ${JSON.stringify(c.dataDir)}`);
   const dirs = c.setDirs ?? {};
-  if (typeof dirs !== 'object' || Array.isArray(dirs)) throw new Error(`${where}.setDirs must map set names to folders, got ${JSON.stringify(dirs)}`);
+  if (typeof dirs !== 'object' || Array.isArray(dirs)) bad(`${where}.setDirs must map set names to folders, got ${JSON.stringify(dirs)}`);
   for (const [name, dir] of Object.entries(dirs)) {
-    if (!c.sets.includes(name)) throw new Error(`${where}.setDirs names "${name}", which is not in sets ${JSON.stringify(c.sets)}`);
-    if (typeof dir !== 'string' || !dir) throw new Error(`${where}.setDirs.${name} must be a path, got ${JSON.stringify(dir)}`);
+    named(`setDirs`, 'set', name);
+    if (!c.sets.includes(name)) bad(`${where}.setDirs names "${name}", which is not in sets ${JSON.stringify(c.sets)}`);
+    if (typeof dir !== 'string' || !dir) bad(`${where}.setDirs.${name} must be a path, got ${JSON.stringify(dir)}`);
   }
+  for (const f of ['runsDir', 'artifactsDir'] as const) if (typeof c[f] !== 'string' || !c[f]) bad(`${where}.${f} must be a path, got ${JSON.stringify(c[f])}`);
   checkNumber(where, 'seed', c.seed, { integer: true, min: 0 });
   const t = c.temporal;
-  for (const f of ['namespace', 'cpuQueue', 'gpuQueue'] as const) if (typeof t[f] !== 'string' || !t[f]) throw new Error(`${where}.temporal.${f} must be a non-empty string, got ${JSON.stringify(t[f])}`);
-  if (t.cpuQueue === t.gpuQueue) throw new Error(`${where}.temporal.gpuQueue must differ from cpuQueue, both are "${t.cpuQueue}"`);
+  for (const f of ['namespace', 'cpuQueue', 'gpuQueue'] as const) if (typeof t[f] !== 'string' || !t[f]) bad(`${where}.temporal.${f} must be a non-empty string, got ${JSON.stringify(t[f])}`);
+  if (t.cpuQueue === t.gpuQueue) bad(`${where}.temporal.gpuQueue must differ from cpuQueue, both are "${t.cpuQueue}"`);
   checkNumber(`${where}.temporal`, 'heartbeatTimeoutSec', t.heartbeatTimeoutSec, { min: 1 });
   checkNumber(`${where}.temporal`, 'startToCloseTimeoutSec', t.startToCloseTimeoutSec, { min: t.heartbeatTimeoutSec });
   checkNumber(`${where}.temporal`, 'gpuScheduleToStartSec', t.gpuScheduleToStartSec, { min: 1 });
@@ -112,16 +124,22 @@ export function loadRunConfig(nameOrFile: string | null, steps: StepFunctions, c
       source = asFile;
     } else {
       const names = fs.existsSync(PRESETS_DIR) ? fs.readdirSync(PRESETS_DIR).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5)) : [];
-      throw new Error(`"${nameOrFile}" is neither a preset (${names.join(', ')}) nor a JSON file`);
+      throw new BadInputError(`"${nameOrFile}" is neither a preset (${names.join(', ')}) nor a JSON file`);
     }
     try {
       override = JSON.parse(fs.readFileSync(source, 'utf8')) as Record<string, unknown>;
     } catch (e) {
-      throw new Error(`${source}: not valid JSON: ${(e as Error).message}`);
+      throw new BadInputError(`${source}: not valid JSON: ${(e as Error).message}`);
     }
+    if (!override || typeof override !== 'object' || Array.isArray(override)) throw new BadInputError(`${source}: expected a JSON object of overrides, got ${JSON.stringify(override)?.slice(0, 40)}`);
     delete override['$comment'];
   }
-  const config = mergeConfig(defaultRunConfig(steps), override, 'RunConfig');
+  let config: RunConfig;
+  try {
+    config = mergeConfig(defaultRunConfig(steps), override, 'RunConfig');
+  } catch (e) {
+    throw new BadInputError(`${source}: ${(e as Error).message}`);
+  }
   config.dataDir = path.resolve(cwd, config.dataDir);
   if (config.setDirs) for (const [name, dir] of Object.entries(config.setDirs)) if (typeof dir === 'string' && dir) config.setDirs[name] = path.resolve(cwd, dir);
   config.runsDir = path.resolve(cwd, config.runsDir);
@@ -132,13 +150,14 @@ export function loadRunConfig(nameOrFile: string | null, steps: StepFunctions, c
   return { preset, source, config };
 }
 
-/** The folder (or file) of set `name` in `config`: its setDirs entry, else `<dataDir>/<name>`. */
+/**
+ * The folder (or file) of set `name` in `config`: its setDirs entry, else `<dataDir>/<name>`, which must
+ * stay inside dataDir (the name is checked by the one name rule again: it may come from a stored config).
+ */
 export function setDirOf(config: Pick<RunConfig, 'dataDir' | 'setDirs'>, name: string): string {
-  return config.setDirs?.[name] ?? path.join(config.dataDir, name);
+  validateName('set', name);
+  return (config.setDirs && Object.hasOwn(config.setDirs, name) ? config.setDirs[name] : undefined) ?? resolveInside(config.dataDir, name);
 }
-
-/** Set names a folder can be given under: they become workflow ids and file names. */
-const SET_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
 /**
  * Adds sets given as `name=path` (the `--set` flag) to a loaded config: each becomes a zoo set (and a fold
@@ -153,18 +172,18 @@ export function addSets(config: RunConfig, specs: string[], heldOut?: string[], 
     const eq = spec.indexOf('=');
     const name = eq > 0 ? spec.slice(0, eq) : '';
     const dir = eq > 0 ? spec.slice(eq + 1) : '';
-    if (!name || !dir) throw new Error(`--set ${JSON.stringify(spec)}: expected name=path, e.g. --set winogrande=/data/winogrande`);
-    if (!SET_NAME.test(name)) throw new Error(`--set ${JSON.stringify(spec)}: the name must be letters, digits, '.', '_' or '-' (it names workflows and folders)`);
+    if (!name || !dir) throw new BadInputError(`--set ${JSON.stringify(spec)}: expected name=path, e.g. --set winogrande=/data/winogrande`);
+    try { validateName('set', name); } catch (e) { throw new BadInputError(`--set ${JSON.stringify(spec)}: ${(e as Error).message} (it names workflows and folders)`); }
     const abs = path.resolve(cwd, dir);
     let found: string;
     try {
       found = resolveTaskSet(abs).name; // a folder with train.* / test.* (.json, .jsonl, .parquet) or one such file
     } catch (e) {
-      throw new Error(`--set ${name}=${dir}: ${(e as Error).message}`);
+      throw new BadInputError(`--set ${name}=${dir}: ${(e as Error).message}`);
     }
     // The zoo records a set under the name its files give it (the folder, or a lone file's stem), and
     // seeds its batches with that name: a different name here would not match the zoo's.
-    if (found !== name) throw new Error(`--set ${name}=${dir}: that set's name is "${found}" (its folder or file name); use --set ${found}=${dir}`);
+    if (found !== name) throw new BadInputError(`--set ${name}=${dir}: that set's name is "${found}" (its folder or file name); use --set ${found}=${dir}`);
     setDirs[name] = abs;
     if (!sets.includes(name)) sets.push(name);
   }

@@ -4,9 +4,10 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import type { Client } from '@temporalio/client';
-import { writeFileAtomic } from '@dnd/core';
+import { BadInputError, validateName, writeFileAtomic } from '@dnd/core';
 import { connectClient } from './client';
 import { resolveConnection, type TemporalConnectionConfig } from './connection-options';
+import { validateRunConfig } from './config';
 import { startDevServer, type DevServer } from './dev-server';
 import type { RunConfig } from './types';
 
@@ -41,10 +42,30 @@ export function saveRun(runDir: string, run: SavedRun): void {
   writeFileAtomic(runFiles(runDir).config, JSON.stringify(run, null, 2) + '\n');
 }
 
+/**
+ * Reads `<runDir>/config.json`. A file that is not JSON, or not a saved run, is an error naming the file;
+ * the run id and set names it holds pass the one name rule like those typed on the command line.
+ * @example loadRun('runs/exp-3').config.sets
+ */
 export function loadRun(runDir: string): SavedRun {
   const f = runFiles(runDir).config;
-  if (!fs.existsSync(f)) throw new Error(`no run at ${runDir} (missing ${f})`);
-  return JSON.parse(fs.readFileSync(f, 'utf8')) as SavedRun;
+  if (!fs.existsSync(f)) throw new BadInputError(`no run at ${runDir} (missing ${f})`);
+  let run: SavedRun;
+  try {
+    run = JSON.parse(fs.readFileSync(f, 'utf8')) as SavedRun;
+  } catch (e) {
+    throw new BadInputError(`${f} is corrupt: ${(e as Error).message} (it is written by \`dnd run\`; start the run again with \`dnd run\` to rewrite it)`);
+  }
+  if (!run || typeof run !== 'object' || !run.config || typeof run.config !== 'object' || (run.workflow !== 'dndPipeline' && run.workflow !== 'leaveOneOut')) {
+    throw new BadInputError(`${f} is not a saved run (expected {runId, preset, config, workflow})`);
+  }
+  try {
+    validateName('run id', run.runId);
+    validateRunConfig(run.config);
+  } catch (e) {
+    throw new BadInputError(`${f}: ${(e as Error).message}`);
+  }
+  return run;
 }
 
 function alive(pid: number): boolean {

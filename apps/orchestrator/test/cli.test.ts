@@ -42,6 +42,45 @@ describe('dnd command', () => {
     temporal: { heartbeatTimeoutSec: 2, retry: { initialIntervalSec: 0.2, maximumIntervalSec: 1 } },
   }));
 
+  it('a second dnd run with the id of a live run changes nothing (not even config.json) and names the process that holds it', async () => {
+    // Its own config (4 snapshots): its stored units must not shorten the other tests' runs in this folder.
+    fs.writeFileSync(path.join(dir, 'slow4.json'), fs.readFileSync(path.join(dir, 'slow.json'), 'utf8').replace('"snapshots":3', '"snapshots":4'));
+    const first = dnd(dir, 'run', 'slow4.json', '--run-id', 'c3', '--no-ui');
+    await waitFor('collection to start', () => /c3\/zoo\/boolq .*collectSet/.test(first.out()), 60_000);
+    const runDir = path.join(dir, 'runs', 'c3');
+    const config = fs.readFileSync(path.join(runDir, 'config.json'));
+    const lock = fs.readFileSync(path.join(runDir, 'run.lock'), 'utf8');
+    fs.writeFileSync(path.join(dir, 'other.json'), JSON.stringify({ sets: ['boolq', 'piqa'], heldOut: ['piqa'], dataDir: DATA_DIR }));
+    const second = dnd(dir, 'run', 'other.json', '--run-id', 'c3', '--no-ui');
+    expect(await second.exit).toBe(1);
+    const last = second.out().trim().split('\n').pop();
+    expect(last).toMatch(new RegExp(`^dnd: run c3 is in use by process ${first.child.pid} \\(dnd run slow4\\.json --run-id c3 --no-ui, since .*\\); nothing was changed\\.`));
+    expect(fs.readFileSync(path.join(runDir, 'config.json'))).toEqual(config);
+    expect(fs.readFileSync(path.join(runDir, 'run.lock'), 'utf8')).toBe(lock);
+    expect(second.out()).not.toContain('starting the Temporal dev server');
+    first.child.kill('SIGINT');
+    expect(await first.exit).toBe(130);
+    expect(fs.existsSync(path.join(runDir, 'run.lock'))).toBe(false); // released on the way out
+  });
+
+  it('bad input found inside the worker fails the run once, and its own message is the last line (not "Child Workflow execution failed")', async () => {
+    // A set that preflight can load (one JSONL file, split by seed) but the demo collectSet refuses (it wants
+    // train.json / test.json): the failure happens in an activity, two child workflows down.
+    const data = path.join(dir, 'data-c4');
+    fs.mkdirSync(path.join(data, 'jsonlonly'), { recursive: true });
+    fs.cpSync(path.join(DATA_DIR, 'boolq'), path.join(data, 'boolq'), { recursive: true });
+    const rec = JSON.stringify({ instruction: 'Q? Answer format: true/false', output: 'the correct answer is true', answer: 'true' });
+    fs.writeFileSync(path.join(data, 'jsonlonly', 'train.jsonl'), `${rec}\n${rec}\n${rec}\n`);
+    fs.writeFileSync(path.join(dir, 'c4.json'), JSON.stringify({ sets: ['boolq', 'jsonlonly'], heldOut: ['boolq'], dataDir: data, temporal: { retry: { initialIntervalSec: 5, maximumAttempts: 10 } } }));
+    const run = dnd(dir, 'run', 'c4.json', '--run-id', 'c4', '--no-ui');
+    expect(await run.exit).toBe(1);
+    const lines = run.out().trim().split('\n');
+    expect(lines[lines.length - 1]).toBe(`dnd: run c4 failed: collectSet: task set "jsonlonly": no train.json or test.json in ${path.join(data, 'jsonlonly')}`);
+    expect(run.out()).toMatch(/attempt: 1,/); // the worker's warning of the one attempt
+    expect(run.out()).not.toMatch(/attempt: 2,/); // never retried (retry config above would allow 10)
+    expect(fs.existsSync(path.join(dir, 'runs', 'c4', 'run.lock'))).toBe(false);
+  });
+
   it('run, Ctrl-C, status, resume: the run finishes from its stored history and prints report and manifest', async () => {
     const run = dnd(dir, 'run', 'slow.json', '--run-id', 'c1', '--no-ui');
     await waitFor('collection to start', () => /c1\/zoo\/boolq .*collectSet/.test(run.out()), 60_000);

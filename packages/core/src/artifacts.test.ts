@@ -3,7 +3,8 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { artifactKey, digestPath, LocalArtifactStore, readRunManifest, writeRunManifest, type RunManifest } from './artifacts';
+import { artifactKey, digestPath, LocalArtifactStore } from './artifacts';
+import { readRunManifest, writeRunManifest, type RunManifest } from './run-manifest';
 
 const tmpRoot = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'dnd-artifacts-'));
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

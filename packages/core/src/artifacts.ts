@@ -1,12 +1,16 @@
 // The artifact store: step outputs keyed by a hash of (step, step version, canonical config, input
-// digests), written to a temporary name and renamed into place, plus the run manifest writer.
-// Not the steps themselves, and not remote storage: an object store implements ArtifactStore elsewhere.
+// digests), built in a temporary folder and renamed into place, verified against their digest whenever
+// they are reused. Not the steps themselves, not the run manifest (run-manifest.ts), and not remote
+// storage: an object store implements ArtifactStore elsewhere.
 import * as crypto from 'crypto';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { fileURLToPath, pathToFileURL } from 'url';
 import { canonicalJson } from './config';
-import { writeFileAtomic } from './safetensors';
+import { DiskFullError, isAtomicTempName, isDiskFull, writeFileAtomic } from './atomic-write';
+import { BadInputError } from './bad-input';
+import { validateName } from './names';
 
 /** A reference to a stored artifact: what payloads and manifests carry instead of the bytes. */
 export interface ArtifactRef {
@@ -123,10 +127,47 @@ export interface LocalArtifactStoreOptions {
    * Why: an audit trail that shows each key was written exactly once (tests and post-mortems read it).
    */
   journal?: boolean;
+  /** Remove `.tmp` folders of dead writers on open (default true). Why false: `dnd store gc` lists them first. */
+  cleanTmp?: boolean;
 }
 
 const KEY_RE = /^[0-9a-f]{16,128}$/;
-const ALIAS_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+/**
+ * A stored entry whose bytes no longer match the digest recorded when it was published. The entry has
+ * been moved to `<root>/quarantine/`, so the next run recomputes it; this attempt cannot succeed by
+ * retrying (its inputs name the corrupt entry), hence `nonRetryable`.
+ * @example try { await store.get(key); } catch (e) { if (e instanceof ArtifactCorruptError) console.error(e.key, e.quarantinedTo); }
+ */
+export class ArtifactCorruptError extends Error {
+  readonly nonRetryable = true;
+  constructor(readonly key: string, readonly problem: string, readonly quarantinedTo: string | null) {
+    super(`stored artifact ${key} is corrupt: ${problem}; `
+      + (quarantinedTo ? `moved to ${quarantinedTo} so that the next run recomputes it` : 'it could not be moved aside; remove it or run `dnd store verify --fix`'));
+    this.name = 'ArtifactCorruptError';
+  }
+}
+
+/** This machine, in the names of `.tmp` folders (pids are only meaningful on the host that made them). */
+const HOST_TAG = crypto.createHash('sha256').update(os.hostname()).digest('hex').slice(0, 8);
+
+/** True when process `pid` exists (signal 0 probes without signalling). */
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** What LocalArtifactStore.verifyEntry found. */
+export interface EntryCheck {
+  key: string;
+  ok: boolean;
+  /** Why not ok (missing record, digest mismatch, temporary file inside). */
+  problem?: string;
+}
 
 /**
  * An ArtifactStore in a local directory. Layout: `<root>/<key[0:2]>/<key>/{data, record.json}` where
@@ -149,11 +190,89 @@ export class LocalArtifactStore implements ArtifactStore {
     this.location = pathToFileURL(this.root).href;
     this.journal = opts.journal ?? true;
     fs.mkdirSync(path.join(this.root, '.tmp'), { recursive: true });
+    if (opts.cleanTmp ?? true) this.cleanStaleTmp();
+  }
+
+  /**
+   * Removes `.tmp/<pid>-*` folders whose writer process is gone (a kill -9 mid-write leaves them); those
+   * of live processes stay. Returns the removed paths. Called on every open of the store.
+   */
+  cleanStaleTmp(): string[] {
+    const stale = this.staleTmp();
+    for (const p of stale) fs.rmSync(p, { recursive: true, force: true });
+    return stale;
+  }
+
+  /** The `.tmp/<pid>-*` folders cleanStaleTmp would remove (writer dead, on this host), without removing. */
+  staleTmp(): string[] {
+    const dir = path.join(this.root, '.tmp');
+    const stale: string[] = [];
+    for (const name of fs.existsSync(dir) ? fs.readdirSync(dir) : []) {
+      // `<pid>-<host>-XXXXXX` (host: 8 hex of its name; older folders have none). A folder of another
+      // host sharing this store is left alone: its pid means nothing here (`dnd store gc` removes it).
+      const m = /^(\d+)-(?:([0-9a-f]{8})-)?[A-Za-z0-9]{6}$/.exec(name);
+      if (!m || (m[2] !== undefined && m[2] !== HOST_TAG)) continue;
+      if (Number(m[1]) === process.pid || pidAlive(Number(m[1]))) continue;
+      stale.push(path.join(dir, name));
+    }
+    return stale;
+  }
+
+  /** Every key with a published entry (a record.json), sorted. */
+  keys(): string[] {
+    const out: string[] = [];
+    for (const shard of fs.readdirSync(this.root)) {
+      if (!/^[0-9a-f]{2}$/.test(shard)) continue;
+      for (const key of fs.readdirSync(path.join(this.root, shard))) {
+        if (KEY_RE.test(key) && key.startsWith(shard) && fs.existsSync(path.join(this.root, shard, key, 'record.json'))) out.push(key);
+      }
+    }
+    return out.sort();
+  }
+
+  /**
+   * Re-hashes the entry under `key` and compares with its record (streaming sha256 of every file).
+   * Does not move anything; see `quarantine`.
+   */
+  verifyEntry(key: string): EntryCheck {
+    const dir = this.entryDir(key);
+    let rec: ArtifactRecord;
+    try {
+      rec = JSON.parse(fs.readFileSync(path.join(dir, 'record.json'), 'utf8')) as ArtifactRecord;
+    } catch (e) {
+      return { key, ok: false, problem: `record.json unreadable (${(e as Error).message})` };
+    }
+    if (rec.key !== key) return { key, ok: false, problem: `record.json names key ${JSON.stringify(rec.key)}` };
+    const data = path.join(dir, 'data');
+    if (!fs.existsSync(data)) return { key, ok: false, problem: 'data is missing' };
+    const temp = findTempFiles(data);
+    if (temp.length) return { key, ok: false, problem: `holds temporary file ${temp[0]}` };
+    const { sha256, bytes } = digestPath(data);
+    if (sha256 !== rec.ref.sha256 || bytes !== rec.ref.bytes) return { key, ok: false, problem: `content digest ${sha256} (${bytes} bytes), recorded ${rec.ref.sha256} (${rec.ref.bytes} bytes)` };
+    return { key, ok: true };
+  }
+
+  /** Moves the entry under `key` to `<root>/quarantine/<key>-<time>` (out of every lookup); returns where. */
+  quarantine(key: string): string {
+    const q = path.join(this.root, 'quarantine');
+    fs.mkdirSync(q, { recursive: true });
+    const to = path.join(q, `${key}-${Date.now()}`);
+    fs.renameSync(this.entryDir(key), to);
+    return to;
+  }
+
+  // Verifies before reuse: a mismatch quarantines the entry and throws ArtifactCorruptError.
+  private checked(key: string, rec: ArtifactRecord): ArtifactRecord {
+    const c = this.verifyEntry(key);
+    if (c.ok) return rec;
+    let to: string | null = null;
+    try { to = this.quarantine(key); } catch { /* reported in the message */ }
+    throw new ArtifactCorruptError(key, c.problem ?? 'unreadable', to);
   }
 
   /** The directory of an entry (whether or not it exists). */
   entryDir(key: string): string {
-    if (!KEY_RE.test(key)) throw new Error(`LocalArtifactStore: key must be 16-128 lowercase hex chars, got ${JSON.stringify(key)}`);
+    if (!KEY_RE.test(key)) throw new BadInputError(`LocalArtifactStore: key must be 16-128 lowercase hex chars, got ${JSON.stringify(key)}`);
     return path.join(this.root, key.slice(0, 2), key);
   }
 
@@ -161,10 +280,17 @@ export class LocalArtifactStore implements ArtifactStore {
     return fs.existsSync(path.join(this.entryDir(key), 'record.json'));
   }
 
+  /** The record under `key` after re-hashing its content; a mismatch quarantines it and throws ArtifactCorruptError. */
   async get(key: string): Promise<ArtifactRecord | null> {
     const file = path.join(this.entryDir(key), 'record.json');
     if (!fs.existsSync(file)) return null;
-    return JSON.parse(fs.readFileSync(file, 'utf8')) as ArtifactRecord;
+    let rec: ArtifactRecord;
+    try {
+      rec = JSON.parse(fs.readFileSync(file, 'utf8')) as ArtifactRecord;
+    } catch {
+      rec = { key, ref: { uri: '', sha256: '?', bytes: 0, mediaType: '' }, meta: {} };
+    }
+    return this.checked(key, rec);
   }
 
   async put(key: string, data: Buffer | string, mediaType: string, meta: Record<string, unknown> = {}): Promise<ArtifactRecord> {
@@ -172,7 +298,7 @@ export class LocalArtifactStore implements ArtifactStore {
     if (existing) return existing;
     const tmp = this.makeTmp();
     try {
-      fs.writeFileSync(path.join(tmp, 'data'), data);
+      writeFileAtomic(path.join(tmp, 'data'), data);
       return this.commit(key, tmp, mediaType, meta);
     } finally {
       fs.rmSync(tmp, { recursive: true, force: true });
@@ -188,15 +314,33 @@ export class LocalArtifactStore implements ArtifactStore {
       fs.mkdirSync(dataDir);
       const extra = await write(dataDir);
       return this.commit(key, tmp, mediaType, { ...meta, ...(extra ?? {}) });
+    } catch (e) {
+      // A step's own raw write hit a full disk: one clear, non-retryable error instead of ENOSPC retried.
+      if (isDiskFull(e) && !(e instanceof DiskFullError)) throw new DiskFullError((e as NodeJS.ErrnoException).path ?? `${this.root} (entry ${key})`, 0, { cause: e });
+      throw e;
     } finally {
       fs.rmSync(tmp, { recursive: true, force: true });
     }
   }
 
+  /**
+   * The local path of `ref`. An entry of this store is re-hashed first: content that no longer matches
+   * `ref.sha256` is quarantined and ArtifactCorruptError thrown.
+   */
   async resolve(ref: ArtifactRef): Promise<string> {
     if (!ref.uri.startsWith('file://')) throw new Error(`LocalArtifactStore.resolve: not a file URI: ${ref.uri}`);
     const p = fileURLToPath(ref.uri);
     if (!fs.existsSync(p)) throw new Error(`LocalArtifactStore.resolve: ${ref.uri} does not exist (sha256 ${ref.sha256})`);
+    const rel = path.relative(this.root, p).split(path.sep);
+    if (rel.length === 3 && rel[2] === 'data' && KEY_RE.test(rel[1]!)) {
+      const key = rel[1]!;
+      const { sha256 } = digestPath(p);
+      if (sha256 !== ref.sha256) {
+        let to: string | null = null;
+        try { to = this.quarantine(key); } catch { /* reported in the message */ }
+        throw new ArtifactCorruptError(key, `content digest ${sha256}, the reference says ${ref.sha256}`, to);
+      }
+    }
     return p;
   }
 
@@ -210,20 +354,22 @@ export class LocalArtifactStore implements ArtifactStore {
   }
 
   private aliasFile(name: string): string {
-    if (!ALIAS_RE.test(name)) throw new Error(`LocalArtifactStore: alias must match ${ALIAS_RE}, got ${JSON.stringify(name)}`);
-    return path.join(this.root, 'aliases', `${name}.json`);
+    return path.join(this.root, 'aliases', `${validateName('alias', name)}.json`);
   }
 
   private makeTmp(): string {
-    return fs.mkdtempSync(path.join(this.root, '.tmp', `${process.pid}-`));
+    return fs.mkdtempSync(path.join(this.root, '.tmp', `${process.pid}-${HOST_TAG}-`));
   }
 
   // tmp holds `data`; writes record.json beside it, then renames tmp to the entry directory.
   private commit(key: string, tmp: string, mediaType: string, meta: Record<string, unknown>): ArtifactRecord {
     const final = this.entryDir(key);
+    // A writer that failed half-way and swallowed the error leaves its temporary file: never publish it.
+    const temp = findTempFiles(path.join(tmp, 'data'));
+    if (temp.length) throw new Error(`LocalArtifactStore: refusing to publish ${key}: it holds the temporary file ${temp[0]} of an unfinished write`);
     const { sha256, bytes } = digestPath(path.join(tmp, 'data'));
     const record: ArtifactRecord = { key, ref: { uri: pathToFileURL(path.join(final, 'data')).href, sha256, bytes, mediaType }, meta };
-    fs.writeFileSync(path.join(tmp, 'record.json'), JSON.stringify(record, null, 2));
+    writeFileAtomic(path.join(tmp, 'record.json'), JSON.stringify(record, null, 2));
     fs.mkdirSync(path.dirname(final), { recursive: true });
     try {
       fs.renameSync(tmp, final);
@@ -241,49 +387,17 @@ export class LocalArtifactStore implements ArtifactStore {
   }
 }
 
-/** Everything needed to reproduce or audit a run; written as `manifest.json` in the run directory. */
-export interface RunManifest {
-  /** Schema version of this file. */
-  manifestVersion: 1;
-  runId: string;
-  createdAt: string;
-  /** `@dnd/*` package name -> version (and anything else worth pinning, e.g. the Temporal SDK). */
-  packages: Record<string, string>;
-  /** The resolved config (defaults + preset + overrides) and the preset name it came from. */
-  preset: string | null;
-  config: unknown;
-  /** Every seed the run used, by purpose. */
-  seeds: Record<string, number>;
-  /** The tensor backend per worker role, e.g. {cpu: 'tensorflow', gpu: 'tensorflow-gpu'}. */
-  backend: Record<string, string>;
-  /** Named artifacts the run produced or reused. */
-  artifacts: Record<string, ArtifactRef>;
-  /** Where it ran: Temporal address, namespace, and every workflow id of the run (parent first). */
-  temporal: { address: string; namespace: string; workflowIds: string[]; uiUrl?: string };
-  /** Event-loop delay of the worker that wrote the manifest, since it started (ms): a blocked loop starves heartbeats. */
-  eventLoop?: { p50Ms: number; p99Ms: number; maxMs: number; worker: string; since: string };
-}
-
-/**
- * Writes `<dir>/manifest.json` atomically after checking the fields; returns the file path.
- * @example writeRunManifest('runs/r1', { manifestVersion: 1, runId: 'r1', ... })
- */
-export function writeRunManifest(dir: string, manifest: RunManifest): string {
-  if (manifest.manifestVersion !== 1) throw new Error(`writeRunManifest: manifestVersion must be 1, got ${JSON.stringify(manifest.manifestVersion)}`);
-  if (!manifest.runId) throw new Error('writeRunManifest: runId must be non-empty');
-  for (const [name, ref] of Object.entries(manifest.artifacts)) {
-    if (!ref || typeof ref.uri !== 'string' || !/^[0-9a-f]{64}$/.test(ref.sha256)) {
-      throw new Error(`writeRunManifest: artifacts.${name} is not an ArtifactRef: ${JSON.stringify(ref)}`);
+/** Relative paths of writeFileAtomic temporary files under `p` (a file or a directory). */
+function findTempFiles(p: string): string[] {
+  const out: string[] = [];
+  const walk = (dir: string, rel: string): void => {
+    for (const name of fs.readdirSync(dir)) {
+      const r = rel ? `${rel}/${name}` : name;
+      if (isAtomicTempName(name)) out.push(r);
+      const abs = path.join(dir, name);
+      if (fs.lstatSync(abs).isDirectory()) walk(abs, r);
     }
-  }
-  const file = path.join(dir, 'manifest.json');
-  writeFileAtomic(file, JSON.stringify(manifest, null, 2) + '\n');
-  return file;
-}
-
-/** Reads a manifest written by writeRunManifest. */
-export function readRunManifest(file: string): RunManifest {
-  const m = JSON.parse(fs.readFileSync(file, 'utf8')) as RunManifest;
-  if (m.manifestVersion !== 1) throw new Error(`readRunManifest(${file}): unsupported manifestVersion ${JSON.stringify(m.manifestVersion)}`);
-  return m;
+  };
+  if (fs.statSync(p).isDirectory()) walk(p, '');
+  return out;
 }

@@ -4,6 +4,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
+import { BadInputError } from './bad-input';
 import { installRuntimeKernels } from './wasm-kernels';
 
 export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
@@ -85,7 +86,7 @@ export function initBackend(force?: BackendName, log: (msg: string) => void = (m
   chosen = (async () => {
     const want = force ?? (process.env['DND_BACKEND'] as BackendName | undefined);
     if (want && !BACKEND_ORDER.includes(want)) {
-      throw new Error(`DND_BACKEND must be one of ${BACKEND_ORDER.join(', ')}, got "${want}"`);
+      throw new BadInputError(`DND_BACKEND must be one of ${BACKEND_ORDER.join(', ')}, got "${want}"`);
     }
     const candidates = want ? [want] : [...BACKEND_ORDER];
     const skipped: BackendInfo['skipped'] = [];

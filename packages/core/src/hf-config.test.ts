@@ -31,3 +31,10 @@ it('names the file and field on bad input', () => {
   expect(() => parseHfConfig({ ...smollm2, hidden_size: 'big' }, 'a/config.json')).toThrow(/hiddenSize must be an integer >= 1, got "big"/);
   expect(() => parseHfConfig({ ...smollm2, eos_token_id: 50000 }, 'a/config.json')).toThrow(/special token id 50000 is outside the vocabulary/);
 });
+
+it('looks architecture names up in its own map only: "constructor" is refused, not labelled Qwen2', () => {
+  for (const arch of ['constructor', 'toString', '__proto__', 'hasOwnProperty']) {
+    expect(() => parseHfConfig({ ...smollm2, architectures: [arch], model_type: undefined }, 'h/config.json'))
+      .toThrow(`h/config.json: unknown architecture ["${arch}"]`);
+  }
+});

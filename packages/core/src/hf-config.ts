@@ -108,7 +108,7 @@ function parseRopeScaling(raw: any, file: string): RopeScaling {
  */
 export function parseHfConfig(raw: Record<string, any>, file = 'config.json'): HfModelConfig {
   const arch = Array.isArray(raw.architectures) ? raw.architectures[0] : undefined;
-  const modelType = ARCHS[arch] ?? (raw.model_type === 'llama' || raw.model_type === 'qwen2' ? raw.model_type : undefined);
+  const modelType = (typeof arch === 'string' && Object.hasOwn(ARCHS, arch) ? ARCHS[arch] : undefined) ?? (raw.model_type === 'llama' || raw.model_type === 'qwen2' ? raw.model_type : undefined);
   if (!modelType) {
     throw new Error(`${file}: unknown architecture ${JSON.stringify(raw.architectures ?? raw.model_type)} (supported: ${Object.keys(ARCHS).join(', ')})`);
   }

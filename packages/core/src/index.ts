@@ -10,7 +10,10 @@ export { AdamW } from './adamw';
 export type { BackendName, BackendInfo } from './backend';
 export { initBackend, currentBackend, BACKEND_ORDER } from './backend';
 export type { SafetensorsDtype, SafetensorsEntry, SafetensorsHeader, SafetensorsValue, TensorToWrite } from './safetensors';
-export { SafetensorsFile, readSafetensors, readSafetensorsHeader, writeSafetensors, serializeSafetensors, writeFileAtomic, decodeTensorBytes, MAX_HEADER_BYTES } from './safetensors';
+export { SafetensorsFile, readSafetensors, readSafetensorsHeader, writeSafetensors, serializeSafetensors, decodeTensorBytes, MAX_HEADER_BYTES } from './safetensors';
+export { writeFileAtomic, DiskFullError, isDiskFull, isAtomicTempName } from './atomic-write';
+export type { NameKind } from './names';
+export { NAME_PATTERN, isValidName, validateName, resolveInside } from './names';
 // -- sections below are filled in by each area; add exports only inside your own section --
 // [runtime]
 export type { PatchedBackend, RuntimeKernelsConfig } from './wasm-kernels';
@@ -26,8 +29,10 @@ export { LORA_MODULES, DEFAULT_LORA_ADAPTER_CONFIG, validateLoraAdapterConfig, v
 export type { LoraModuleShape, LoraTokenEntry, LoraTokenLayout, LlamaLoraShapeSpec } from './lora-tokens';
 export { LORA_TOKEN_MODULE_ORDER, TOKEN_MEAN_SCALE, TOKEN_STD_BIAS, llamaLoraShapes, loraTokenLayout, loraTokenLayoutOf, tokenizeLora, detokenizeLora, tokenLossWeights, meanLossWeights } from './lora-tokens';
 // [artifact store, manifests]
-export type { ArtifactRef, ArtifactRecord, ArtifactStore, LocalArtifactStoreOptions, RunManifest } from './artifacts';
-export { artifactKey, sha256Hex, sha256File, digestPath, LocalArtifactStore, writeRunManifest, readRunManifest } from './artifacts';
+export type { ArtifactRef, ArtifactRecord, ArtifactStore, LocalArtifactStoreOptions, EntryCheck } from './artifacts';
+export { artifactKey, sha256Hex, sha256File, digestPath, LocalArtifactStore, ArtifactCorruptError } from './artifacts';
+export type { RunManifest } from './run-manifest';
+export { writeRunManifest, readRunManifest } from './run-manifest';
 // [object storage: S3 artifact store, store URLs, SeaweedFS for tests]
 export type { S3ArtifactStoreOptions } from './s3-artifact-store';
 export { S3ArtifactStore } from './s3-artifact-store';

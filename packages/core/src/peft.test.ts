@@ -87,3 +87,19 @@ it('reading names the file: missing weights, pickled weights, integer tensors', 
   writeSafetensors(path.join(dir, 'adapter_model.safetensors'), { [name]: { dtype: 'I32', shape: [2, 8], data: new Int32Array(16) } });
   expect(() => readPeftAdapter(dir)).toThrow(`tensor "${name}" has dtype I32`);
 });
+
+it('refuses an adapter whose safetensors has negative data_offsets (it read header bytes as ~4.6e24 weights)', () => {
+  const dir = path.join(tmp, 'neg-offsets');
+  writePeftAdapter(dir, adapter());
+  const file = path.join(dir, 'adapter_model.safetensors');
+  const buf = fs.readFileSync(file);
+  const len = Number(buf.readBigUInt64LE(0));
+  const header = JSON.parse(buf.subarray(8, 8 + len).toString('utf8'));
+  const name = Object.keys(header).find((k) => k !== '__metadata__' && header[k].data_offsets[0] === 0)!; // the first tensor
+  const [b, e] = header[name].data_offsets as [number, number];
+  header[name].data_offsets = [b - 64, e - 64]; // same span, shifted into the header bytes
+  const json = Buffer.from(JSON.stringify(header));
+  const lenBuf = Buffer.alloc(8); lenBuf.writeBigUInt64LE(BigInt(json.length));
+  fs.writeFileSync(file, Buffer.concat([lenBuf, json, buf.subarray(8 + len)]));
+  expect(() => readPeftAdapter(dir)).toThrow(new RegExp(`adapter_model\\.safetensors: tensor "${name.replace(/\./g, '\\.')}" has bad data_offsets \\[-`));
+});

@@ -10,7 +10,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { checkNumber } from './config';
-import { SafetensorsFile, writeSafetensors, writeFileAtomic, type TensorToWrite } from './safetensors';
+import { writeFileAtomic } from './atomic-write';
+import { SafetensorsFile, writeSafetensors, type TensorToWrite } from './safetensors';
 import { assertShape, type TensorData } from './tensor-data';
 
 /** The LoRA hyper-parameters we read and write (PEFT's LoraConfig fields, camelCase). */

@@ -62,6 +62,45 @@ describe('safetensors', () => {
   });
 });
 
+// A file with a hand-written header (what a hostile or broken writer produces) and `dataBytes` of data.
+function rawFile(header: unknown, dataBytes: number): string {
+  const f = path.join(tmp(), 'raw.safetensors');
+  const json = Buffer.from(typeof header === 'string' ? header : JSON.stringify(header));
+  const len = Buffer.alloc(8); len.writeBigUInt64LE(BigInt(json.length));
+  fs.writeFileSync(f, Buffer.concat([len, json, Buffer.alloc(dataBytes, 0x41)]));
+  return f;
+}
+
+describe('safetensors bounds (issue 20 item 6)', () => {
+  it('refuses negative data_offsets instead of reading header bytes as weights', () => {
+    // [-8, 0] spans the 8 bytes a F32[2] needs, but they would be the last 8 header bytes.
+    const f = rawFile({ w: { dtype: 'F32', shape: [2], data_offsets: [-8, 0] } }, 8);
+    expect(() => readSafetensors(f)).toThrow(/"w" has bad data_offsets \[-8,0\]/);
+  });
+
+  it('refuses fractional and non-numeric offsets, overlapping tensors and offsets past the data', () => {
+    expect(() => readSafetensors(rawFile({ w: { dtype: 'F32', shape: [1], data_offsets: [0.5, 4.5] } }, 8))).toThrow(/bad data_offsets/);
+    expect(() => readSafetensors(rawFile({ w: { dtype: 'F32', shape: [1], data_offsets: ['0', '4'] } }, 8))).toThrow(/bad data_offsets/);
+    expect(() => readSafetensors(rawFile({ a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: { dtype: 'F32', shape: [2], data_offsets: [4, 12] } }, 12))).toThrow(/"a" and "b" overlap/);
+    expect(() => readSafetensors(rawFile({ w: { dtype: 'F32', shape: [4], data_offsets: [0, 16] } }, 8))).toThrow(/past the data section/);
+  });
+
+  it('refuses a header of nested brackets before parsing it (the 99 MB "[" header)', () => {
+    const f = rawFile('['.repeat(4 << 20), 0);
+    expect(() => readSafetensors(f)).toThrow(/header does not start with a JSON object/);
+    const g = rawFile('{"a":' + '['.repeat(4 << 20), 0);
+    expect(() => readSafetensors(g)).toThrow(/nests deeper than 3 levels at byte 7/);
+  });
+
+  it('accepts brackets inside strings (tensor names, metadata) at any count', () => {
+    const f = path.join(tmp(), 'n.safetensors');
+    writeSafetensors(f, { 'w[[[[{{': { dtype: 'F32', shape: [1], data: Float32Array.from([3]) } }, { note: ']]]}}[[[["' });
+    const r = readSafetensors(f);
+    expect(Array.from(r.tensors.get('w[[[[{{')!.data as Float32Array)).toEqual([3]);
+    expect(r.metadata['note']).toBe(']]]}}[[[["');
+  });
+});
+
 describe('safetensors regressions', () => {
   it('accepts a Float32Array from another realm (tfjs-node dataSync under jest)', () => {
     const foreign = vm.runInNewContext('new Float32Array([1, 2, 3])') as Float32Array;

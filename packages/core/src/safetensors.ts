@@ -2,8 +2,12 @@
 // __metadata__}, raw little-endian data. Lazy per-tensor reads; writes are atomic (temp + rename).
 // Not a tensor library: floats come back as Float32Array, integers as BigInt64Array / Int32Array.
 import * as fs from 'fs';
-import * as path from 'path';
+import { BadInputError } from './bad-input';
+import { writeFileAtomic } from './atomic-write';
 import { sizeOf } from './tensor-data';
+
+/** Re-exported from atomic-write.ts, where it lives (kept here for existing importers). */
+export { writeFileAtomic };
 
 export type SafetensorsDtype = 'F32' | 'F16' | 'BF16' | 'I64' | 'I32';
 const BYTES: Record<SafetensorsDtype, number> = { F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4 };
@@ -40,12 +44,40 @@ function isFloat32Array(x: unknown): x is Float32Array {
   return Object.prototype.toString.call(x) === '[object Float32Array]';
 }
 
+// A malformed file can never be read by retrying: BadInputError.
 function fail(file: string, msg: string): never {
-  throw new Error(`safetensors ${file}: ${msg}`);
+  throw new BadInputError(`safetensors ${file}: ${msg}`);
 }
+
+/** Deepest nesting a valid header has: {name: {shape: [..]}} is 3. */
+const MAX_HEADER_DEPTH = 3;
+
+// One linear pass over the raw header before JSON.parse: it must be a JSON object and nest no deeper
+// than a header can, so a hostile header ('[[[[...' or 99 MB of nesting) is refused without building it.
+function checkHeaderShape(json: Buffer, file: string): void {
+  let i = 0;
+  while (i < json.length && (json[i] === 0x20 || json[i] === 0x0a || json[i] === 0x0d || json[i] === 0x09)) i++;
+  if (json[i] !== 0x7b) fail(file, `header does not start with a JSON object ('{')`);
+  let depth = 0; let inString = false;
+  for (; i < json.length; i++) {
+    const c = json[i]!;
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped byte
+      else if (c === 0x22) inString = false;
+      continue;
+    }
+    if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      if (++depth > MAX_HEADER_DEPTH) fail(file, `header nests deeper than ${MAX_HEADER_DEPTH} levels at byte ${i}: not a safetensors header`);
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+}
+
+const isOffset = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
 
 /** Parses and validates a header buffer (the JSON after the 8-byte length). */
 export function parseSafetensorsHeader(json: Buffer, file: string, dataBytes: number): SafetensorsHeader {
+  checkHeaderShape(json, file);
   let raw: Record<string, any>;
   try {
     raw = JSON.parse(json.toString('utf8').trimEnd());
@@ -56,11 +88,15 @@ export function parseSafetensorsHeader(json: Buffer, file: string, dataBytes: nu
   let metadata: Record<string, string> = {};
   const spans: Array<[number, number, string]> = [];
   for (const [name, v] of Object.entries(raw)) {
-    if (name === '__metadata__') { metadata = v ?? {}; continue; }
+    if (name === '__metadata__') {
+      if (v !== null && (typeof v !== 'object' || Array.isArray(v) || Object.values(v).some((x) => typeof x !== 'string'))) fail(file, '__metadata__ must map names to strings');
+      metadata = v ?? {};
+      continue;
+    }
     const { dtype, shape, data_offsets: off } = v ?? {};
     if (!(dtype in BYTES)) fail(file, `tensor "${name}" has unsupported dtype ${JSON.stringify(dtype)} (supported: ${Object.keys(BYTES).join(', ')})`);
     if (!Array.isArray(shape) || !shape.every((d: unknown) => Number.isInteger(d) && (d as number) >= 0)) fail(file, `tensor "${name}" has a bad shape ${JSON.stringify(shape)}`);
-    if (!Array.isArray(off) || off.length !== 2 || !(off[0] <= off[1])) fail(file, `tensor "${name}" has bad data_offsets ${JSON.stringify(off)}`);
+    if (!Array.isArray(off) || off.length !== 2 || !isOffset(off[0]) || !isOffset(off[1]) || !(off[0] <= off[1])) fail(file, `tensor "${name}" has bad data_offsets ${JSON.stringify(off)}`);
     const need = sizeOf(shape) * BYTES[dtype as SafetensorsDtype];
     if (off[1] - off[0] !== need) fail(file, `tensor "${name}" spans ${off[1] - off[0]} bytes but ${dtype}[${shape}] needs ${need}`);
     if (off[1] > dataBytes) fail(file, `tensor "${name}" ends at byte ${off[1]} past the data section (${dataBytes} bytes): the file is truncated`);
@@ -218,20 +254,6 @@ export function serializeSafetensors(tensors: Record<string, TensorToWrite> | Ma
 export function writeSafetensors(file: string, tensors: Record<string, TensorToWrite> | Map<string, TensorToWrite>, metadata?: Record<string, string>): void {
   const buf = serializeSafetensors(tensors, metadata);
   writeFileAtomic(file, buf);
-}
-
-/** Writes bytes to `file` via a unique temporary name and a rename, so readers never see half a file. */
-export function writeFileAtomic(file: string, data: Buffer | string): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
-  const fd = fs.openSync(tmp, 'w');
-  try {
-    fs.writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  fs.renameSync(tmp, file);
 }
 
 // Round-to-nearest-even fp32 -> bf16 bits, NaN kept quiet.

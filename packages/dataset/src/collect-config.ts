@@ -1,7 +1,7 @@
 // CollectConfig: everything that decides a set's checkpoint collection (LoRA shape, the two phases'
 // lengths and learning rates, batch, sequence length, seeds, split), with defaults and one validator.
 // Not the collection loop (collect.ts).
-import { checkNumber, mergeConfig, validateLoraAdapterConfig, LORA_MODULES, DEFAULT_LORA_ADAPTER_CONFIG } from '@dnd/core';
+import { BadInputError, checkNumber, mergeConfig, validateLoraAdapterConfig, LORA_MODULES, DEFAULT_LORA_ADAPTER_CONFIG } from '@dnd/core';
 
 export interface CollectConfig {
   /** LoRA rank r (method §1.1: 8 for the common-sense zoo). */
@@ -79,7 +79,7 @@ export function validateCollectConfig(cfg: CollectConfig): void {
   checkNumber(w, 'weightDecay', cfg.weightDecay, { min: 0 });
   checkNumber(w, 'eps', cfg.eps, { min: 0 });
   checkNumber(w, 'maxGradNorm', cfg.maxGradNorm, { min: 0 });
-  if (!Array.isArray(cfg.betas) || cfg.betas.length !== 2) throw new Error(`${w}.betas must be [beta1, beta2], got ${JSON.stringify(cfg.betas)}`);
+  if (!Array.isArray(cfg.betas) || cfg.betas.length !== 2) throw new BadInputError(`${w}.betas must be [beta1, beta2], got ${JSON.stringify(cfg.betas)}`);
   checkNumber(w, 'betas[0]', cfg.betas[0], { min: 0, max: 0.999999 });
   checkNumber(w, 'betas[1]', cfg.betas[1], { min: 0, max: 0.999999 });
   checkNumber(w, 'batchSize', cfg.batchSize, { integer: true, min: 1 });
@@ -87,11 +87,11 @@ export function validateCollectConfig(cfg: CollectConfig): void {
   checkNumber(w, 'seed', cfg.seed, { integer: true, min: 0 });
   checkNumber(w, 'splitSeed', cfg.splitSeed, { integer: true, min: 0 });
   checkNumber(w, 'trainFraction', cfg.trainFraction, { min: 0.01, max: 0.99 });
-  if (typeof cfg.gradientCheckpointing !== 'boolean') throw new Error(`${w}.gradientCheckpointing must be a boolean, got ${JSON.stringify(cfg.gradientCheckpointing)}`);
-  if (typeof cfg.skipBad !== 'boolean') throw new Error(`${w}.skipBad must be a boolean, got ${JSON.stringify(cfg.skipBad)}`);
-  if (typeof cfg.promptTemplate !== 'string' || !cfg.promptTemplate.includes('{prompt}')) throw new Error(`${w}.promptTemplate must contain "{prompt}", got ${JSON.stringify(cfg.promptTemplate)}`);
+  if (typeof cfg.gradientCheckpointing !== 'boolean') throw new BadInputError(`${w}.gradientCheckpointing must be a boolean, got ${JSON.stringify(cfg.gradientCheckpointing)}`);
+  if (typeof cfg.skipBad !== 'boolean') throw new BadInputError(`${w}.skipBad must be a boolean, got ${JSON.stringify(cfg.skipBad)}`);
+  if (typeof cfg.promptTemplate !== 'string' || !cfg.promptTemplate.includes('{prompt}')) throw new BadInputError(`${w}.promptTemplate must contain "{prompt}", got ${JSON.stringify(cfg.promptTemplate)}`);
   for (const m of cfg.targetModules ?? []) {
-    if (!(LORA_MODULES as readonly string[]).includes(m)) throw new Error(`${w}.targetModules: unknown module ${JSON.stringify(m)} (known: ${LORA_MODULES.join(', ')})`);
+    if (!(LORA_MODULES as readonly string[]).includes(m)) throw new BadInputError(`${w}.targetModules: unknown module ${JSON.stringify(m)} (known: ${LORA_MODULES.join(', ')})`);
   }
   validateLoraAdapterConfig({ r: cfg.rank, loraAlpha: cfg.loraAlpha, loraDropout: cfg.loraDropout, targetModules: cfg.targetModules, baseModelNameOrPath: '', useRslora: false }, w);
 }

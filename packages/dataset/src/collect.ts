@@ -5,7 +5,7 @@
 // Not the model or the optimizer (@dnd/lm) and not the Arrow pairs (build-pairs.ts).
 import * as fs from 'fs';
 import * as path from 'path';
-import { canonicalJson, digestPath, readSafetensors, sha256File, sha256Hex, writePeftAdapter, writeSafetensors, type LoraAdapter, type LoraAdapterConfig, type TensorData } from '@dnd/core';
+import { BadInputError, canonicalJson, digestPath, readSafetensors, sha256File, sha256Hex, writePeftAdapter, writeSafetensors, type LoraAdapter, type LoraAdapterConfig, type TensorData } from '@dnd/core';
 import type { CausalLM, LoraTrainer, LoraTrainerConfig, LoraTrainerState } from '@dnd/lm';
 import { resolveCollectConfig, type CollectConfig } from './collect-config';
 import type { CollectProgress } from './progress';
@@ -94,7 +94,7 @@ export async function collectSet(ref: string, setDir: string, preset: Partial<Co
   const ts = await loadTaskSet(ref, { skipBad: cfg.skipBad, splitSeed: cfg.splitSeed, trainFraction: cfg.trainFraction });
   const examples = ts.train.map((it) => trainingExample(it, cfg.promptTemplate));
   const unlabeled = examples.filter((e) => e.answer.trim() === '').length;
-  if (unlabeled) throw new Error(`collectSet(${ts.name}): ${unlabeled} of ${examples.length} train items have an empty "output"; a LoRA cannot be fine-tuned on them`);
+  if (unlabeled) throw new BadInputError(`collectSet(${ts.name}): ${unlabeled} of ${examples.length} train items have an empty "output"; a LoRA cannot be fine-tuned on them`);
   const baseDigest = deps.baseModelDigest ?? modelDigest(deps.model);
   const loraCfg: LoraAdapterConfig = { r: cfg.rank, loraAlpha: cfg.loraAlpha, loraDropout: cfg.loraDropout, targetModules: [...cfg.targetModules], baseModelNameOrPath: deps.model.source || 'random', useRslora: false };
 

@@ -1,8 +1,10 @@
 // Parses one task-set file (a JSON array, JSONL, or Parquet of {instruction, input, output, answer} records)
-// into validated TaskItems, reporting file and line for bad records. Not the set/alias/split logic (task-set.ts).
+// into validated TaskItems, reporting file and line for bad records (BadInputError: never retried).
+// Not the set/alias/split logic (task-set.ts).
 import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
+import { BadInputError } from '@dnd/core';
 
 /** One instruction-format record. `instruction` is the only text used to condition the generator. */
 export interface TaskItem {
@@ -76,7 +78,7 @@ function collect(file: string, records: Iterable<[unknown, string]>, opts: ReadT
     const item = toItem(raw);
     if (typeof item === 'string') {
       const msg = `${file}:${where}: ${item}`;
-      if (!opts.skipBad) throw new Error(`task file ${msg} (pass skipBad / --skip-bad to skip bad records)`);
+      if (!opts.skipBad) throw new BadInputError(`task file ${msg} (pass skipBad / --skip-bad to skip bad records)`);
       skipped++;
       if (problems.length < 10) problems.push(msg);
       continue;
@@ -96,7 +98,7 @@ function* jsonlRecords(file: string, text: string, opts: ReadTaskFileOptions, ba
       raw = JSON.parse(line);
     } catch (e) {
       const msg = `${file}:${i + 1}: malformed JSON line (${(e as Error).message})`;
-      if (!opts.skipBad) throw new Error(`task file ${msg} (pass skipBad / --skip-bad to skip bad lines)`);
+      if (!opts.skipBad) throw new BadInputError(`task file ${msg} (pass skipBad / --skip-bad to skip bad lines)`);
       bad.n++;
       if (bad.problems.length < 10) bad.problems.push(msg);
       continue;
@@ -112,8 +114,8 @@ function* jsonlRecords(file: string, text: string, opts: ReadTaskFileOptions, ba
  */
 export async function readTaskFile(file: string, opts: ReadTaskFileOptions = {}): Promise<TaskFile> {
   const format = taskFileFormat(file);
-  if (!format) throw new Error(`task file ${file}: unknown extension (expected .json, .jsonl, .ndjson or .parquet)`);
-  if (!fs.existsSync(file)) throw new Error(`task file ${file}: not found`);
+  if (!format) throw new BadInputError(`task file ${file}: unknown extension (expected .json, .jsonl, .ndjson or .parquet)`);
+  if (!fs.existsSync(file)) throw new BadInputError(`task file ${file}: not found`);
   const bytes = await fs.promises.readFile(file);
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   if (format === 'parquet') return readParquet(file, bytes, opts, sha256);
@@ -131,9 +133,9 @@ export async function readTaskFile(file: string, opts: ReadTaskFileOptions = {})
   } catch (e) {
     const m = /position (\d+)/.exec((e as Error).message);
     const where = m ? `${lineOf(text, Number(m[1]))}` : '?';
-    throw new Error(`task file ${file}:${where}: malformed JSON (${(e as Error).message}); a JSON array cannot be partly skipped`);
+    throw new BadInputError(`task file ${file}:${where}: malformed JSON (${(e as Error).message}); a JSON array cannot be partly skipped`);
   }
-  if (!Array.isArray(raw)) throw new Error(`task file ${file}: expected a JSON array of records, got ${typeof raw}`);
+  if (!Array.isArray(raw)) throw new BadInputError(`task file ${file}: expected a JSON array of records, got ${typeof raw}`);
   return collect(file, raw.map((r, i) => [r, `item ${i}`] as [unknown, string]), opts, format, sha256);
 }
 
@@ -145,7 +147,7 @@ async function readParquet(file: string, bytes: Buffer, opts: ReadTaskFileOption
   try {
     rows = await parquetReadObjects({ file: ab, compressors, columns: undefined });
   } catch (e) {
-    throw new Error(`task file ${file}: not a readable Parquet file (${(e as Error).message})`);
+    throw new BadInputError(`task file ${file}: not a readable Parquet file (${(e as Error).message})`);
   }
   return collect(file, rows.map((r, i) => [r, `row ${i + 1}`] as [unknown, string]), opts, 'parquet', sha256);
 }

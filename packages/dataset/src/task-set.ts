@@ -3,7 +3,7 @@
 // Not file parsing (task-file.ts) and not prompt storage (prompt-store.ts).
 import * as fs from 'fs';
 import * as path from 'path';
-import { checkNumber } from '@dnd/core';
+import { BadInputError, checkNumber } from '@dnd/core';
 import { readTaskFile, taskFileFormat, type TaskItem } from './task-file';
 import { seededRandom } from './seeded-random';
 
@@ -38,7 +38,7 @@ const aliases = new Map<string, string>();
 
 /** Registers (or replaces) an alias: `loadTaskSet(name)` then reads `target` (a folder or file). */
 export function registerTaskSetAlias(name: string, target: string): void {
-  if (!/^[A-Za-z0-9_.-]+$/.test(name)) throw new Error(`registerTaskSetAlias: alias ${JSON.stringify(name)} may only use letters, digits, '_', '.', '-'`);
+  if (!/^[A-Za-z0-9_.-]+$/.test(name)) throw new BadInputError(`registerTaskSetAlias: alias ${JSON.stringify(name)} may only use letters, digits, '_', '.', '-'`);
   aliases.set(name, path.resolve(target));
 }
 
@@ -80,7 +80,7 @@ function splitFiles(dir: string): { train?: string; test?: string; single?: stri
   }
   if (!out.train && !out.test) {
     if (files.length === 1) out.single = path.join(dir, files[0]!);
-    else throw new Error(`task set ${dir}: ${files.length === 0 ? 'no .json/.jsonl/.parquet file' : `cannot tell the splits apart among ${files.join(', ')}`} (expected train.* and/or test.*)`);
+    else throw new BadInputError(`task set ${dir}: ${files.length === 0 ? 'no .json/.jsonl/.parquet file' : `cannot tell the splits apart among ${files.join(', ')}`} (expected train.* and/or test.*)`);
   }
   return out;
 }
@@ -90,7 +90,7 @@ export function resolveTaskSet(ref: string): { name: string; root: string; train
   const target = taskSetAliases()[ref];
   const root = target ?? path.resolve(ref);
   if (!fs.existsSync(root)) {
-    throw new Error(`task set ${JSON.stringify(ref)}: ${target ? `alias points to ${root}, which does not exist (set DND_SHARED_DIR?)` : `no such path and no such alias (aliases: ${Object.keys(taskSetAliases()).join(', ')})`}`);
+    throw new BadInputError(`task set ${JSON.stringify(ref)}: ${target ? `alias points to ${root}, which does not exist (set DND_SHARED_DIR?)` : `no such path and no such alias (aliases: ${Object.keys(taskSetAliases()).join(', ')})`}`);
   }
   if (fs.statSync(root).isDirectory()) return { name: target ? ref : path.basename(root), root, ...splitFiles(root) };
   const stem = path.basename(root, path.extname(root));
@@ -112,14 +112,14 @@ export async function loadTaskSet(ref: string, opts: LoadTaskSetOptions = {}): P
   const r = resolveTaskSet(ref);
   const read = async (file: string) => {
     const f = await readTaskFile(file, { skipBad: opts.skipBad });
-    if (f.items.length === 0) throw new Error(`task set ${r.name}: ${file} has no usable records${f.skipped ? ` (${f.skipped} skipped as bad)` : ''}`);
+    if (f.items.length === 0) throw new BadInputError(`task set ${r.name}: ${file} has no usable records${f.skipped ? ` (${f.skipped} skipped as bad)` : ''}`);
     return f;
   };
   const src = (f: Awaited<ReturnType<typeof read>>): SplitSource => ({ kind: 'file', file: f.file, sha256: f.sha256, format: f.format, skipped: f.skipped });
   if (r.single || !r.train || !r.test) {
     const f = await read((r.single ?? r.train ?? r.test)!);
     const n = f.items.length;
-    if (n < 2) throw new Error(`task set ${r.name}: ${f.file} has ${n} record; a train/test split needs at least 2`);
+    if (n < 2) throw new BadInputError(`task set ${r.name}: ${f.file} has ${n} record; a train/test split needs at least 2`);
     const order = seededRandom(splitSeed, 'split', f.sha256).sample(n, n); // content + seed only: alias or path give the same split
     const nTrain = Math.min(n - 1, Math.max(1, Math.round(n * trainFraction)));
     const derived: SplitSource = { ...src(f), kind: 'derived', seed: splitSeed, trainFraction, of: n };

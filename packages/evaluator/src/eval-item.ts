@@ -2,6 +2,7 @@
 // ({instruction, input, output, answer} with "Answer1: ... Answer format: answer1/answer2") to it.
 // Not a dataset loader with splits or caching: callers hand in items; this only parses what scoring needs.
 import * as fs from 'fs';
+import { BadInputError } from '@dnd/core';
 
 /** How an item's answer is written: answer1..N, true/false, option1..N, solution1..N, or a number (GSM8K-style). */
 export type AnswerFormat = 'answerN' | 'trueFalse' | 'optionN' | 'solutionN' | 'numeric';
@@ -53,7 +54,7 @@ function detectFormat(spec: string, where: string): { format: AnswerFormat; n: n
   for (const [format, word] of [['answerN', 'answer'], ['optionN', 'option'], ['solutionN', 'solution']] as const) {
     if (toks.every((t, i) => t === `${word}${i + 1}`)) return { format, n: toks.length };
   }
-  throw new Error(`${where}: unknown answer format "${spec.trim()}" (expected answer1/answer2/..., option1/..., solution1/..., or true/false)`);
+  throw new BadInputError(`${where}: unknown answer format "${spec.trim()}" (expected answer1/answer2/..., option1/..., solution1/..., or true/false)`);
 }
 
 /**
@@ -65,10 +66,10 @@ function detectFormat(spec: string, where: string): { format: AnswerFormat; n: n
  */
 export function itemFromInstruction(rec: InstructionRecord, set: string, index: number, split = 'test'): EvalItem {
   const where = `${set}/${split}[${index}]`;
-  if (!rec || typeof rec.instruction !== 'string') throw new Error(`${where}: record has no "instruction" string`);
+  if (!rec || typeof rec.instruction !== 'string') throw new BadInputError(`${where}: record has no "instruction" string`);
   const text = rec.input ? `${rec.instruction}\n${rec.input}` : rec.instruction;
   const fm = FORMAT_LINE.exec(rec.instruction);
-  if (!fm) throw new Error(`${where}: no "Answer format: ..." line at the end of the instruction`);
+  if (!fm) throw new BadInputError(`${where}: no "Answer format: ..." line at the end of the instruction`);
   const { format, n } = detectFormat(fm[1]!, where);
   const body = rec.instruction.slice(0, fm.index);
   let question: string;
@@ -79,16 +80,16 @@ export function itemFromInstruction(rec: InstructionRecord, set: string, index: 
   } else {
     const word = format === 'answerN' ? 'Answer' : format === 'optionN' ? 'Option' : 'Solution';
     const first = body.search(new RegExp(`(^|\\s)${word}1:`));
-    if (first < 0) throw new Error(`${where}: no "${word}1:" in the instruction`);
+    if (first < 0) throw new BadInputError(`${where}: no "${word}1:" in the instruction`);
     question = body.slice(0, first).replace(/^Please choose the correct [a-z]+ to the question:\s*/i, '').trim();
     const rest = body.slice(first);
     choices = [];
     for (let i = 1; i <= n; i++) {
       const start = rest.search(new RegExp(`(^|\\s)${word}${i}:`));
-      if (start < 0) throw new Error(`${where}: "${word}${i}:" missing from the instruction`);
+      if (start < 0) throw new BadInputError(`${where}: "${word}${i}:" missing from the instruction`);
       const from = rest.indexOf(`${word}${i}:`, start) + `${word}${i}:`.length;
       const nextAt = i < n ? rest.search(new RegExp(`\\s${word}${i + 1}:`)) : rest.length;
-      if (nextAt < from - `${word}${i}:`.length) throw new Error(`${where}: choice labels out of order`);
+      if (nextAt < from - `${word}${i}:`.length) throw new BadInputError(`${where}: choice labels out of order`);
       choices.push(rest.slice(from, nextAt).trim());
     }
   }
@@ -96,7 +97,7 @@ export function itemFromInstruction(rec: InstructionRecord, set: string, index: 
   if (rec.answer !== undefined && rec.answer !== null && String(rec.answer).trim() !== '') {
     const tok = String(rec.answer).trim().toLowerCase();
     gold = formatTokens(format, n).indexOf(tok);
-    if (gold < 0) throw new Error(`${where}: answer ${JSON.stringify(rec.answer)} is outside the format ${fm[1]!.trim()}`);
+    if (gold < 0) throw new BadInputError(`${where}: answer ${JSON.stringify(rec.answer)} is outside the format ${fm[1]!.trim()}`);
   }
   return { id: `${set}/${split}/${index}`, set, context: `Question: ${question}\nAnswer:`, choices, gold, answerFormat: format, prompt: text };
 }
@@ -107,28 +108,28 @@ export function itemFromInstruction(rec: InstructionRecord, set: string, index: 
  */
 export function readInstructionSet(file: string, set: string, split = 'test'): EvalItem[] {
   let raw: unknown;
-  try { raw = JSON.parse(fs.readFileSync(file, 'utf8')); } catch (e) { throw new Error(`${file}: cannot read JSON (${(e as Error).message})`); }
-  if (!Array.isArray(raw)) throw new Error(`${file}: expected a JSON array of {instruction, input, output, answer}`);
-  if (raw.length === 0) throw new Error(`${file}: set "${set}" is empty`);
+  try { raw = JSON.parse(fs.readFileSync(file, 'utf8')); } catch (e) { throw new BadInputError(`${file}: cannot read JSON (${(e as Error).message})`); }
+  if (!Array.isArray(raw)) throw new BadInputError(`${file}: expected a JSON array of {instruction, input, output, answer}`);
+  if (raw.length === 0) throw new BadInputError(`${file}: set "${set}" is empty`);
   return raw.map((r, i) => itemFromInstruction(r as InstructionRecord, set, i, split));
 }
 
 /** Throws a clear error unless every item of `items` (one set) can be scored: non-empty, labelled, consistent. */
 export function assertScorable(set: string, items: readonly EvalItem[]): void {
-  if (items.length === 0) throw new Error(`set "${set}" is empty: nothing to score`);
+  if (items.length === 0) throw new BadInputError(`set "${set}" is empty: nothing to score`);
   const unlabeled = items.filter((it) => it.gold === null && it.target === undefined);
   if (unlabeled.length > 0) {
-    throw new Error(`set "${set}" has ${unlabeled.length} of ${items.length} items without labels (e.g. ${unlabeled[0]!.id}): `
+    throw new BadInputError(`set "${set}" has ${unlabeled.length} of ${items.length} items without labels (e.g. ${unlabeled[0]!.id}): `
       + 'unlabeled sets can serve as prompts for the generator but cannot be scored');
   }
   for (const it of items) {
     if (it.answerFormat === 'numeric') {
-      if (typeof it.target !== 'string' || it.target.trim() === '') throw new Error(`set "${set}": numeric item ${it.id} has no target`);
+      if (typeof it.target !== 'string' || it.target.trim() === '') throw new BadInputError(`set "${set}": numeric item ${it.id} has no target`);
       continue;
     }
-    if (it.choices.length < 2) throw new Error(`set "${set}": item ${it.id} has ${it.choices.length} choices; multiple choice needs at least 2`);
+    if (it.choices.length < 2) throw new BadInputError(`set "${set}": item ${it.id} has ${it.choices.length} choices; multiple choice needs at least 2`);
     if (!Number.isInteger(it.gold) || it.gold! < 0 || it.gold! >= it.choices.length) {
-      throw new Error(`set "${set}": item ${it.id} has gold ${it.gold}, outside 0..${it.choices.length - 1}`);
+      throw new BadInputError(`set "${set}": item ${it.id} has gold ${it.gold}, outside 0..${it.choices.length - 1}`);
     }
   }
 }

@@ -14,6 +14,14 @@ export function trackProgress(stage: string): WorkflowProgress {
   return p;
 }
 
+/**
+ * Failure types never retried: `BadInput` (what activities map bad input to), and the error classes that
+ * reach Temporal unmapped when thrown outside a step (Temporal uses the error's name as its type):
+ * @dnd/core's BadInputError and DiskFullError. ArtifactCorruptError stays retryable on purpose: the entry
+ * is quarantined by then, so the next attempt recomputes it.
+ */
+const NON_RETRYABLE = ['BadInput', 'BadInputError', 'DiskFullError'];
+
 /** Activities with the run's timeouts and retry policy on `taskQueue` (default: the workflow's own). */
 export function stepActivities(config: RunConfig, taskQueue?: string, scheduleToStartSec?: number) {
   const t = config.temporal;
@@ -27,14 +35,14 @@ export function stepActivities(config: RunConfig, taskQueue?: string, scheduleTo
       backoffCoefficient: t.retry.backoffCoefficient,
       maximumInterval: t.retry.maximumIntervalSec * 1000,
       maximumAttempts: t.retry.maximumAttempts,
-      nonRetryableErrorTypes: ['BadInput'],
+      nonRetryableErrorTypes: NON_RETRYABLE,
     },
   });
 }
 
 /** Short activities (queue choice, aliases, manifest): seconds, a few retries. */
 export function quickActivities() {
-  return proxyActivities<DndActivities>({ startToCloseTimeout: 60_000, retry: { initialInterval: 1000, maximumAttempts: 5, nonRetryableErrorTypes: ['BadInput'] } });
+  return proxyActivities<DndActivities>({ startToCloseTimeout: 60_000, retry: { initialInterval: 1000, maximumAttempts: 5, nonRetryableErrorTypes: NON_RETRYABLE } });
 }
 
 /**
