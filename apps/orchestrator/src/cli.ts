@@ -15,6 +15,8 @@ import { loadRun, openSession, runFiles, saveRun, type SavedRun, type Session } 
 import { createStepFunctions } from './steps';
 import type { PipelineResult } from './types';
 import { createDndWorker, DEFAULT_ACTIVITY_SLOTS } from './worker';
+import { registerConfigCommands } from './commands/config';
+import { assertRunnable } from './config-preflight';
 
 const out = (s: string): void => { process.stdout.write(s + '\n'); };
 const note = (s: string): void => { process.stderr.write(`[dnd] ${s}\n`); };
@@ -167,6 +169,7 @@ export function buildCli(): Command {
       if (o.skipBad) loaded.config.steps.collectSet['skipBad'] = true;
       const runId = o.runId ?? `${loaded.preset ?? path.basename(what, '.json')}-${stamp()}`;
       const runDir = path.join(o.runsDir ? path.resolve(o.runsDir) : loaded.config.runsDir, runId);
+      await assertRunnable(loaded.config, o.leaveOneOut ? 'leaveOneOut' : 'dndPipeline', loaded.source); // before any server or step
       const run: SavedRun = { runId, preset: loaded.preset, config: loaded.config, workflow: o.leaveOneOut ? 'leaveOneOut' : 'dndPipeline' };
       fs.mkdirSync(runDir, { recursive: true });
       saveRun(runDir, run);
@@ -285,6 +288,7 @@ export function buildCli(): Command {
       out(JSON.stringify(loadRunConfig(name, createStepFunctions()).config, null, 2));
     });
 
+  registerConfigCommands(program, out);
   return program;
 }
 

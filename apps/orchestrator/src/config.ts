@@ -94,7 +94,10 @@ export function loadRunConfig(nameOrFile: string | null, steps: StepFunctions, c
     delete override['$comment'];
     delete override['$schema'];
   }
-  const config = mergeConfig(defaultRunConfig(steps), override, 'RunConfig');
+  // setDirs is a map of names the defaults cannot list: merged whole, not field by field.
+  const { setDirs, ...rest } = override;
+  const config = mergeConfig(defaultRunConfig(steps), rest, 'RunConfig');
+  if (setDirs !== undefined) config.setDirs = setDirs as Record<string, string>;
   config.dataDir = path.resolve(cwd, config.dataDir);
   if (config.setDirs) for (const [name, dir] of Object.entries(config.setDirs)) if (typeof dir === 'string' && dir) config.setDirs[name] = path.resolve(cwd, dir);
   config.runsDir = path.resolve(cwd, config.runsDir);
