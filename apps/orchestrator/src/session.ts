@@ -17,6 +17,8 @@ export interface Session {
   uiUrl: string | null;
   /** True when this process started the dev server (and will stop it). */
   embedded: boolean;
+  /** PID of the dev server this process started (for a hard stop on Ctrl-C); absent otherwise. */
+  serverPid?: number;
   close(): Promise<void>;
 }
 
@@ -71,7 +73,7 @@ export async function openSession(runDir: string, opts: { namespace?: string; ui
   if (fs.existsSync(files.server)) {
     const s = JSON.parse(fs.readFileSync(files.server, 'utf8')) as { address: string; uiUrl: string | null; pid: number; owner: number };
     if (alive(s.pid) && alive(s.owner)) {
-      const client = await connectClient(s.address, ns);
+      const client = await connectClient(s.address, ns, 'the run\'s dev server');
       return { client, address: s.address, uiUrl: s.uiUrl, embedded: false, close: () => client.connection.close() };
     }
     // The dnd process that started it died without stopping it: the orphan holds the SQLite file.
@@ -88,9 +90,9 @@ export async function openSession(runDir: string, opts: { namespace?: string; ui
   log(`starting the Temporal dev server (history in ${files.db})`);
   const server: DevServer = await startDevServer({ dbFile: files.db, ui: opts.ui ?? true });
   writeFileAtomic(files.server, JSON.stringify({ address: server.address, uiUrl: server.uiUrl, pid: server.pid, owner: process.pid }) + '\n');
-  const client = await connectClient(server.address, ns);
+  const client = await connectClient(server.address, ns, 'the embedded dev server').catch(async (e) => { await server.stop(); throw e; });
   return {
-    client, address: server.address, uiUrl: server.uiUrl, embedded: true,
+    client, address: server.address, uiUrl: server.uiUrl, embedded: true, serverPid: server.pid,
     async close() {
       await client.connection.close().catch(() => undefined);
       await server.stop();

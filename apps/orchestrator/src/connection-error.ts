@@ -1,0 +1,44 @@
+// Turns a failed connection to Temporal into a message a user can act on: the address, where it came from,
+// what went wrong in words (refused, unknown host, timed out, not host:port) and what to check; never the raw
+// `tonic::transport::Error(...)`. Not retrying (the SDK retries calls once connected).
+
+/** Where an address came from, named in the message. */
+export type AddressSource = 'TEMPORAL_ADDRESS' | 'the run\'s dev server' | 'the embedded dev server';
+
+/** The cause in a few words, from the SDK's message (Rust transport errors included). */
+export function connectionFailureReason(message: string): string {
+  const m = message.toLowerCase();
+  if (m.includes('connection refused')) return 'connection refused (nothing listens on that port)';
+  if (m.includes('dns') || m.includes('failed to lookup') || m.includes('name or service not known') || m.includes('no such host')) return 'the host name does not resolve';
+  if (m.includes('invalid uri') || m.includes('invaliduri') || m.includes('invalid address') || m.includes('invalid socket address')) return 'not a host:port address';
+  if (m.includes('timed out') || m.includes('deadline') || m.includes('timeout')) return 'no answer in time';
+  if (m.includes('tls') || m.includes('certificate') || m.includes('http2') || m.includes('h2 protocol')) return 'the server did not speak plain gRPC (TLS or a proxy in the way?)';
+  const first = message.split('\n')[0]!.replace(/tonic::transport::Error\(.*$/i, '').replace(/[\s:,(]+$/, '').trim();
+  return first || 'the connection failed';
+}
+
+/**
+ * An Error naming the address, its source, the reason and what to check.
+ * @example throw connectionError('temporal:7233', 'TEMPORAL_ADDRESS', e)
+ */
+export function connectionError(address: string, source: AddressSource, cause: unknown): Error {
+  const reason = connectionFailureReason(cause instanceof Error ? `${cause.message} ${String((cause as { cause?: unknown }).cause ?? '')}` : String(cause));
+  const check = source === 'TEMPORAL_ADDRESS'
+    ? 'check that a Temporal frontend runs there (`temporal operator cluster health --address ...`), that TEMPORAL_ADDRESS is host:port (no http://), and the network between; unset TEMPORAL_ADDRESS to let dnd start a local dev server'
+    : 'the dev server may have just stopped: run the command again (it starts one on the run\'s history); its log is temporal-server.log in the run directory';
+  const e = new Error(`cannot reach Temporal at ${address} (${source}): ${reason}. ${check[0]!.toUpperCase()}${check.slice(1)}.`);
+  e.name = 'ConnectionError';
+  return e;
+}
+
+/**
+ * Runs `connect`, turning any failure into connectionError.
+ * @example const c = await explainConnect('temporal:7233', 'TEMPORAL_ADDRESS', () => Connection.connect({ address }))
+ */
+export async function explainConnect<T>(address: string, source: AddressSource, connect: () => Promise<T>): Promise<T> {
+  try {
+    return await connect();
+  } catch (e) {
+    throw connectionError(address, source, e);
+  }
+}

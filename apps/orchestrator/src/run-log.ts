@@ -1,0 +1,56 @@
+// Where the dnd process's Temporal logs go: Core (Rust) and SDK warnings are forwarded to one logger that
+// writes plain lines to the run's log file once `dnd run` names it (stderr before that, and with --verbose),
+// so they never land, in raw colour codes, between progress lines. Not the dev server's log (dev-server.ts).
+import * as fs from 'fs';
+import { DefaultLogger, makeTelemetryFilterString, Runtime, type LogEntry } from '@temporalio/worker';
+
+/** The sink the runtime logger writes to. */
+export class RunLogSink {
+  private fd: number | null = null;
+  /** The file now written to, or null (stderr). */
+  file: string | null = null;
+  constructor(private readonly verbose: boolean) {}
+
+  /** Sends what follows to `file` (appended), unless verbose (then everything stays on stderr). */
+  toFile(file: string): void {
+    if (this.verbose) return;
+    this.close();
+    this.fd = fs.openSync(file, 'a');
+    this.file = file;
+  }
+
+  write(entry: LogEntry): void {
+    const meta = entry.meta && Object.keys(entry.meta).length ? ` ${JSON.stringify(entry.meta)}` : '';
+    // Core's messages may carry terminal colours: plain text in a file and on stderr.
+    const line = `${new Date(Number(entry.timestampNanos / 1_000_000n)).toISOString()} [${entry.level}] ${entry.message.replace(/\x1b\[[0-9;]*m/g, '')}${meta}\n`;
+    if (this.fd !== null) fs.writeSync(this.fd, line);
+    else process.stderr.write(line);
+  }
+
+  close(): void {
+    if (this.fd !== null) fs.closeSync(this.fd);
+    this.fd = null;
+    this.file = null;
+  }
+}
+
+let installed: RunLogSink | null = null;
+
+/**
+ * Installs the Temporal runtime once for this process with Core's logs forwarded (WARN, or INFO with `verbose`)
+ * to a RunLogSink; later calls return the same sink.
+ * @example const log = installRunLogger(false); log.toFile('runs/r1/dnd.log');
+ */
+export function installRunLogger(verbose: boolean): RunLogSink {
+  if (installed) return installed;
+  const sink = new RunLogSink(verbose);
+  const level = verbose ? 'INFO' : 'WARN';
+  try {
+    Runtime.install({
+      logger: new DefaultLogger(level, (e) => sink.write(e)),
+      telemetryOptions: { logging: { forward: {}, filter: makeTelemetryFilterString({ core: level, other: 'ERROR' }) } },
+    });
+  } catch { /* a runtime exists already (tests): its logger stays */ }
+  installed = sink;
+  return sink;
+}
