@@ -51,8 +51,10 @@ function stamp(): string {
   return new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
 }
 
-/** Ctrl-C stops everything this process started within this long, whatever a step is doing. */
-const HARD_STOP_MS = 4000;
+/** Ctrl-C stops everything this process started within this long, whatever a step is doing (the issue asks for 5 s). */
+const HARD_STOP_MS = 3500;
+/** Commands that connect to Temporal (the runtime and its log forwarding are installed for these only). */
+const TEMPORAL_COMMANDS = new Set(['run', 'resume', 'status', 'cancel', 'worker', 'nightly']);
 
 /** Runs (or re-attaches to) a run's workflow with an in-process worker, printing progress and the ending. */
 async function drive(run: SavedRun, runDir: string, o: { worker: boolean; ui: boolean; keepServer: boolean; attach: boolean; json?: boolean }): Promise<void> {
@@ -112,7 +114,7 @@ async function drive(run: SavedRun, runDir: string, o: { worker: boolean; ui: bo
     }
     if (ui) note(`Temporal UI: ${ui}`);
     const plan = runPlan(run.workflow, run.runId, run.config);
-    const result = await followRun(session.client, handle, (snap) => view.update(snap), 1000, plan);
+    const result = await followRun(session.client, handle, (snap) => { if (!interrupted) view.update(snap); }, 1000, plan);
     view.done();
     noteTo = null;
     const store = new LocalArtifactStore(run.config.artifactsDir);
@@ -185,7 +187,11 @@ export function buildCli(): Command {
       + 'Start with: dnd run quickstart')
     .version(CORE_VERSION)
     .option('-v, --verbose', 'log worker and workflow details')
-    .hook('preAction', (cmd) => { runLog = installRunLogger(Boolean(cmd.opts()['verbose'])); });
+    .hook('preAction', (cmd, action) => {
+      // Only commands that talk to Temporal install its runtime: once installed it keeps the process alive
+      // until its last connection closes, so `dnd runs` or `dnd config show` would never exit.
+      if (TEMPORAL_COMMANDS.has(action.name())) runLog = installRunLogger(Boolean(cmd.opts()['verbose']));
+    });
 
   program
     .command('backend')
@@ -289,7 +295,7 @@ export function buildCli(): Command {
       const steps = createStepFunctions();
       const { config } = loadRunConfig(o.config ?? null, steps);
       const taskQueue = o.queue === 'gpu' ? config.temporal.gpuQueue : config.temporal.cpuQueue;
-      const connection = await NativeConnection.connect({ address });
+      const connection = await explainConnect(address, 'TEMPORAL_ADDRESS', () => NativeConnection.connect({ address }));
       const worker = await createDndWorker({
         connection, namespace: config.temporal.namespace, role: o.queue, taskQueue, steps,
         store: new LocalArtifactStore(o.artifacts ? path.resolve(o.artifacts) : config.artifactsDir), maxConcurrentActivityTaskExecutions: o.concurrency,
