@@ -21,7 +21,7 @@ import { assertRunnable } from './config-preflight';
 import { explainConnect } from './connection-error';
 import { lineProgressView, progressViewFor } from './progress-view';
 import { placeReports, readRunStatus, writeRunStatus, type RunStatus } from './run-record';
-import { installRunLogger, type RunLogSink } from './run-log';
+import { installRunLogger, shutdownRunLogger, type RunLogSink } from './run-log';
 
 const out = (s: string): void => { process.stdout.write(s + '\n'); };
 // While a live progress block is on screen, notes go above it (progress-view.ts) instead of tearing it.
@@ -53,8 +53,8 @@ function stamp(): string {
 
 /** Ctrl-C stops everything this process started within this long, whatever a step is doing (the issue asks for 5 s). */
 const HARD_STOP_MS = 3500;
-/** Commands that connect to Temporal (the runtime and its log forwarding are installed for these only). */
-const TEMPORAL_COMMANDS = new Set(['run', 'resume', 'status', 'cancel', 'worker', 'nightly']);
+/** Commands that run a worker (a native connection): the Temporal runtime and its log forwarding are installed for these only. */
+const TEMPORAL_COMMANDS = new Set(['run', 'resume', 'worker']);
 
 /** Runs (or re-attaches to) a run's workflow with an in-process worker, printing progress and the ending. */
 async function drive(run: SavedRun, runDir: string, o: { worker: boolean; ui: boolean; keepServer: boolean; attach: boolean; json?: boolean }): Promise<void> {
@@ -188,10 +188,11 @@ export function buildCli(): Command {
     .version(CORE_VERSION)
     .option('-v, --verbose', 'log worker and workflow details')
     .hook('preAction', (cmd, action) => {
-      // Only commands that talk to Temporal install its runtime: once installed it keeps the process alive
-      // until its last connection closes, so `dnd runs` or `dnd config show` would never exit.
+      // Only commands that run a worker install the runtime: an idle runtime keeps the process alive (shut
+      // down in postAction), so `dnd runs` or `dnd status` never need it.
       if (TEMPORAL_COMMANDS.has(action.name())) runLog = installRunLogger(Boolean(cmd.opts()['verbose']));
-    });
+    })
+    .hook('postAction', () => shutdownRunLogger());
 
   program
     .command('backend')

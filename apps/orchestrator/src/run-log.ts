@@ -35,6 +35,7 @@ export class RunLogSink {
 }
 
 let installed: RunLogSink | null = null;
+let runtime: Runtime | null = null;
 
 /**
  * Installs the Temporal runtime once for this process with Core's logs forwarded (WARN, or INFO with `verbose`)
@@ -46,11 +47,23 @@ export function installRunLogger(verbose: boolean): RunLogSink {
   const sink = new RunLogSink(verbose);
   const level = verbose ? 'INFO' : 'WARN';
   try {
-    Runtime.install({
+    runtime = Runtime.install({
       logger: new DefaultLogger(level, (e) => sink.write(e)),
       telemetryOptions: { logging: { forward: {}, filter: makeTelemetryFilterString({ core: level, other: 'ERROR' }) } },
     });
   } catch { /* a runtime exists already (tests): its logger stays */ }
   installed = sink;
   return sink;
+}
+
+/**
+ * Shuts the runtime installed by installRunLogger down (a no-op when its last worker already did): an idle
+ * runtime that forwards logs keeps the process alive, so a command that never opened a worker would not exit.
+ * @example await shutdownRunLogger()
+ */
+export async function shutdownRunLogger(): Promise<void> {
+  const rt = runtime;
+  runtime = null;
+  installed?.close();
+  if (rt) await rt.shutdown();
 }
