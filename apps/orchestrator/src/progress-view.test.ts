@@ -47,7 +47,8 @@ describe('liveProgressView', () => {
     expect(frames).toContain('r/zoo/a  running  [collectSet 1/3]');
     expect(frames).toContain('r/zoo/a  running  [collectSet 2/3]');
     // ansi-escapes' eraseLines: cursor up + erase line, once per line of the previous frame.
-    expect(frames).toMatch(/(\x1b\[2K\x1b\[1A){3}\x1b\[2K\x1b\[G/);
+    const ESC = '\u001b';
+    expect(frames).toContain(`${ESC}[2K${ESC}[1A`.repeat(3) + `${ESC}[2K${ESC}[G`);
     expect(errs).toEqual(['[dnd] started\n']);
   });
 });

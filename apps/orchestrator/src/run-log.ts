@@ -2,6 +2,7 @@
 // writes plain lines to the run's log file once `dnd run` names it (stderr before that, and with --verbose),
 // so they never land, in raw colour codes, between progress lines. Not the dev server's log (dev-server.ts).
 import * as fs from 'fs';
+import { stripVTControlCharacters } from 'util';
 import { DefaultLogger, makeTelemetryFilterString, Runtime, type LogEntry } from '@temporalio/worker';
 
 /** The sink the runtime logger writes to. */
@@ -22,7 +23,7 @@ export class RunLogSink {
   write(entry: LogEntry): void {
     const meta = entry.meta && Object.keys(entry.meta).length ? ` ${JSON.stringify(entry.meta)}` : '';
     // Core's messages may carry terminal colours: plain text in a file and on stderr.
-    const line = `${new Date(Number(entry.timestampNanos / 1_000_000n)).toISOString()} [${entry.level}] ${entry.message.replace(/\x1b\[[0-9;]*m/g, '')}${meta}\n`;
+    const line = `${new Date(Number(entry.timestampNanos / 1_000_000n)).toISOString()} [${entry.level}] ${stripVTControlCharacters(entry.message)}${meta}\n`;
     if (this.fd !== null) fs.writeSync(this.fd, line);
     else process.stderr.write(line);
   }
