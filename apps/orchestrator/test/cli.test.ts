@@ -38,7 +38,7 @@ describe('dnd command', () => {
   const dir = tmpDir('cli');
   fs.writeFileSync(path.join(dir, 'slow.json'), JSON.stringify({
     sets: ['boolq', 'openbookqa'], heldOut: ['openbookqa'], dataDir: DATA_DIR,
-    steps: { collectSet: { snapshots: 3, unitDelayMs: 800 } },
+    steps: { collectSet: { snapshots: 3, unitDelayMs: 2000 } }, // slow enough for a `dnd status` process to start (node + swc, ~3-5 s on a loaded 2-core machine) mid-collection
     temporal: { heartbeatTimeoutSec: 2, retry: { initialIntervalSec: 0.2, maximumIntervalSec: 1 } },
   }));
 
