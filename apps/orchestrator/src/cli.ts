@@ -155,9 +155,14 @@ async function drive(run: SavedRun, runDir: string, o: { worker: boolean; ui: bo
     if (interrupted) await new Promise(() => undefined);
     view.done();
     noteTo = null;
-    if (e instanceof WorkflowFailedError && e.cause instanceof CancelledFailure) { setStatus('cancelled'); throw new Error(`run ${run.runId} was cancelled`); }
+    if (e instanceof WorkflowFailedError && e.cause instanceof CancelledFailure) {
+      setStatus('cancelled');
+      if (o.json) out(JSON.stringify({ runId: run.runId, status: 'cancelled', preset: run.preset, workflow: run.workflow, runDir, wallSec: Math.round((Date.now() - t0) / 1000) }, null, 2));
+      throw new Error(`run ${run.runId} was cancelled`);
+    }
     const message = e instanceof WorkflowFailedError ? `run ${run.runId} failed: ${e.cause?.message ?? e.message}${e.cause?.cause ? ` (cause: ${(e.cause.cause as Error).message})` : ''}` : (e as Error).message;
     setStatus('failed', { error: message });
+    if (o.json) out(JSON.stringify({ runId: run.runId, status: 'failed', preset: run.preset, workflow: run.workflow, runDir, wallSec: Math.round((Date.now() - t0) / 1000), error: message, log: runLog?.file ?? null }, null, 2));
     if (e instanceof WorkflowFailedError) throw new Error(message);
     throw e;
   } finally {
