@@ -28,6 +28,9 @@ function errorOf(fn: () => unknown): Error {
 describe('config schema', () => {
   it('its step defaults are the real steps\' defaults (one source: real-steps.ts must agree until it imports them)', () => {
     expect(DEFAULT_STEP_CONFIGS).toEqual(REAL_STEP_DEFAULTS);
+    // And its types fit where the steps' hand-written ones are used (checked by the typecheck target).
+    const typed: typeof REAL_STEP_DEFAULTS = DEFAULT_STEP_CONFIGS;
+    expect(typed).toBe(DEFAULT_STEP_CONFIGS);
   });
 
   it('"totalSteps": "abc" under trainGenerator.train is refused up front, naming the path (the run that collected for 10 min)', () => {
