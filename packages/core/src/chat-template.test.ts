@@ -1,5 +1,5 @@
 // Chat templates against transformers: every case of test/fixtures/chat-templates/chat-templates.json (SmolLM2's
-// ChatML, Llama-3, Gemma; written by make-fixture.py with transformers' apply_chat_template) renders to the
+// ChatML, Llama-3, Gemma, Phi-3.5; written by make-fixture.py with transformers' apply_chat_template) renders to the
 // same string, or fails with the template's own message; SmolLM2's tokenizer renders its own template.
 import * as fs from 'fs';
 import * as os from 'os';
@@ -14,9 +14,9 @@ const fixture = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'test', 'f
 const SMOL_DIR = path.join(process.env['DND_CACHE'] || path.join(os.homedir(), '.cache', 'dnd'), 'models', 'smollm2-135m-instruct');
 
 describe('chat templates match transformers\' apply_chat_template', () => {
-  it('the fixture covers ChatML, Llama-3 and Gemma, with and without a generation prompt, and errors', () => {
-    expect(fixture.templates.map((t) => t.name)).toEqual(['smollm2-chatml', 'llama-3', 'gemma']);
-    expect(fixture.cases.length).toBe(24);
+  it('the fixture covers ChatML, Llama-3, Gemma and Phi-3.5, with and without a generation prompt, and errors', () => {
+    expect(fixture.templates.map((t) => t.name)).toEqual(['smollm2-chatml', 'llama-3', 'gemma', 'phi-3.5']);
+    expect(fixture.cases.length).toBe(32);
     expect(fixture.cases.filter((c) => c.error).length).toBe(4);
   });
 
