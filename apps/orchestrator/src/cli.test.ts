@@ -14,7 +14,7 @@ const testable = (c: Command): Command => {
 describe('dnd --help', () => {
   it('lists the commands and explains where Temporal comes from', () => {
     const cli = buildCli();
-    expect(cli.commands.map((c) => c.name()).sort()).toEqual(['backend', 'cancel', 'model', 'presets', 'resume', 'run', 'schedule', 'status', 'store', 'worker']);
+    expect(cli.commands.map((c) => c.name()).sort()).toEqual(['backend', 'cancel', 'config', 'model', 'presets', 'resume', 'run', 'runs', 'schedule', 'status', 'store', 'worker']);
     let help = '';
     cli.configureOutput({ writeOut: (t) => { help += t; } }).exitOverride();
     expect(() => cli.parse(['node', 'dnd', '--help'])).toThrow();
@@ -24,6 +24,8 @@ describe('dnd --help', () => {
     expect(run.helpInformation()).toContain('--skip-bad');
     expect(run.helpInformation()).toMatch(/--set <name=path>.*repeatable/s);
     expect(run.helpInformation()).toContain('--held-out <names>');
+    for (const name of ['run', 'resume', 'status', 'presets', 'backend', 'runs']) expect(cli.commands.find((c) => c.name() === name)!.helpInformation()).toContain('--json');
+    expect(cli.commands.find((c) => c.name() === 'config')!.commands.map((c) => c.name())).toEqual(['schema', 'show']);
     const schedule = cli.commands.find((c) => c.name() === 'schedule')!;
     expect(schedule.commands.map((c) => c.name())).toEqual(['nightly']);
   });

@@ -6,7 +6,7 @@ import * as path from 'path';
 import { Command, Option } from 'commander';
 import { WorkflowFailedError } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
-import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import { NativeConnection, type Worker } from '@temporalio/worker';
 import { CORE_VERSION, initBackend, openArtifactStore, resolveInside, validateName } from '@dnd/core';
 import { modelCheck } from '@dnd/lm';
 import { collectProgress, createNightlySchedule, describeStatus, followRun, formatOverall, formatProgress, RunEta, runPlan, startLeaveOneOut, startPipeline } from './client';
@@ -23,18 +23,19 @@ import { rootCauseMessage } from './failure-message';
 import { preflight } from './preflight';
 import { acquireRunLock } from './run-lock';
 
-const out = (s: string): void => { process.stdout.write(s + '\n'); };
-const note = (s: string): void => { process.stderr.write(`[dnd] ${s}\n`); };
+import { registerConfigCommands } from './commands/config';
+import { registerRunsCommand } from './commands/runs';
+import { assertRunnable } from './config-preflight';
+import { explainConnect } from './connection-error';
+import { lineProgressView, progressViewFor } from './progress-view';
+import { placeReports, readRunStatus, writeRunStatus, type RunStatus } from './run-record';
+import { installRunLogger, shutdownRunLogger, type RunLogSink } from './run-log';
 
-function installLogger(verbose: boolean, json: boolean): void {
-  try {
-    // --log-json (dnd worker): the SDK's log entries as JSON lines too, beside the worker's own events.
-    const toJson = (e: { level: string; message: string; meta?: Record<string, unknown>; timestampNanos: bigint }): void => {
-      process.stderr.write(JSON.stringify({ at: new Date(Number(e.timestampNanos / 1_000_000n)).toISOString(), level: e.level.toLowerCase(), event: 'sdk', message: e.message, ...(e.meta ?? {}) }, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v)) + '\n');
-    };
-    Runtime.install({ logger: json ? new DefaultLogger(verbose ? 'INFO' : 'WARN', toJson) : new DefaultLogger(verbose ? 'INFO' : 'WARN') });
-  } catch { /* installed already */ }
-}
+const out = (s: string): void => { process.stdout.write(s + '\n'); };
+// While a live progress block is on screen, notes go above it (progress-view.ts) instead of tearing it.
+let noteTo: ((s: string) => void) | null = null;
+const note = (s: string): void => { if (noteTo) noteTo(`[dnd] ${s}`); else process.stderr.write(`[dnd] ${s}\n`); };
+let runLog: RunLogSink | null = null;
 
 function presetNames(): string[] {
   return fs.existsSync(PRESETS_DIR) ? fs.readdirSync(PRESETS_DIR).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5)).sort() : [];
@@ -45,7 +46,9 @@ function runDirOf(runsDir: string | undefined, runId: string): string {
 }
 
 async function startInProcessWorker(session: Session, run: SavedRun, conn: TemporalConnectionConfig): Promise<{ worker: Worker; done: Promise<void> }> {
-  const connection = await NativeConnection.connect(connectOptions(session.embedded || !conn.address ? { tls: undefined, apiKey: undefined } : conn, session.address));
+  const cluster = !session.embedded && Boolean(conn.address);
+  const source = session.embedded ? 'the embedded dev server' : process.env['TEMPORAL_ADDRESS'] === session.address ? 'TEMPORAL_ADDRESS' : '--address';
+  const connection = await explainConnect(session.address, source, () => NativeConnection.connect(connectOptions(cluster ? conn : { tls: undefined, apiKey: undefined }, session.address)));
   const worker = await createDndWorker({
     connection, namespace: run.config.temporal.namespace, role: 'cpu', taskQueue: run.config.temporal.cpuQueue,
     store: await openArtifactStore(run.config.artifactsDir), steps: inChildProcesses(createStepFunctions()),
@@ -58,8 +61,27 @@ function stamp(): string {
   return new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
 }
 
+/** Ctrl-C stops everything this process started within this long, whatever a step is doing (the issue asks for 5 s). */
+const HARD_STOP_MS = 3500;
+/** Commands that run a worker (a native connection): the Temporal runtime and its log forwarding are installed for these only. */
+const TEMPORAL_COMMANDS = new Set(['run', 'resume', 'worker']);
+
 /** Runs (or re-attaches to) a run's workflow with an in-process worker, printing progress and the ending. */
-async function drive(run: SavedRun, runDir: string, o: { worker: boolean; ui: boolean; keepServer: boolean; attach: boolean; conn: TemporalConnectionConfig }): Promise<void> {
+async function drive(run: SavedRun, runDir: string, o: { worker: boolean; ui: boolean; keepServer: boolean; attach: boolean; json?: boolean; conn: TemporalConnectionConfig }): Promise<void> {
+  const t0 = Date.now();
+  const logFile = path.join(runDir, 'dnd.log');
+  runLog?.toFile(logFile);
+  const record: RunStatus = { runId: run.runId, status: 'running', preset: run.preset, workflow: run.workflow, startedAt: readRunStatus(runDir)?.startedAt ?? new Date().toISOString(), updatedAt: new Date().toISOString(), pid: process.pid, reports: [] };
+  const setStatus = (status: RunStatus['status'], extra: Partial<RunStatus> = {}): void => {
+    Object.assign(record, { status, updatedAt: new Date().toISOString(), ...extra });
+    if (status !== 'running') delete record.pid;
+    writeRunStatus(runDir, record);
+  };
+  setStatus('running');
+  // With --json, stdout carries the summary alone: progress goes to stderr, one line per step change.
+  const view = o.json ? lineProgressView((l) => process.stderr.write(l + '\n')) : progressViewFor(process.stdout, process.stderr);
+  noteTo = (s) => view.note(s);
+  if (runLog?.file) note(`Temporal and worker warnings: ${path.relative(process.cwd(), logFile) || logFile} (--verbose shows them here)`);
   const session = await openSession(runDir, { namespace: run.config.temporal.namespace, ui: o.ui, log: note, connection: o.conn });
   let w: { worker: Worker; done: Promise<void> } | null = null;
   const stop = async (): Promise<void> => {
@@ -68,10 +90,21 @@ async function drive(run: SavedRun, runDir: string, o: { worker: boolean; ui: bo
   };
   let interrupted = false;
   const onSignal = (): void => {
+    if (interrupted) process.exit(130); // a second Ctrl-C: at once
     interrupted = true;
     // Calls in flight (progress polls) fail once the connection closes: expected now, not a crash.
     process.on('uncaughtException', () => undefined);
+    view.done();
+    noteTo = null;
+    setStatus('interrupted');
     note(`interrupted: the run stays in ${session.embedded ? runFiles(runDir).db : session.address}; continue it with \`dnd resume ${run.runId}\``);
+    // A step busy in a long computation may not see the cancellation for a while: after HARD_STOP_MS the dev
+    // server is killed (its SQLite history is safe: Temporal writes it transactionally) and the process exits.
+    setTimeout(() => {
+      if (session.serverPid !== undefined) { try { process.kill(session.serverPid, 'SIGKILL'); } catch { /* gone */ } }
+      fs.rmSync(runFiles(runDir).server, { force: true });
+      process.exit(130);
+    }, HARD_STOP_MS).unref();
     void stop().finally(() => process.exit(130));
   };
   process.once('SIGINT', onSignal);
@@ -91,21 +124,37 @@ async function drive(run: SavedRun, runDir: string, o: { worker: boolean; ui: bo
     }
     if (ui) note(`Temporal UI: ${ui}`);
     const plan = runPlan(run.workflow, run.runId, run.config);
-    const result = await followRun(session.client, handle, (text) => out(`--- ${new Date().toISOString().slice(11, 19)}\n${text}`), 1000, plan);
+    const result = await followRun(session.client, handle, (snap) => { if (!interrupted) view.update(snap); }, 1000, plan);
+    view.done();
+    noteTo = null;
     const store = await openArtifactStore(run.config.artifactsDir);
     const results: PipelineResult[] = Array.isArray(result) ? result : [result];
-    const reports: string[] = [];
+    const reports: Array<{ runId: string; files: string[]; md: string | null; html: string | null; results: string | null }> = [];
     for (const r of results) {
       const dir = await store.resolve(r.report.ref);
-      const md = path.join(dir, 'report.md');
-      if (fs.existsSync(md)) out(`\n${fs.readFileSync(md, 'utf8').trim()}\n`);
-      out(`manifest: ${r.manifestPath}`);
-      if (fs.existsSync(path.join(dir, 'report.html'))) out(`report (html): ${path.join(dir, 'report.html')}`);
-      reports.push(fs.existsSync(md) ? md : dir);
+      // Beside the run: runs/<id>/report.* (one pipeline) or runs/<id>/<fold>/report.* (leave-one-out).
+      const dest = results.length === 1 ? runDir : path.join(runDir, r.runId.slice(r.runId.lastIndexOf('/') + 1));
+      const files = placeReports(dir, dest);
+      const find = (f: string) => files.find((x) => path.basename(x) === f) ?? null;
+      reports.push({ runId: r.runId, files, md: find('report.md'), html: find('report.html'), results: find('results.json') });
+      if (!o.json) {
+        const md = find('report.md');
+        if (md) out(`\n${fs.readFileSync(md, 'utf8').trim()}\n`);
+        out(`manifest: ${r.manifestPath}`);
+        if (find('report.html')) out(`report (html): ${find('report.html')}`);
+      }
     }
-    if (ui) out(`Temporal UI: ${ui}${session.embedded && !o.keepServer ? ' (until this command exits; `dnd status` restarts it on the same history)' : ''}`);
-    // The last line(s): the report path, one per pipeline.
-    for (const r of reports) out(`report: ${r}`);
+    setStatus('completed', { reports: reports.map((r) => r.md ?? r.html ?? r.results).filter((x): x is string => x !== null) });
+    if (o.json) {
+      out(JSON.stringify({
+        runId: run.runId, status: 'completed', preset: run.preset, workflow: run.workflow, runDir, wallSec: Math.round((Date.now() - t0) / 1000),
+        manifests: results.map((r) => r.manifestPath), reports, log: runLog?.file ?? null, temporalUi: ui,
+      }, null, 2));
+    } else {
+      if (ui) out(`Temporal UI: ${ui}${session.embedded && !o.keepServer ? ' (until this command exits; `dnd status` restarts it on the same history)' : ''}`);
+      // The last line(s): the report path, one per pipeline.
+      for (const r of reports) out(`report: ${r.md ?? r.html ?? r.results ?? '(no report file)'}`);
+    }
     if (o.keepServer && session.embedded) {
       note('keeping the dev server and UI up; Ctrl-C to stop');
       await new Promise(() => undefined);
@@ -114,8 +163,17 @@ async function drive(run: SavedRun, runDir: string, o: { worker: boolean; ui: bo
     // Interrupted: the signal handler stops what we started and exits 130; closing the connection
     // under the pending result() is what threw here, not the run.
     if (interrupted) await new Promise(() => undefined);
-    if (e instanceof WorkflowFailedError && e.cause instanceof CancelledFailure) throw new Error(`run ${run.runId} was cancelled`);
-    if (e instanceof WorkflowFailedError) throw new Error(`run ${run.runId} failed: ${rootCauseMessage(e)}`);
+    view.done();
+    noteTo = null;
+    if (e instanceof WorkflowFailedError && e.cause instanceof CancelledFailure) {
+      setStatus('cancelled');
+      if (o.json) out(JSON.stringify({ runId: run.runId, status: 'cancelled', preset: run.preset, workflow: run.workflow, runDir, wallSec: Math.round((Date.now() - t0) / 1000) }, null, 2));
+      throw new Error(`run ${run.runId} was cancelled`);
+    }
+    const message = e instanceof WorkflowFailedError ? `run ${run.runId} failed: ${rootCauseMessage(e)}` : (e as Error).message;
+    setStatus('failed', { error: message });
+    if (o.json) out(JSON.stringify({ runId: run.runId, status: 'failed', preset: run.preset, workflow: run.workflow, runDir, wallSec: Math.round((Date.now() - t0) / 1000), error: message, log: runLog?.file ?? null }, null, 2));
+    if (e instanceof WorkflowFailedError) throw new Error(message);
     throw e;
   } finally {
     process.removeListener('SIGINT', onSignal);
@@ -144,14 +202,22 @@ export function buildCli(): Command {
       + 'Start with: dnd run quickstart')
     .version(CORE_VERSION)
     .option('-v, --verbose', 'log worker and workflow details')
-    .hook('preAction', (cmd, action) => installLogger(Boolean(cmd.opts()['verbose']), Boolean(action.opts()['logJson'])));
+    .hook('preAction', (cmd, action) => {
+      // Only commands that run a worker install the runtime: an idle runtime keeps the process alive (shut
+      // down in postAction), so `dnd runs` or `dnd status` never need it.
+      if (TEMPORAL_COMMANDS.has(action.name())) runLog = installRunLogger(Boolean(cmd.opts()['verbose']), Boolean(action.opts()['logJson']));
+    })
+    .hook('postAction', () => shutdownRunLogger());
 
   program
     .command('backend')
     .description('choose the tensor backend as a run would (DND_BACKEND overrides) and print it')
-    .action(async () => {
+    .option('--json', 'print the full choice (skipped candidates, patched kernels, versions) as JSON')
+    .action(async (o: { json?: boolean }) => {
       const info = await initBackend();
-      process.stdout.write(JSON.stringify(info, null, 2) + '\n');
+      if (o.json) return out(JSON.stringify(info, null, 2));
+      out(`backend: ${info.name} (tf.getBackend() ${info.tfBackend}${info.forced ? ', forced by DND_BACKEND' : ''}; tfjs-core ${info.versions.tfjsCore}${info.versions.libtensorflow ? `, TensorFlow ${info.versions.libtensorflow}` : ''})`);
+      for (const k of info.skipped) out(`skipped ${k.name}: ${k.reason}`);
     });
 
   addConnectionFlags(program
@@ -167,9 +233,10 @@ export function buildCli(): Command {
     .option('--no-worker', 'do not run an in-process worker (use `dnd worker` processes)')
     .option('--no-ui', 'start the dev server without its Web UI')
     .option('--keep-server', 'keep the embedded dev server and UI up after the run (Ctrl-C stops)')
+    .option('--json', 'print a JSON summary at the end on stdout (run id, status, report/results paths, wall time); progress goes to stderr')
     .addHelpText('after', '\nExamples:\n  dnd run quickstart\n  dnd run commonsense-smollm2 --leave-one-out\n  dnd run commonsense-smollm2 --set winogrande=/data/winogrande --held-out winogrande\n'
       + '  dnd run my-overrides.json --run-id exp-3\n  TEMPORAL_ADDRESS=temporal:7233 dnd run quickstart --no-worker')
-    .action(async (what: string, o: ConnectionFlags & { runId?: string; runsDir?: string; leaveOneOut?: boolean; set: string[]; heldOut?: string; skipBad?: boolean; worker: boolean; ui: boolean; keepServer?: boolean }) => {
+    .action(async (what: string, o: ConnectionFlags & { runId?: string; runsDir?: string; leaveOneOut?: boolean; set: string[]; heldOut?: string; skipBad?: boolean; worker: boolean; ui: boolean; keepServer?: boolean; json?: boolean }) => {
       const conn = resolveConnection(o);
       const loaded = loadRunConfig(what, createStepFunctions());
       if (conn.namespace) loaded.config.temporal.namespace = conn.namespace;
@@ -183,11 +250,12 @@ export function buildCli(): Command {
       const run: SavedRun = { runId, preset: loaded.preset, config: loaded.config, workflow: o.leaveOneOut ? 'leaveOneOut' : 'dndPipeline' };
       // Before any server, step or file: bad sets and configs fail here, once, in seconds.
       await preflight(run.config, createStepFunctions(), { workflow: run.workflow, scoring: process.env['DND_STEPS'] !== 'demo' });
+      await assertRunnable(run.config, run.workflow, loaded.source, { sets: false }); // model files, token width
       const lock = acquireRunLock(runDir, runId); // a live run with this id: nothing below happens
       try {
         saveRun(runDir, run);
         note(`run ${runId}: ${loaded.source ?? 'defaults'} -> ${runDir}`);
-        await drive(run, runDir, { worker: o.worker, ui: o.ui, keepServer: Boolean(o.keepServer), attach: false, conn });
+        await drive(run, runDir, { worker: o.worker, ui: o.ui, keepServer: Boolean(o.keepServer), attach: false, json: o.json, conn });
       } finally {
         lock.release();
       }
@@ -200,12 +268,13 @@ export function buildCli(): Command {
     .option('--runs-dir <dir>', 'parent of run directories')
     .option('--no-worker', 'do not run an in-process worker')
     .option('--no-ui', 'start the dev server without its Web UI')
-    .action(async (runId: string, o: ConnectionFlags & { runsDir?: string; worker: boolean; ui: boolean }) => {
+    .option('--json', 'print a JSON summary at the end on stdout, as `dnd run --json`')
+    .action(async (runId: string, o: ConnectionFlags & { runsDir?: string; worker: boolean; ui: boolean; json?: boolean }) => {
       const runDir = runDirOf(o.runsDir, runId);
       const run = loadRun(runDir);
       const lock = acquireRunLock(runDir, runId);
       try {
-        await drive(run, runDir, { worker: o.worker, ui: o.ui, keepServer: false, attach: true, conn: resolveConnection(o) });
+        await drive(run, runDir, { worker: o.worker, ui: o.ui, keepServer: false, attach: true, json: o.json, conn: resolveConnection(o) });
       } finally {
         lock.release();
       }
@@ -216,12 +285,18 @@ export function buildCli(): Command {
     .description('show a run\'s workflow tree and the progress of its activities')
     .argument('<run-id>')
     .option('--runs-dir <dir>', 'parent of run directories')
-    .action((runId: string, o: ConnectionFlags & { runsDir?: string }) => withRunSession(o.runsDir, runId, o, async (session, runDir) => {
+    .option('--json', 'print {runId, status, overall, workflows, manifest, reports} as JSON')
+    .action((runId: string, o: ConnectionFlags & { runsDir?: string; json?: boolean }) => withRunSession(o.runsDir, runId, o, async (session, runDir) => {
       const lines = await collectProgress(session.client, runId);
-      if (lines.length) {
-        const run = loadRun(runDir);
-        out(formatOverall(await new RunEta(runPlan(run.workflow, runId, run.config)).update(describeStatus(session.client), lines)));
+      const run = loadRun(runDir);
+      const overall = lines.length ? await new RunEta(runPlan(run.workflow, runId, run.config)).update(describeStatus(session.client), lines) : null;
+      if (o.json) {
+        return out(JSON.stringify({
+          runId, status: lines[0]?.status ?? 'NOT_FOUND', address: session.address, overall, workflows: lines,
+          manifest: fs.existsSync(runFiles(runDir).manifest) ? runFiles(runDir).manifest : null, reports: readRunStatus(runDir)?.reports ?? [],
+        }, null, 2));
       }
+      if (overall) out(formatOverall(overall));
       out(lines.length ? formatProgress(lines) : `${runId}: not found on ${session.address}`);
       if (fs.existsSync(runFiles(runDir).manifest)) out(`manifest: ${runFiles(runDir).manifest}`);
     }));
@@ -301,13 +376,23 @@ export function buildCli(): Command {
 
   program
     .command('presets')
-    .description('list the presets and print one merged onto the defaults')
+    .description('list the presets (with what each is for) and print one merged onto the defaults')
     .argument('[name]')
-    .action((name?: string) => {
-      if (!name) return out(presetNames().join('\n'));
-      out(JSON.stringify(loadRunConfig(name, createStepFunctions()).config, null, 2));
+    .option('--json', 'list as JSON: [{name, file, comment}]')
+    .action((name?: string, o: { json?: boolean } = {}) => {
+      if (name) return out(JSON.stringify(loadRunConfig(name, createStepFunctions()).config, null, 2));
+      const presets = presetNames().map((n) => {
+        const file = path.join(PRESETS_DIR, `${n}.json`);
+        let comment: string | null = null;
+        try { comment = (JSON.parse(fs.readFileSync(file, 'utf8')) as { $comment?: string }).$comment ?? null; } catch { /* unreadable: loadRunConfig names it when used */ }
+        return { name: n, file, comment };
+      });
+      if (o.json) return out(JSON.stringify(presets, null, 2));
+      out(presets.map((p) => p.name).join('\n'));
     });
 
+  registerConfigCommands(program, out);
+  registerRunsCommand(program, out);
   return program;
 }
 

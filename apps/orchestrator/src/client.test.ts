@@ -53,4 +53,21 @@ describe('RunEta', () => {
     expect(o.fraction).toBeCloseTo(130 / 300, 10);
     expect(o.etaSec).toBeNull(); // 30 s of estimate worked off: under the one-minute floor
   });
+
+  it('the overall fraction never goes backwards when a step loses its heartbeat between attempts (40% -> 15% -> 41%)', async () => {
+    jest.useFakeTimers({ now: 0 });
+    const statusOf = async () => null;
+    const eta = new RunEta(plan);
+    const seen: number[] = [];
+    for (const [t, lines] of [
+      [10_000, [running('r/zoo/a', 40, 100)]],
+      [20_000, [{ workflowId: 'r/zoo/a', status: 'RUNNING', activities: [{ type: 'collectSet', attempt: 2, progress: null }] }]], // retry: no heartbeat yet
+      [30_000, [running('r/zoo/a', 15, 100)]], // a restarted attempt reporting less than before
+      [40_000, [running('r/zoo/a', 41, 100)]],
+    ] as Array<[number, ProgressLine[]]>) {
+      jest.setSystemTime(t);
+      seen.push((await eta.update(statusOf, lines)).fraction);
+    }
+    expect(seen).toEqual([0.4 / 3, 0.4 / 3, 0.4 / 3, 0.41 / 3].map((x) => expect.closeTo(x, 10)));
+  });
 });

@@ -4,15 +4,17 @@ import { Client, Connection, ScheduleOverlapPolicy, WorkflowNotFoundError, type 
 import { defaultPayloadConverter } from '@temporalio/common';
 import { plannedSteps } from './run-plan';
 import { connectOptions, type TemporalConnectionConfig } from './connection-options';
+import { explainConnect, type AddressSource } from './connection-error';
 import type { LeaveOneOutInput, NightlyInput, PipelineInput, PipelineResult, Progress, RunConfig } from './types';
 
 /**
- * Connects to `address` (a cluster or the embedded dev server) with the TLS / API key settings of
- * `security` (resolveConnection in connection-options.ts; none: plain TCP).
+ * Connects to `address` (a cluster or the embedded dev server) with the TLS / API key settings of `security`
+ * (resolveConnection in connection-options.ts; none: plain TCP); a failure names the address, where it came
+ * from, and what to check.
  * @example await connectClient('ns.acct.tmprl.cloud:7233', 'ns.acct', resolveConnection({}))
  */
-export async function connectClient(address: string, namespace = 'default', security: Pick<TemporalConnectionConfig, 'tls' | 'apiKey'> = { tls: undefined, apiKey: undefined }): Promise<Client> {
-  const connection = await Connection.connect(connectOptions(security, address));
+export async function connectClient(address: string, namespace = 'default', security: Pick<TemporalConnectionConfig, 'tls' | 'apiKey'> = { tls: undefined, apiKey: undefined }, source: AddressSource = 'TEMPORAL_ADDRESS'): Promise<Client> {
+  const connection = await explainConnect(address, source, () => Connection.connect(connectOptions(security, address)));
   return new Client({ connection, namespace });
 }
 
@@ -151,6 +153,7 @@ export function describeStatus(client: Client): StatusOf {
  * that kind made progress), or the overall pace for a kind not seen yet. Only steps seen working (a heartbeat
  * with done/total) count toward a pace: steps that finish without that (cached outputs, work done before this
  * command) count as done, not as pace, so a run resumed on a cached zoo does not promise to end in a minute.
+ * A step's fraction never goes down between polls, so neither does the overall one.
  */
 export class RunEta {
   private readonly completed = new Set<string>();
@@ -190,6 +193,9 @@ export class RunEta {
         fraction = 1;
       }
       const before = this.lastFraction.get(s.id);
+      // Never backwards: a step between attempts (no heartbeat yet) or restarting from its last checkpoint
+      // keeps the share it had reached; the overall figure only grows.
+      if (before !== undefined && fraction < before) fraction = before;
       if (before !== undefined && this.working.has(s.id) && fraction > before) gained.set(s.kind, (gained.get(s.kind) ?? 0) + s.estSec * (fraction - before));
       this.lastFraction.set(s.id, fraction);
       doneSec += s.estSec * fraction;
@@ -232,8 +238,20 @@ export function formatOverall(o: OverallProgress): string {
   return `${head} · ETA ~${minutes(o.estimateLeftSec)} (from unit costs; measured once under way)`;
 }
 
-/** Waits for a pipeline, calling `onProgress` with the rendered tree (headed by the overall line when `plan` is given) whenever it changes. */
-export async function followRun(client: Client, handle: WorkflowHandle, onProgress: (text: string) => void, everyMs = 1000, plan?: PlanStage[]): Promise<PipelineResult> {
+/** One poll of a run: its workflow tree, the overall progress (when a plan is given) and both rendered as text. */
+export interface RunSnapshot {
+  lines: ProgressLine[];
+  overall: OverallProgress | null;
+  /** `formatOverall` (when there is a plan) over `formatProgress`. */
+  text: string;
+}
+
+/**
+ * Waits for a pipeline, calling `onProgress` with each poll whose rendered text changed (headed by the overall
+ * line when `plan` is given). What to print is the caller's (progress-view.ts).
+ * @example await followRun(client, handle, (s) => view.update(s), 1000, runPlan('dndPipeline', id, config))
+ */
+export async function followRun(client: Client, handle: WorkflowHandle, onProgress: (snapshot: RunSnapshot) => void, everyMs = 1000, plan?: PlanStage[]): Promise<PipelineResult> {
   let last = '';
   let done = false;
   const eta = plan ? new RunEta(plan) : null;
@@ -242,12 +260,9 @@ export async function followRun(client: Client, handle: WorkflowHandle, onProgre
     while (!done) {
       try {
         const lines = await collectProgress(client, handle.workflowId);
-        let text = formatProgress(lines);
-        if (eta) {
-          const o = await eta.update(statusOf, lines);
-          text = `${formatOverall(o)}\n${text}`;
-        }
-        if (text !== last && !done) onProgress(text);
+        const overall = eta ? await eta.update(statusOf, lines) : null;
+        const text = overall ? `${formatOverall(overall)}\n${formatProgress(lines)}` : formatProgress(lines);
+        if (text !== last && !done) onProgress({ lines, overall, text });
         last = text;
       } catch { /* transient: try again */ }
       await new Promise((r) => setTimeout(r, everyMs));

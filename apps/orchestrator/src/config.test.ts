@@ -45,12 +45,12 @@ describe('run config', () => {
 
   it('validation names the field and the value', () => {
     const c = defaultRunConfig(steps);
-    expect(() => validateRunConfig({ ...c, heldOut: ['nope'] })).toThrow('RunConfig.heldOut: "nope" is not in sets');
-    expect(() => validateRunConfig({ ...c, heldOut: [...c.sets] })).toThrow(/leaves no set to train on/);
-    expect(() => validateRunConfig({ ...c, temporal: { ...c.temporal, heartbeatTimeoutSec: 0 } })).toThrow('RunConfig.temporal.heartbeatTimeoutSec must be a number >= 1, got 0');
-    expect(() => validateRunConfig({ ...c, temporal: { ...c.temporal, gpuQueue: c.temporal.cpuQueue } })).toThrow(/gpuQueue must differ/);
-    expect(() => validateRunConfig({ ...c, seed: 1.5 })).toThrow('RunConfig.seed must be an integer >= 0, got 1.5');
-    expect(() => validateRunConfig({ ...c, collectHeldOut: 'no' as unknown as boolean })).toThrow('RunConfig.collectHeldOut must be true or false, got "no"');
+    expect(() => validateRunConfig({ ...c, heldOut: ['nope'] })).toThrow('heldOut[0]: "nope" is not in sets');
+    expect(() => validateRunConfig({ ...c, heldOut: [...c.sets] })).toThrow(/heldOut: leaves no set to train on/);
+    expect(() => validateRunConfig({ ...c, temporal: { ...c.temporal, heartbeatTimeoutSec: 0 } })).toThrow(/temporal\.heartbeatTimeoutSec: .*>=1/);
+    expect(() => validateRunConfig({ ...c, temporal: { ...c.temporal, gpuQueue: c.temporal.cpuQueue } })).toThrow(/temporal\.gpuQueue: must differ/);
+    expect(() => validateRunConfig({ ...c, seed: 1.5 })).toThrow('seed: expected int, got 1.5');
+    expect(() => validateRunConfig({ ...c, collectHeldOut: 'no' as unknown as boolean })).toThrow('collectHeldOut: expected boolean, got "no"');
     const real = createRealSteps();
     expect(() => real.validate!.trainGenerator!({ poolPerSet: 4 })).toThrow('trainGenerator.poolPerSet (4) must be 0 or >= promptsPerPair (16)');
     expect(() => real.validate!.evaluate!({ promptSplit: 'dev' })).toThrow(/evaluate\.promptSplit must be one of "test", "train", got "dev"/);
@@ -80,8 +80,8 @@ describe('run config', () => {
     expect(() => addSets(base, ['nope=nope'], undefined, dir)).toThrow(/--set nope=nope: task set .*no such path/);
     expect(() => addSets(base, ['empty=empty'], undefined, dir)).toThrow(/--set empty=empty: task set .*no \.json\/\.jsonl\/\.parquet file/);
     expect(() => addSets(base, ['bq=boolq2'], undefined, dir)).toThrow('--set bq=boolq2: that set\'s name is "boolq2" (its folder or file name); use --set boolq2=boolq2');
-    expect(() => addSets(base, [], ['winogrande'], dir)).toThrow('RunConfig.heldOut: "winogrande" is not in sets');
-    expect(() => validateRunConfig({ ...base, setDirs: { winogrande: '/w' } })).toThrow('RunConfig.setDirs names "winogrande", which is not in sets');
+    expect(() => addSets(base, [], ['winogrande'], dir)).toThrow('heldOut[0]: "winogrande" is not in sets');
+    expect(() => validateRunConfig({ ...base, setDirs: { winogrande: '/w' } })).toThrow('setDirs.winogrande: names "winogrande", which is not in sets');
   });
 
   it('set names from a config file pass the one name rule wherever they appear (sets, heldOut, setDirs keys)', () => {

@@ -1,55 +1,23 @@
-// The run configuration: defaults (with a why per field), presets (small JSON overrides under
-// apps/orchestrator/presets/) merged onto them, and validation that names the field and the value.
-// Not the steps' own configs: those sections come from StepFunctions.defaults and are validated by the steps.
+// The run configuration: presets (small JSON overrides under apps/orchestrator/presets/) merged onto the
+// defaults, paths made absolute, and the complete check against config-schema.ts that names each bad field.
+// Not the schema itself (config-schema.ts: types, defaults, ranges) and not the checks on files (config-preflight.ts).
 import * as fs from 'fs';
 import * as path from 'path';
-import { resolveTaskSet, sharedDir } from '@dnd/dataset';
-import { BadInputError, checkNumber, mergeConfig, resolveInside, validateName } from '@dnd/core';
-import type { StepFunctions } from './step-functions';
+import { resolveTaskSet } from '@dnd/dataset';
+import { BadInputError, mergeConfig, resolveInside, validateName } from '@dnd/core';
+import { z } from 'zod';
+import { configIssues, RunConfigSchema, runConfigSchema, StepConfigsSchema } from './config-schema';
+import type { StepFunctions, StepName } from './step-functions';
 import type { RunConfig } from './types';
 
 /** Where presets live: `dnd run <name>` reads `<PRESETS_DIR>/<name>.json`. */
 export const PRESETS_DIR = path.resolve(__dirname, '..', 'presets');
 
-/** The run defaults without the step sections (those come from the step functions). */
-export const DEFAULT_RUN_CONFIG: Omit<RunConfig, 'steps'> = {
-  // The five common-sense sets shipped with the project: the paper's common-sense domain.
-  sets: ['ARC-Easy', 'boolq', 'openbookqa', 'piqa', 'social_i_qa'],
-  // The five shipped sets: <repo>/../shared/data/commonsense, or $DND_SHARED_DIR/data/commonsense; any folder
-  // of sets in the same JSON format works.
-  dataDir: path.join(sharedDir(), 'data', 'commonsense'),
-  // A set in another folder, by name (`dnd run --set name=path`); every other set is <dataDir>/<name>.
-  setDirs: {},
-  // Zero-shot target: the paper holds one set out and trains the generator on the others.
-  heldOut: ['ARC-Easy'],
-  // A single pipeline never uses the held-out sets' LoRAs (the generator and the training-LoRA mean exclude
-  // them): collecting them would only cost time. leaveOneOut collects every set regardless.
-  collectHeldOut: false,
-  // One seed for every step, recorded in the manifest; steps derive their own streams from it.
-  seed: 42,
-  temporal: {
-    // Temporal's default namespace exists on every dev server and fresh cluster.
-    namespace: 'default',
-    // Workflows and CPU activities; every worker polls it.
-    cpuQueue: 'dnd-cpu',
-    // GPU activities (collection, generator training) when a `dnd worker --queue gpu` is present.
-    gpuQueue: 'dnd-gpu',
-    // A killed worker's activity is retried elsewhere after this long without a heartbeat.
-    heartbeatTimeoutSec: 60,
-    // Upper bound for one attempt of a step (zoo collection on CPU is the longest, ~1 h at full size).
-    startToCloseTimeoutSec: 6 * 3600,
-    // A GPU task nobody picks up within this long goes back to the CPU queue.
-    gpuScheduleToStartSec: 300,
-    // A GPU worker long-polls continuously; older than this, its poller entry is stale.
-    gpuPresenceWindowSec: 120,
-    // Exponential backoff 5 s, 10 s, 20 s ... capped at 5 min; 10 attempts covers a night of flaky hosts.
-    retry: { initialIntervalSec: 5, backoffCoefficient: 2, maximumIntervalSec: 300, maximumAttempts: 10 },
-  },
-  // Relative to the working directory of `dnd run`; resolved to an absolute path before a run starts.
-  runsDir: 'runs',
-  // Content-addressed outputs shared by all runs, so a re-run reuses every finished step.
-  artifactsDir: 'runs/artifacts',
-};
+/** The run defaults without the step sections (those come from the step functions); from config-schema.ts. */
+export const DEFAULT_RUN_CONFIG: Omit<RunConfig, 'steps'> = (() => {
+  const { steps: _steps, $schema: _s, $comment: _c, ...rest } = runConfigSchema(z.unknown()).parse({ steps: null });
+  return rest;
+})();
 
 /** The full default config for a set of step functions. */
 export function defaultRunConfig(steps: StepFunctions): RunConfig {
@@ -57,45 +25,44 @@ export function defaultRunConfig(steps: StepFunctions): RunConfig {
 }
 
 /**
- * Throws BadInputError naming the field and value for a config no run could use. Every set name (sets,
- * heldOut, setDirs keys) must pass the one name rule (validateName): they become workflow ids and folder
- * names, so a config file or preset cannot smuggle in `../` where `--set` could not.
+ * The schema that checks a config for `steps`: with the real steps' sections typed and ranged when these step
+ * functions are the real ones (their defaults are the schema's), else with the sections left to the steps' own
+ * `validate` (the demo steps). Without `steps`: the top level only.
  */
-export function validateRunConfig(c: RunConfig): void {
-  const where = 'RunConfig';
-  const bad = (msg: string): never => { throw new BadInputError(msg); };
-  const named = (field: string, kind: string, v: unknown): void => {
-    try { validateName(kind, v); } catch (e) { bad(`${where}.${field}: ${(e as Error).message}`); }
-  };
-  if (!Array.isArray(c.sets) || c.sets.length === 0) bad(`${where}.sets must be a non-empty list of set names, got ${JSON.stringify(c.sets)}`);
-  c.sets.forEach((s, i) => named(`sets[${i}]`, 'set', s));
-  if (new Set(c.sets).size !== c.sets.length) bad(`${where}.sets has duplicates: ${JSON.stringify(c.sets)}`);
-  if (!Array.isArray(c.heldOut)) bad(`${where}.heldOut must be a list, got ${JSON.stringify(c.heldOut)}`);
-  c.heldOut.forEach((h, i) => named(`heldOut[${i}]`, 'held-out set', h));
-  for (const h of c.heldOut) if (!c.sets.includes(h)) bad(`${where}.heldOut: "${h}" is not in sets ${JSON.stringify(c.sets)}`);
-  if (c.heldOut.length >= c.sets.length) bad(`${where}.heldOut leaves no set to train on: ${JSON.stringify(c.heldOut)}`);
-  if (typeof c.collectHeldOut !== 'boolean') bad(`${where}.collectHeldOut must be true or false, got ${JSON.stringify(c.collectHeldOut)}`);
-  if (typeof c.dataDir !== 'string' || !c.dataDir) bad(`${where}.dataDir must be a path, got ${JSON.stringify(c.dataDir)}`);
-  const dirs = c.setDirs ?? {};
-  if (typeof dirs !== 'object' || Array.isArray(dirs)) bad(`${where}.setDirs must map set names to folders, got ${JSON.stringify(dirs)}`);
-  for (const [name, dir] of Object.entries(dirs)) {
-    named(`setDirs`, 'set', name);
-    if (!c.sets.includes(name)) bad(`${where}.setDirs names "${name}", which is not in sets ${JSON.stringify(c.sets)}`);
-    if (typeof dir !== 'string' || !dir) bad(`${where}.setDirs.${name} must be a path, got ${JSON.stringify(dir)}`);
+export function runSchemaFor(steps?: StepFunctions) {
+  const real = steps !== undefined && StepConfigsSchema.safeParse(steps.defaults).success;
+  return real ? RunConfigSchema : runConfigSchema(z.record(z.string(), z.record(z.string(), z.unknown())));
+}
+
+/**
+ * Checks a config completely (types, ranges, cross-field rules; the step sections too when `steps` are the real
+ * ones, and each step's own `validate`) and returns it with every default filled. Throws one BadInputError that
+ * lists every problem with the path of the field, e.g. `steps.trainGenerator.train.totalSteps: expected int, got "abc"`.
+ * @example validateRunConfig(config, createStepFunctions()).steps.trainGenerator
+ */
+export function validateRunConfig(c: RunConfig, steps?: StepFunctions, source?: string): RunConfig {
+  const r = runSchemaFor(steps).safeParse(c, { reportInput: true });
+  const head = `config${source ? ` ${source}` : ''}`;
+  if (!r.success) {
+    const issues = configIssues(r.error);
+    throw new BadInputError(`${head}: ${issues.length === 1 ? '1 problem' : `${issues.length} problems`}, nothing was started:\n${issues.map((i) => `  ${i.path}: ${i.message}`).join('\n')}`);
   }
-  for (const f of ['runsDir', 'artifactsDir'] as const) if (typeof c[f] !== 'string' || !c[f]) bad(`${where}.${f} must be a path, got ${JSON.stringify(c[f])}`);
-  checkNumber(where, 'seed', c.seed, { integer: true, min: 0 });
-  const t = c.temporal;
-  for (const f of ['namespace', 'cpuQueue', 'gpuQueue'] as const) if (typeof t[f] !== 'string' || !t[f]) bad(`${where}.temporal.${f} must be a non-empty string, got ${JSON.stringify(t[f])}`);
-  if (t.cpuQueue === t.gpuQueue) bad(`${where}.temporal.gpuQueue must differ from cpuQueue, both are "${t.cpuQueue}"`);
-  checkNumber(`${where}.temporal`, 'heartbeatTimeoutSec', t.heartbeatTimeoutSec, { min: 1 });
-  checkNumber(`${where}.temporal`, 'startToCloseTimeoutSec', t.startToCloseTimeoutSec, { min: t.heartbeatTimeoutSec });
-  checkNumber(`${where}.temporal`, 'gpuScheduleToStartSec', t.gpuScheduleToStartSec, { min: 1 });
-  checkNumber(`${where}.temporal`, 'gpuPresenceWindowSec', t.gpuPresenceWindowSec, { min: 1 });
-  checkNumber(`${where}.temporal.retry`, 'initialIntervalSec', t.retry.initialIntervalSec, { min: 0.01 });
-  checkNumber(`${where}.temporal.retry`, 'backoffCoefficient', t.retry.backoffCoefficient, { min: 1 });
-  checkNumber(`${where}.temporal.retry`, 'maximumIntervalSec', t.retry.maximumIntervalSec, { min: t.retry.initialIntervalSec });
-  checkNumber(`${where}.temporal.retry`, 'maximumAttempts', t.retry.maximumAttempts, { integer: true, min: 0 });
+  const { $schema: _s, $comment: _c, ...out } = r.data as RunConfig & { $schema?: string; $comment?: string };
+  // Every set name becomes a workflow id and a folder name: one name rule (validateName), wherever it came from.
+  const named = (field: string, kind: string, v: unknown): void => {
+    try { validateName(kind, v); } catch (e) { throw new BadInputError(`${head}: ${field}: ${(e as Error).message}`); }
+  };
+  out.sets.forEach((s, i) => named(`sets[${i}]`, 'set', s));
+  out.heldOut.forEach((h, i) => named(`heldOut[${i}]`, 'held-out set', h));
+  for (const name of Object.keys(out.setDirs ?? {})) named('setDirs', 'set', name);
+  for (const [name, check] of Object.entries(steps?.validate ?? {})) {
+    try {
+      check!(out.steps[name as StepName]);
+    } catch (e) {
+      throw new BadInputError(`${head}: steps.${name}: ${(e as Error).message}`);
+    }
+  }
+  return out;
 }
 
 /** A loaded config and where it came from. */
@@ -133,21 +100,19 @@ export function loadRunConfig(nameOrFile: string | null, steps: StepFunctions, c
     }
     if (!override || typeof override !== 'object' || Array.isArray(override)) throw new BadInputError(`${source}: expected a JSON object of overrides, got ${JSON.stringify(override)?.slice(0, 40)}`);
     delete override['$comment'];
+    delete override['$schema'];
   }
-  let config: RunConfig;
-  try {
-    config = mergeConfig(defaultRunConfig(steps), override, 'RunConfig');
-  } catch (e) {
-    throw new BadInputError(`${source}: ${(e as Error).message}`);
-  }
+  // setDirs is a map of names the defaults cannot list: merged whole, not field by field.
+  const { setDirs, ...rest } = override;
+  const config = mergeConfig(defaultRunConfig(steps), rest, 'RunConfig');
+  if (setDirs !== undefined) config.setDirs = setDirs as Record<string, string>;
   config.dataDir = path.resolve(cwd, config.dataDir);
   if (config.setDirs) for (const [name, dir] of Object.entries(config.setDirs)) if (typeof dir === 'string' && dir) config.setDirs[name] = path.resolve(cwd, dir);
   config.runsDir = path.resolve(cwd, config.runsDir);
   // DND_ARTIFACTS (a directory or a store URL such as s3://bucket/prefix) overrides the config's artifactsDir.
   if (process.env['DND_ARTIFACTS']) config.artifactsDir = process.env['DND_ARTIFACTS'];
   if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(config.artifactsDir)) config.artifactsDir = path.resolve(cwd, config.artifactsDir);
-  validateRunConfig(config);
-  return { preset, source, config };
+  return { preset, source, config: validateRunConfig(config, steps, source ?? undefined) };
 }
 
 /**
@@ -187,7 +152,5 @@ export function addSets(config: RunConfig, specs: string[], heldOut?: string[], 
     setDirs[name] = abs;
     if (!sets.includes(name)) sets.push(name);
   }
-  const out: RunConfig = { ...config, sets, setDirs, heldOut: heldOut ?? config.heldOut };
-  validateRunConfig(out);
-  return out;
+  return validateRunConfig({ ...config, sets, setDirs, heldOut: heldOut ?? config.heldOut });
 }

@@ -22,4 +22,10 @@ export { startDevServer, temporalBinary, freePort } from './dev-server';
 export type { DevServer, DevServerOptions } from './dev-server';
 export { DEFAULT_RUN_CONFIG, defaultRunConfig, validateRunConfig, loadRunConfig, PRESETS_DIR } from './config';
 export type { LoadedConfig } from './config';
+export { RunConfigSchema, StepConfigsSchema, DEFAULT_STEP_CONFIGS, runConfigJsonSchema } from './config-schema';
+// The schema's step config types keep their names in config-schema.ts; here under Schema* until real-steps.ts's go.
+export type { StepConfigs, TypedRunConfig, BuildPairsStepConfig, ConfigIssue, CollectStepConfig as SchemaCollectStepConfig, TrainGeneratorStepConfig as SchemaTrainGeneratorStepConfig, EvaluateStepConfig as SchemaEvaluateStepConfig } from './config-schema';
+export { preflightRunConfig, assertRunnable } from './config-preflight';
+export { listRuns, readRunStatus } from './run-record';
+export type { RunListing, RunStatus } from './run-record';
 export type * from './types';

@@ -19,6 +19,8 @@ export interface Session {
   uiUrl: string | null;
   /** True when this process started the dev server (and will stop it). */
   embedded: boolean;
+  /** PID of the dev server this process started (for a hard stop on Ctrl-C); absent otherwise. */
+  serverPid?: number;
   close(): Promise<void>;
 }
 
@@ -88,14 +90,14 @@ export async function openSession(runDir: string, opts: { namespace?: string; ui
   const log = opts.log ?? (() => undefined);
   const cluster = conn.address;
   if (cluster) {
-    const client = await connectClient(cluster, ns, conn);
+    const client = await connectClient(cluster, ns, conn, process.env['TEMPORAL_ADDRESS'] === cluster ? 'TEMPORAL_ADDRESS' : '--address');
     return { client, address: cluster, uiUrl: process.env['TEMPORAL_UI_URL'] ?? null, embedded: false, close: () => client.connection.close() };
   }
   const files = runFiles(runDir);
   if (fs.existsSync(files.server)) {
     const s = JSON.parse(fs.readFileSync(files.server, 'utf8')) as { address: string; uiUrl: string | null; pid: number; owner: number };
     if (alive(s.pid) && alive(s.owner)) {
-      const client = await connectClient(s.address, ns);
+      const client = await connectClient(s.address, ns, undefined, 'the run\'s dev server');
       return { client, address: s.address, uiUrl: s.uiUrl, embedded: false, close: () => client.connection.close() };
     }
     // The dnd process that started it died without stopping it: the orphan holds the SQLite file.
@@ -112,9 +114,9 @@ export async function openSession(runDir: string, opts: { namespace?: string; ui
   log(`starting the Temporal dev server (history in ${files.db})`);
   const server: DevServer = await startDevServer({ dbFile: files.db, ui: opts.ui ?? true });
   writeFileAtomic(files.server, JSON.stringify({ address: server.address, uiUrl: server.uiUrl, pid: server.pid, owner: process.pid }) + '\n');
-  const client = await connectClient(server.address, ns);
+  const client = await connectClient(server.address, ns, undefined, 'the embedded dev server').catch(async (e) => { await server.stop(); throw e; });
   return {
-    client, address: server.address, uiUrl: server.uiUrl, embedded: true,
+    client, address: server.address, uiUrl: server.uiUrl, embedded: true, serverPid: server.pid,
     async close() {
       await client.connection.close().catch(() => undefined);
       await server.stop();

@@ -93,6 +93,7 @@ describe('dnd command', () => {
     expect(run.out()).toContain('dnd resume c1');
     expect(fs.existsSync(path.join(dir, 'runs', 'c1', 'temporal.db'))).toBe(true);
     expect(fs.existsSync(path.join(dir, 'runs', 'c1', 'server.json'))).toBe(false);
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'runs', 'c1', 'status.json'), 'utf8'))).toMatchObject({ runId: 'c1', status: 'interrupted' });
 
     expect(run.out()).toMatch(/^overall \d+% \(\d\/4 steps\) · \d+m elapsed/m); // zoo/boolq, pairs, train, evaluate
     const status = dnd(dir, 'status', 'c1');
@@ -103,7 +104,9 @@ describe('dnd command', () => {
     const resume = dnd(dir, 'resume', 'c1', '--no-ui');
     expect([await resume.exit, resume.out()]).toEqual([0, expect.stringContaining('attached to c1 (RUNNING)')]);
     const report = /^report: (.*)$/m.exec(resume.out())![1]!;
+    expect(report).toBe(path.join(dir, 'runs', 'c1', 'report.md')); // beside the run, not in the store
     expect(fs.readFileSync(report, 'utf8')).toContain('| openbookqa |');
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'runs', 'c1', 'status.json'), 'utf8'))).toMatchObject({ status: 'completed', reports: [report] });
     const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'runs', 'c1', 'manifest.json'), 'utf8'));
     expect(manifest).toMatchObject({ runId: 'c1', preset: null, temporal: { workflowIds: expect.arrayContaining(['c1', 'c1/zoo/boolq', 'c1/train']) } });
   });

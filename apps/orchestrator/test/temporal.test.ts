@@ -123,7 +123,7 @@ describe('leaveOneOut', () => {
     });
     const plan = runPlan('leaveOneOut', 'loo-1', config);
     const texts: string[] = [];
-    const results = await worker.runUntil(async () => followRun(env.client, await startLeaveOneOut(env.client, pipelineInput('loo-1', config)), (t) => texts.push(t), 100, plan) as unknown as Promise<PipelineResult[]>);
+    const results = await worker.runUntil(async () => followRun(env.client, await startLeaveOneOut(env.client, pipelineInput('loo-1', config)), (p) => texts.push(p.text), 100, plan) as unknown as Promise<PipelineResult[]>);
     expect(results.map((r) => r.runId)).toEqual(['loo-1/heldout-boolq', 'loo-1/heldout-openbookqa', 'loo-1/heldout-boolq2']);
     expect(units.filter((u) => u.startsWith('collectSet'))).toHaveLength(3 * 3);
     expect(units.filter((u) => u.startsWith('collectSet:boolq2'))).toHaveLength(3);

@@ -22,8 +22,10 @@ export { installRuntimeKernels, installedRuntimeKernels, uninstallRuntimeKernels
 export type { LoraAdapterConfig, LoraAdapter, LoraModule } from './peft';
 export type { HfModelConfig, RopeScaling, HfGenerationConfig } from './hf-config';
 export { TINY_LLAMA_CONFIG, parseHfConfig, validateHfModelConfig, toHfConfigJson, readHfConfig, readGenerationConfig } from './hf-config';
-export type { TextTokenizer, ChatMessage } from './tokenizer';
-export { HfTokenizer, loadHfTokenizer, applyChatTemplate } from './tokenizer';
+export type { TextTokenizer } from './tokenizer';
+export { HfTokenizer, loadHfTokenizer } from './tokenizer';
+export type { ChatMessage, ChatTemplateTokens } from './chat-template';
+export { applyChatTemplate } from './chat-template';
 export { LORA_MODULES, DEFAULT_LORA_ADAPTER_CONFIG, validateLoraAdapterConfig, validateLoraAdapter, loraScaling, loraModulePath, peftTensorName, parsePeftTensorName, parsePeftAdapterConfig, toPeftAdapterConfig, readPeftAdapter, writePeftAdapter } from './peft';
 // [lora token grids]
 export type { LoraModuleShape, LoraTokenEntry, LoraTokenLayout, LlamaLoraShapeSpec } from './lora-tokens';

@@ -1,18 +1,8 @@
-// Chat template rendering (ChatML only) and tokenizer loading errors. Token-id parity lives in @dnd/lm's tests.
+// Tokenizer loading errors. Token-id parity lives in @dnd/lm's tests; chat templates in chat-template.test.ts.
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { applyChatTemplate, loadHfTokenizer } from './tokenizer';
-
-const SMOL = "{% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}{{ '<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n' }}{% endif %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}";
-
-it('renders ChatML with the template\'s default system prompt', () => {
-  expect(applyChatTemplate(SMOL, [{ role: 'user', content: 'Hi' }], true)).toBe(
-    '<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n');
-  expect(applyChatTemplate(SMOL, [{ role: 'system', content: 'S' }, { role: 'user', content: 'Hi' }], false)).toBe(
-    '<|im_start|>system\nS<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n');
-  expect(() => applyChatTemplate('{{ bos_token }}{{ message }}', [], true)).toThrow(/only ChatML templates are supported/);
-});
+import { loadHfTokenizer } from './tokenizer';
 
 it('names the file when tokenizer.json is missing or not a tokenizer', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tok-'));

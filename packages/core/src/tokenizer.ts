@@ -1,9 +1,10 @@
 // A model's tokenizer from a local HF directory (tokenizer.json + tokenizer_config.json) through
-// @huggingface/tokenizers, never fetching anything. Also the chat template, rendered only for the ChatML
-// form (SmolLM2, Qwen2); arbitrary Jinja templates are not evaluated. Not a tokenizer implementation.
+// @huggingface/tokenizers, never fetching anything; its chat template is rendered by chat-template.ts
+// (@huggingface/jinja). Not a tokenizer implementation.
 import * as fs from 'fs';
 import * as path from 'path';
 import { Tokenizer } from '@huggingface/tokenizers';
+import { applyChatTemplate, type ChatMessage, type ChatTemplateTokens } from './chat-template';
 
 /** The tokenizer contract the LM uses (an HF tokenizer, or a byte tokenizer for random test models). */
 export interface TextTokenizer {
@@ -18,10 +19,10 @@ export interface TextTokenizer {
   readonly padTokenId: number | null;
   /** The raw chat template string, or null. */
   readonly chatTemplate: string | null;
+  /** The special-token strings of tokenizer_config.json (what a chat template prints as `bos_token`, ...). */
+  readonly specialTokens?: ChatTemplateTokens;
 }
 
-/** One chat message for `applyChatTemplate`. */
-export interface ChatMessage { role: 'system' | 'user' | 'assistant'; content: string }
 
 function readJsonObject(file: string, required: boolean): Record<string, any> | null {
   if (!fs.existsSync(file)) {
@@ -47,6 +48,7 @@ export class HfTokenizer implements TextTokenizer {
   readonly eosTokenIds: number[];
   readonly padTokenId: number | null;
   readonly chatTemplate: string | null;
+  readonly specialTokens: ChatTemplateTokens;
 
   constructor(private readonly tok: Tokenizer, config: Record<string, any>, readonly dir: string) {
     const vocab = tok.get_vocab(true);
@@ -60,6 +62,11 @@ export class HfTokenizer implements TextTokenizer {
       if (v === undefined) throw new Error(`${path.join(dir, 'tokenizer_config.json')}: ${key} ${JSON.stringify(s)} is not in the vocabulary`);
       return v;
     };
+    this.specialTokens = {};
+    for (const k of ['bos_token', 'eos_token', 'unk_token', 'pad_token'] as const) {
+      const v = tokenContent(config[k]);
+      if (v !== null) this.specialTokens[k] = v;
+    }
     this.bosTokenId = id('bos_token');
     const eos = id('eos_token');
     this.eosTokenIds = eos === null ? [] : [eos];
@@ -77,6 +84,14 @@ export class HfTokenizer implements TextTokenizer {
   decode(ids: number[], opts: { skipSpecialTokens?: boolean } = {}): string {
     if (ids.length === 0) return '';
     return this.tok.decode(ids, { skip_special_tokens: opts.skipSpecialTokens ?? true, clean_up_tokenization_spaces: false });
+  }
+
+  /**
+   * The tokenizer's own chat template applied to `messages` (see chat-template.ts), with its special tokens.
+   * @example tok.applyChatTemplate([{ role: 'user', content: 'Hi' }], true) // '<|im_start|>system\n...<|im_start|>assistant\n'
+   */
+  applyChatTemplate(messages: ChatMessage[], addGenerationPrompt: boolean): string {
+    return applyChatTemplate(this.chatTemplate, messages, addGenerationPrompt, this.specialTokens);
   }
 
   /** Token id of a token string, or undefined. */
@@ -101,22 +116,4 @@ export function loadHfTokenizer(dir: string): HfTokenizer {
     throw new Error(`${tjFile}: cannot build the tokenizer (${(e as Error).message})`);
   }
   return new HfTokenizer(tok, config, dir);
-}
-
-/**
- * Renders chat messages with a ChatML template (`<|im_start|>role\ncontent<|im_end|>\n`), the form SmolLM2
- * and Qwen2 use; with `addGenerationPrompt`, ends with `<|im_start|>assistant\n`. Throws for other templates.
- * @example applyChatTemplate(tok.chatTemplate, [{ role: 'user', content: 'Hi' }], true)
- */
-export function applyChatTemplate(template: string | null, messages: ChatMessage[], addGenerationPrompt: boolean): string {
-  if (!template || !template.includes('<|im_start|>')) {
-    throw new Error(`applyChatTemplate: only ChatML templates are supported; got ${template === null ? 'no template' : JSON.stringify(template.slice(0, 60))}`);
-  }
-  let out = '';
-  // Templates that insert a default system prompt (SmolLM2, Qwen2) carry it as a Jinja string literal.
-  const def = /'<\|im_start\|>system(?:\\n|\n)([^']*)<\|im_end\|>(?:\\n|\n)'/.exec(template);
-  if (def && messages[0]?.role !== 'system') out += `<|im_start|>system\n${def[1]}<|im_end|>\n`;
-  for (const m of messages) out += `<|im_start|>${m.role}\n${m.content}<|im_end|>\n`;
-  if (addGenerationPrompt) out += '<|im_start|>assistant\n';
-  return out;
 }

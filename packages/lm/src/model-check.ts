@@ -4,7 +4,7 @@
 import { applyChatTemplate } from '@dnd/core';
 import { loadCausalLM } from './causal-lm';
 
-/** The fixed question (chat-templated when the tokenizer has a ChatML template). */
+/** The fixed question (chat-templated when the tokenizer has a chat template). */
 export const MODEL_CHECK_PROMPT = 'What is the capital of France?';
 
 /** The fixed text whose mean per-token NLL is reported (tokens 2..n given their prefix; no special tokens). */
@@ -34,8 +34,8 @@ export async function modelCheck(dir: string, opts: { maxNewTokens?: number } = 
   const lm = await loadCausalLM(dir);
   try {
     const tpl = lm.tokenizer.chatTemplate;
-    const prompt = tpl && tpl.includes('<|im_start|>')
-      ? applyChatTemplate(tpl, [{ role: 'user', content: MODEL_CHECK_PROMPT }], true)
+    const prompt = tpl
+      ? applyChatTemplate(tpl, [{ role: 'user', content: MODEL_CHECK_PROMPT }], true, lm.tokenizer.specialTokens)
       : MODEL_CHECK_PROMPT;
     const [answer] = await lm.generate([prompt], { maxNewTokens: opts.maxNewTokens ?? 24, greedy: true });
     const ids = lm.tokenizer.encode(MODEL_CHECK_TEXT);

@@ -1,0 +1,64 @@
+// Preflight: the checks that need the run's files (sets, models) catch what the schema cannot, on the shipped
+// sets and the provisioned SmolLM2, each problem named with its config path; nothing is started.
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { isBadInput } from '@dnd/core';
+import { sharedDir } from '@dnd/dataset';
+import { loadRunConfig } from './config';
+import { assertRunnable, loraDimensions, preflightRunConfig } from './config-preflight';
+import { createDemoSteps } from './demo-steps';
+import { createRealSteps } from './real-steps';
+
+const DATA = path.join(sharedDir(), 'data', 'commonsense');
+
+function withFile(content: unknown): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dnd-preflight-'));
+  fs.writeFileSync(path.join(dir, 'c.json'), JSON.stringify(content));
+  return dir;
+}
+
+describe('config preflight', () => {
+  it('the quickstart preset passes on the shipped sets and the provisioned model', async () => {
+    expect(await preflightRunConfig(loadRunConfig('quickstart', createRealSteps()).config, 'dndPipeline')).toEqual([]);
+  });
+
+  it('a held-out set whose test records carry no labels cannot be scored: refused before the run, naming the set', async () => {
+    const dir = withFile({});
+    const records = JSON.parse(fs.readFileSync(path.join(DATA, 'boolq', 'test.json'), 'utf8')) as Array<Record<string, unknown>>;
+    fs.mkdirSync(path.join(dir, 'unlabeled'));
+    fs.copyFileSync(path.join(DATA, 'boolq', 'train.json'), path.join(dir, 'unlabeled', 'train.json'));
+    fs.writeFileSync(path.join(dir, 'unlabeled', 'test.json'), JSON.stringify(records.slice(0, 20).map(({ answer: _a, ...r }) => r)));
+    fs.writeFileSync(path.join(dir, 'c.json'), JSON.stringify({ sets: ['boolq', 'piqa', 'unlabeled'], heldOut: ['unlabeled'], setDirs: { unlabeled: 'unlabeled' } }));
+    const c = loadRunConfig('c.json', createRealSteps(), dir).config;
+    const issues = await preflightRunConfig(c, 'dndPipeline');
+    expect(issues).toEqual([{ path: 'heldOut', message: expect.stringMatching(/^set "unlabeled" cannot be scored: set "unlabeled" has 20 of 20 items without labels/) }]);
+    // The same set as a training set only is fine: its prompts are never scored.
+    expect(await preflightRunConfig({ ...c, heldOut: ['boolq'] }, 'dndPipeline')).toEqual([]);
+  });
+
+  it('a token width that does not divide the base model\'s LoRA dimensions, a missing set and a missing model are all named', async () => {
+    const dir = withFile({ sets: ['boolq', 'nope'], heldOut: ['boolq'], steps: { collectSet: { targetModules: ['q_proj', 'v_proj'] }, buildPairs: { tokenWidth: 100 }, trainGenerator: { encoder: './no-encoder' } } });
+    const c = loadRunConfig('c.json', createRealSteps(), dir).config;
+    const e = await assertRunnable(c, 'dndPipeline', 'c.json').then(() => null, (x: Error) => x);
+    expect(e && isBadInput(e)).toBe(true);
+    expect(e!.message).toContain('c.json: 3 problems with its files, nothing was started');
+    expect(e!.message).toMatch(/ {2}sets: set "nope" at .*nope: .*no such path/);
+    expect(e!.message).toContain('steps.buildPairs.tokenWidth: 100 does not divide 576, 192 (the LoRA dimensions of smollm2-135m-instruct on q_proj, v_proj are 192, 576)');
+    expect(e!.message).toMatch(/steps\.trainGenerator\.encoder: no model at .*no-encoder \(config\.json missing\)/);
+    // 96 divides 192 and 576 (what buildPairs' auto width picks for SmolLM2).
+    const ok = { ...c, sets: ['boolq', 'piqa'], steps: { ...c.steps, buildPairs: { tokenWidth: 96 }, trainGenerator: { ...c.steps.trainGenerator, encoder: 'all-MiniLM-L6-v2' } } };
+    expect(await preflightRunConfig(ok, 'dndPipeline')).toEqual([]);
+  });
+
+  it('loraDimensions reads a Llama/Qwen2 config.json: grouped-query k/v width from num_key_value_heads x head_dim', () => {
+    const smol = JSON.parse(fs.readFileSync(path.join(os.homedir(), '.cache', 'dnd', 'models', 'smollm2-135m-instruct', 'config.json'), 'utf8'));
+    expect(loraDimensions(smol, ['k_proj', 'down_proj'])).toEqual({ 'k_proj in': 576, 'k_proj out': 192, 'down_proj in': 1536, 'down_proj out': 576 });
+    expect(() => loraDimensions({ hidden_size: '576' }, ['q_proj'])).toThrow('config.json: hidden_size must be a positive integer, got "576"');
+  });
+
+  it('demo steps: only the set folders are checked', async () => {
+    const c = loadRunConfig(null, createDemoSteps()).config;
+    expect(await preflightRunConfig(c, 'leaveOneOut')).toEqual([]);
+  });
+});
