@@ -5,6 +5,8 @@ export { sizeOf, assertShape } from './tensor-data';
 export { BadInputError, isBadInput } from './bad-input';
 export { mergeConfig, checkNumber, checkOneOf, canonicalJson } from './config';
 export { mulberry32, normalArray, uniformArray } from './prng';
+export type { SeededRandom } from './seeded-random';
+export { seededRandom } from './seeded-random';
 export type { BackendName, BackendInfo } from './backend';
 export { initBackend, currentBackend, BACKEND_ORDER } from './backend';
 export type { SafetensorsDtype, SafetensorsEntry, SafetensorsHeader, SafetensorsValue, TensorToWrite } from './safetensors';

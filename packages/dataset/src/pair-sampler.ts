@@ -2,10 +2,9 @@
 // some set s, a fresh random batch of N prompts of set s drawn without replacement), a pure function of
 // (seed, i), so any step can be replayed. Streams checkpoints one record batch at a time.
 // Not the encoder: prompts come back as text.
-import { checkNumber, checkOneOf, mergeConfig } from '@dnd/core';
+import { checkNumber, checkOneOf, mergeConfig, seededRandom } from '@dnd/core';
 import { CheckpointStore, type CheckpointRecord } from './checkpoint-store';
 import { readPromptStore, type PromptSplit } from './prompt-store';
-import { seededRandom } from './seeded-random';
 
 export interface PairSamplerConfig {
   /** N prompts per pair; the paper uses 128 for common sense (the pool must hold at least N). */
