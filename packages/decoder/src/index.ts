@@ -15,3 +15,5 @@ export type { CheckpointState, CheckpointContents } from './checkpoint';
 export { saveCheckpoint, loadCheckpoint, latestCheckpoint, stepDirName, CHECKPOINT_FORMAT, CHECKPOINT_VERSION } from './checkpoint';
 export type { ConditionEncoder, LoraTemplate, GenerateLoraOptions, GenerateLoraResult } from './generate';
 export { generateLora, loraTemplateFromAdapter, loadGenerator } from './generate';
+export type { GenerateLoraSamplesOptions, GeneratedLoraSample } from './generate-samples';
+export { generateLoraSamples, samplePromptIndices } from './generate-samples';
