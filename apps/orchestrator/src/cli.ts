@@ -15,6 +15,8 @@ import { loadRun, openSession, runFiles, saveRun, type SavedRun, type Session } 
 import { createStepFunctions } from './steps';
 import type { PipelineResult } from './types';
 import { createDndWorker, DEFAULT_ACTIVITY_SLOTS } from './worker';
+import { registerExportGenerator } from './commands/export-generator';
+import { registerGenerate } from './commands/generate';
 
 const out = (s: string): void => { process.stdout.write(s + '\n'); };
 const note = (s: string): void => { process.stderr.write(`[dnd] ${s}\n`); };
@@ -275,6 +277,9 @@ export function buildCli(): Command {
       out(`mean NLL of the fixed text: ${r.meanNll.toFixed(4)} over ${r.nllTokens} tokens (perplexity ${Math.exp(r.meanNll).toFixed(2)})`);
       out(`seconds: ${r.seconds.toFixed(1)}`);
     });
+
+  registerExportGenerator(program, out);
+  registerGenerate(program, out, note);
 
   program
     .command('presets')
