@@ -63,7 +63,7 @@ export async function makeTrainedRun(root: string, runId = 'tiny-run'): Promise<
   const put = async (step: string, deps: string[], fn: (dir: string) => Promise<unknown>) =>
     store.putDir(artifactKey(step, 'test', cfg[step], deps), `application/vnd.dnd.${step}+dir`, async (dir) => { await fn(dir); });
   try {
-    const zoo = [];
+    const zoo: Array<{ set: string; output: ArtifactRef; snapshots: ArtifactRef[] }> = [];
     for (const set of config.sets) {
       const rec = await put('collectSet', [set], (dir) => steps.collectSet({ set, dir: setDirs[set]!, config: cfg['collectSet']!, seed: config.seed }, dir, ctxFor(path.join(root, 'work', set))));
       zoo.push({ set, output: rec.ref, snapshots: [] });
