@@ -17,6 +17,7 @@ import type { PipelineResult } from './types';
 import { createDndWorker, DEFAULT_ACTIVITY_SLOTS } from './worker';
 import { registerExportGenerator } from './commands/export-generator';
 import { registerGenerate } from './commands/generate';
+import { registerEvaluate } from './commands/evaluate';
 
 const out = (s: string): void => { process.stdout.write(s + '\n'); };
 const note = (s: string): void => { process.stderr.write(`[dnd] ${s}\n`); };
@@ -280,6 +281,7 @@ export function buildCli(): Command {
 
   registerExportGenerator(program, out);
   registerGenerate(program, out, note);
+  registerEvaluate(program, out, note);
 
   program
     .command('presets')
