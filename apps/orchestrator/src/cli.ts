@@ -18,6 +18,7 @@ import { createDndWorker, DEFAULT_ACTIVITY_SLOTS } from './worker';
 import { registerExportGenerator } from './commands/export-generator';
 import { registerGenerate } from './commands/generate';
 import { registerEvaluate } from './commands/evaluate';
+import { registerServe } from './commands/serve';
 
 const out = (s: string): void => { process.stdout.write(s + '\n'); };
 const note = (s: string): void => { process.stderr.write(`[dnd] ${s}\n`); };
@@ -282,6 +283,7 @@ export function buildCli(): Command {
   registerExportGenerator(program, out);
   registerGenerate(program, out, note);
   registerEvaluate(program, out, note);
+  registerServe(program, out, note);
 
   program
     .command('presets')
