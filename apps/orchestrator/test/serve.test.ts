@@ -46,7 +46,7 @@ async function untar(buf: Buffer): Promise<Map<string, Buffer>> {
   const x = extract();
   x.on('entry', (h, stream, next) => {
     const chunks: Buffer[] = [];
-    stream.on('data', (c: Buffer) => chunks.push(c));
+    stream.on('data', (c: unknown) => { chunks.push(c as Buffer); });
     stream.on('end', () => { files.set(h.name, Buffer.concat(chunks)); next(); });
   });
   await new Promise<void>((resolve, reject) => { x.on('finish', resolve); x.on('error', reject); Readable.from(buf).pipe(x); });
