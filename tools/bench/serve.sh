@@ -8,7 +8,7 @@ ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$ROOT"
 bash infra/assets-minilm.sh >/dev/null
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-nice node tools/bench/run-ts.cjs tools/bench/serve-ts.ts "$tmp/serve.json" "${1:-2}" 2> >(grep -v -i "onednn\|cpu_feature\|absl\|To enable" >&2)
+nice node tools/bench/run-ts.cjs apps/orchestrator/scripts/bench-serve.ts "$tmp/serve.json" "${1:-2}" 2> >(grep -v -i "onednn\|cpu_feature\|absl\|To enable" >&2)
 python3 - "$tmp/serve.json" "$ROOT/docs/benchmarks.md" <<'PY'
 import json, os, platform, sys, datetime
 r, doc = json.load(open(sys.argv[1])), sys.argv[2]

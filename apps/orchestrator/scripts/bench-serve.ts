@@ -9,12 +9,11 @@ import * as path from 'path';
 import { initBackend, llamaLoraShapes, loraTokenLayout, LORA_TOKEN_MODULE_ORDER, readHfConfig, DEFAULT_LORA_ADAPTER_CONFIG } from '@dnd/core';
 import { HyperConvDecoder, writeGeneratorDir, type Feature } from '@dnd/decoder';
 import { loadTextEncoder } from '@dnd/encoder';
-import { generateAdapters, openGenerator } from '../../apps/orchestrator/src/commands/lora-generation';
-import { buildLoraServer, DEFAULT_SERVE_CONFIG } from '../../apps/orchestrator/src/commands/lora-server';
+import { generateAdapters, openGenerator } from '../src/commands/lora-generation';
+import { buildLoraServer, DEFAULT_SERVE_CONFIG } from '../src/commands/lora-server';
 
 /** What this script uses of autocannon 9 (no published types for 9). */
 interface Instance { on(ev: 'response', fn: (client: unknown, status: number, bytes: number, ms: number) => void): void; on(ev: 'done', fn: (r: { requests: { total: number }; non2xx: number; errors: number; duration: number }) => void): void }
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const autocannon = require('autocannon') as (o: Record<string, unknown>) => Instance;
 
 const [outFile, perConnectionArg] = process.argv.slice(2);
