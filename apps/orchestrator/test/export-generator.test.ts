@@ -10,6 +10,7 @@ import { conditioningPrompt, loadTaskSet } from '@dnd/dataset';
 import { generateLoraSamples, readGeneratorDir } from '@dnd/decoder';
 import { loadTextEncoder, tinyBertFixtureDir } from '@dnd/encoder';
 import { exportGenerator } from '../src/commands/export-generator';
+import { runGenerate } from '../src/commands/generate';
 import { tmpDir } from './support/env';
 import { TINY_LLAMA } from './support/tiny-generator';
 import { makeTrainedRun, type TrainedRun } from './support/trained-run';
@@ -55,6 +56,17 @@ describe('dnd export-generator', () => {
     for (const [k, t] of pipeline.tensors) expect(bytes(mine.tensors.get(k)!.data).equals(bytes(t.data))).toBe(true);
     g.generator.dispose();
     enc.dispose();
+  });
+
+  it('dnd generate takes the alias directly and makes the exported directory\'s adapter, byte for byte', async () => {
+    fs.writeFileSync(path.join(root, 'p.txt'), ['Is the sky blue?', 'Can fish fly?', 'Is ice cold?', 'Do cats bark?', 'Is 2 even?'].join('\n'));
+    const common = { prompts: path.join(root, 'p.txt'), samples: 2, seed: 3, encoder: tinyBertFixtureDir() };
+    const viaAlias = await runGenerate({ ...common, generator: 'latest-generator', artifacts: run.artifactsDir, runsDir: run.runsDir, out: path.join(root, 'alias-loras') });
+    const viaDir = await runGenerate({ ...common, generator: path.join(root, 'exported'), out: path.join(root, 'dir-loras') });
+    expect(viaAlias.generator.digest).toBe(viaDir.generator.digest);
+    for (const k of ['lora-0', 'lora-1']) {
+      for (const f of ['adapter_config.json', 'adapter_model.safetensors']) expect(fs.readFileSync(path.join(root, 'alias-loras', k, f)).equals(fs.readFileSync(path.join(root, 'dir-loras', k, f)))).toBe(true);
+    }
   });
 
   it('exports the latest-generator alias to the same weights, and names a bad reference', async () => {

@@ -58,6 +58,14 @@ describe('generator directory', () => {
     const g = readGeneratorDir(dir, { baseModel: { name: 'tiny-llama' }, encoder: { name: 'tiny-bert', digest: encoder.digest } });
     expect(g.digest).toBe(readGeneratorManifest(dir).digest);
     expect(g.digest).toMatch(/^[0-9a-f]{64}$/);
+    // The identity ignores the description (scores, training record) and follows the weights.
+    const edited = path.join(tmp(), 'edited');
+    fs.cpSync(dir, edited, { recursive: true });
+    const mj = JSON.parse(json);
+    fs.writeFileSync(path.join(edited, 'generator.json'), JSON.stringify({ ...mj, evaluation: null, training: { ...mj.training, finalLoss: 1 } }));
+    expect(readGeneratorManifest(edited).digest).toBe(g.digest);
+    fs.writeFileSync(path.join(edited, 'generator.json'), JSON.stringify({ ...mj, weights: { ...mj.weights, sha256: 'f'.repeat(64) } }));
+    expect(readGeneratorManifest(edited).digest).not.toBe(g.digest);
     const x = { data: new Float32Array(4 * 16 * 32).map((_, i) => Math.cos(i)), shape: [4, 16, 32] };
     expect(Array.from(g.generator.predict(x).data)).toEqual(Array.from(gen.predict(x).data));
     const out = path.join(tmp(), 'lora');

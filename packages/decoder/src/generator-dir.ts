@@ -88,7 +88,7 @@ export interface GeneratorDirInput {
 export interface LoadedGeneratorDir {
   dir: string;
   manifest: GeneratorManifest;
-  /** sha256 of generator.json, which pins the weights by their sha256: the generator's identity. */
+  /** The generator's identity: `generatorDigest(manifest)`. */
   digest: string;
   template: LoraTemplate;
   generator: HyperConvDecoder;
@@ -212,6 +212,17 @@ export function writeGeneratorDir(dir: string, input: GeneratorDirInput): Genera
 }
 
 /**
+ * The generator's identity: the sha256 of the canonical JSON of what determines its outputs (decoder, condition,
+ * token grid, LoRA, base model, encoder, and the weights by their sha256), not of what describes it (training
+ * record, scores, versions): the same trained generator exported from a run or from an alias has one digest.
+ * @example generatorDigest(readGeneratorManifest('my-generator').manifest) // '3f2a...'
+ */
+export function generatorDigest(m: GeneratorManifest): string {
+  const { format, schemaVersion, decoder, condition, tokenGrid, lora, baseModel, encoder, weights } = m;
+  return sha256Hex(canonicalJson({ format, schemaVersion, decoder, condition, tokenGrid, lora, baseModel, encoder, weights: weights.sha256 }));
+}
+
+/**
  * Reads and checks generator.json (format, schema, shapes, names) without loading the weights.
  * @example const { manifest, digest } = readGeneratorManifest('my-generator'); manifest.encoder.name
  */
@@ -228,7 +239,7 @@ export function readGeneratorManifest(dir: string): { manifest: GeneratorManifes
   }
   if (!m || typeof m !== 'object' || !m.decoder || !m.lora || !m.baseModel || !m.encoder || !m.condition || !m.weights) throw new BadInputError(`${file}: not a ${GENERATOR_DIR_FORMAT} manifest (decoder, condition, lora, baseModel, encoder or weights missing)`);
   checkManifest(m, file);
-  return { manifest: m, digest: sha256Hex(text) };
+  return { manifest: m, digest: generatorDigest(m) };
 }
 
 /** Throws a BadInputError when `m` is not for the expected base model or encoder (by name, then digest). */

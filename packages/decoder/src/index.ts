@@ -18,5 +18,5 @@ export { generateLora, loraTemplateFromAdapter, loadGenerator } from './generate
 export type { GenerateLoraSamplesOptions, GeneratedLoraSample } from './generate-samples';
 export { generateLoraSamples, samplePromptIndices } from './generate-samples';
 export type { NamedDigest, GeneratorTraining, GeneratorScore, GeneratorManifest, GeneratorDirInput, LoadedGeneratorDir, GeneratorExpectations } from './generator-dir';
-export { writeGeneratorDir, readGeneratorDir, readGeneratorManifest, checkGeneratorExpectations, GENERATOR_DIR_FORMAT, GENERATOR_DIR_SCHEMA_VERSION } from './generator-dir';
+export { writeGeneratorDir, readGeneratorDir, readGeneratorManifest, generatorDigest, checkGeneratorExpectations, GENERATOR_DIR_FORMAT, GENERATOR_DIR_SCHEMA_VERSION } from './generator-dir';
 export { renderGeneratorCard } from './generator-card';
