@@ -4,6 +4,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import * as tf from '@tensorflow/tfjs';
 import { DEFAULT_LORA_ADAPTER_CONFIG, initBackend, isBadInput, llamaLoraShapes, loraTokenLayout, seededRandom, type LoraAdapterConfig } from '@dnd/core';
 import { TINY_BERT_CONFIG, createRandomBert } from '@dnd/encoder';
 import { generateLora } from './generate';
@@ -25,8 +26,10 @@ describe('generateLoraSamples', () => {
     const gen = HyperConvDecoder.create({ features: [[4, 16, 32], [6, 8, 16], [7, 4, 10]], kernelSize: 3 }, 5);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dnd-samples-'));
     const seen: number[] = [];
+    const before = tf.memory().numTensors;
     const out = await generateLoraSamples(TEXTS, gen, { samples: 3, seed: 7, name: 'piqa', encoder, template: TEMPLATE, outDir: path.join(dir, 'a'), onSample: (k) => seen.push(k) });
     expect(seen).toEqual([0, 1, 2]);
+    expect(tf.memory().numTensors).toBe(before);
     expect(out.map((s) => path.relative(dir, s.dir))).toEqual(['a/piqa-0', 'a/piqa-1', 'a/piqa-2']);
     for (const s of out) {
       const idx = seededRandom(7, 'generate', 'piqa', s.sample).sample(TEXTS.length, 4);
