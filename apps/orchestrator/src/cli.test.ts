@@ -14,7 +14,7 @@ const testable = (c: Command): Command => {
 describe('dnd --help', () => {
   it('lists the commands and explains where Temporal comes from', () => {
     const cli = buildCli();
-    expect(cli.commands.map((c) => c.name()).sort()).toEqual(['backend', 'cancel', 'config', 'model', 'presets', 'resume', 'run', 'runs', 'schedule', 'status', 'store', 'worker']);
+    expect(cli.commands.map((c) => c.name()).sort()).toEqual(['backend', 'cancel', 'config', 'evaluate', 'export-generator', 'generate', 'model', 'presets', 'resume', 'run', 'runs', 'schedule', 'serve', 'status', 'store', 'worker']);
     let help = '';
     cli.configureOutput({ writeOut: (t) => { help += t; } }).exitOverride();
     expect(() => cli.parse(['node', 'dnd', '--help'])).toThrow();
@@ -28,6 +28,11 @@ describe('dnd --help', () => {
     expect(cli.commands.find((c) => c.name() === 'config')!.commands.map((c) => c.name())).toEqual(['schema', 'show']);
     const schedule = cli.commands.find((c) => c.name() === 'schedule')!;
     expect(schedule.commands.map((c) => c.name())).toEqual(['nightly']);
+    const helpOf = (name: string) => cli.commands.find((c) => c.name() === name)!.helpInformation();
+    expect(helpOf('generate')).toMatch(/--prompts <file\|->.*\.txt \(one per line\), \.jsonl or \.json.*--samples <K>.*--json/s);
+    expect(helpOf('serve')).toMatch(/POST \/v1\/loras.*--max-prompts <n>.*--queue <n>.*429/s);
+    expect(helpOf('evaluate')).toMatch(/--adapter <name=dir>.*repeatable.*--set <name=path>.*--limit <n>/s);
+    expect(helpOf('export-generator')).toContain('<run|alias>');
   });
 
   it('worker and schedule refuse to start without TEMPORAL_ADDRESS, naming it', async () => {

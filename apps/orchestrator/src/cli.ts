@@ -30,6 +30,10 @@ import { explainConnect } from './connection-error';
 import { lineProgressView, progressViewFor } from './progress-view';
 import { placeReports, readRunStatus, writeRunStatus, type RunStatus } from './run-record';
 import { installRunLogger, shutdownRunLogger, type RunLogSink } from './run-log';
+import { registerExportGenerator } from './commands/export-generator';
+import { registerGenerate } from './commands/generate';
+import { registerEvaluate } from './commands/evaluate';
+import { registerServe } from './commands/serve';
 
 const out = (s: string): void => { process.stdout.write(s + '\n'); };
 // While a live progress block is on screen, notes go above it (progress-view.ts) instead of tearing it.
@@ -373,6 +377,10 @@ export function buildCli(): Command {
     });
 
   registerStoreCommands(program, out);
+  registerExportGenerator(program, out);
+  registerGenerate(program, out, note);
+  registerEvaluate(program, out, note);
+  registerServe(program, out, note);
 
   program
     .command('presets')

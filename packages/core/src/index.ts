@@ -7,6 +7,8 @@ export { mergeConfig, checkNumber, checkOneOf, canonicalJson } from './config';
 export { mulberry32, normalArray, uniformArray } from './prng';
 export type { AdamWOptions, AdamWParams } from './adamw';
 export { AdamW } from './adamw';
+export type { SeededRandom } from './seeded-random';
+export { seededRandom } from './seeded-random';
 export type { BackendName, BackendInfo } from './backend';
 export { initBackend, currentBackend, BACKEND_ORDER } from './backend';
 export type { SafetensorsDtype, SafetensorsEntry, SafetensorsHeader, SafetensorsValue, TensorToWrite } from './safetensors';

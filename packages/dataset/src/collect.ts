@@ -5,11 +5,10 @@
 // Not the model or the optimizer (@dnd/lm) and not the Arrow pairs (build-pairs.ts).
 import * as fs from 'fs';
 import * as path from 'path';
-import { BadInputError, canonicalJson, digestPath, readSafetensors, sha256File, sha256Hex, writePeftAdapter, writeSafetensors, type LoraAdapter, type LoraAdapterConfig, type TensorData } from '@dnd/core';
+import { BadInputError, canonicalJson, digestPath, readSafetensors, sha256File, sha256Hex, writePeftAdapter, writeSafetensors, seededRandom, type LoraAdapter, type LoraAdapterConfig, type TensorData } from '@dnd/core';
 import type { CausalLM, LoraTrainer, LoraTrainerConfig, LoraTrainerState } from '@dnd/lm';
 import { resolveCollectConfig, type CollectConfig } from './collect-config';
 import type { CollectProgress } from './progress';
-import { seededRandom } from './seeded-random';
 import { loadTaskSet, trainingExample } from './task-set';
 import { readZooManifest, verifyZooSet, writeZooManifest, SNAPSHOT_WEIGHTS_FILE, ZOO_MANIFEST_VERSION, type ZooSetManifest } from './zoo-manifest';
 

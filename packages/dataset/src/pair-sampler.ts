@@ -5,11 +5,10 @@
 // encoder and yields the decoder's (condition, target) batches. Not the encoder and not the training loop.
 //
 // Dimensions: B batch, N prompts per pair, L text length, C encoder dim, Nw tokens, (R, Cw) = (r+2, w+2).
-import { assertShape, BadInputError, checkNumber, checkOneOf, mergeConfig, type TensorData } from '@dnd/core';
+import { assertShape, BadInputError, checkNumber, checkOneOf, mergeConfig, seededRandom, type TensorData } from '@dnd/core';
 import type { TextEncoder } from '@dnd/encoder';
 import { CheckpointStore, type CheckpointRecord } from './checkpoint-store';
 import { readPromptStore, type PromptSplit } from './prompt-store';
-import { seededRandom } from './seeded-random';
 
 export interface PairSamplerConfig {
   /** N prompts per pair; the paper uses 128 for common sense (the pool must hold at least N). */

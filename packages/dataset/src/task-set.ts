@@ -3,9 +3,8 @@
 // Not file parsing (task-file.ts) and not prompt storage (prompt-store.ts).
 import * as fs from 'fs';
 import * as path from 'path';
-import { BadInputError, checkNumber } from '@dnd/core';
+import { BadInputError, checkNumber, seededRandom } from '@dnd/core';
 import { readTaskFile, taskFileFormat, type TaskItem } from './task-file';
-import { seededRandom } from './seeded-random';
 
 /** The common-sense sets under <shared>/data/commonsense, registered as aliases by default. */
 export const COMMONSENSE_SETS = ['ARC-Easy', 'boolq', 'openbookqa', 'piqa', 'social_i_qa'] as const;

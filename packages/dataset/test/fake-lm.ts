@@ -2,9 +2,8 @@
 // (resume, manifests, digests). Deterministic: a step's update depends only on the state and the batch.
 // Not a language model: the "loss" is a made-up decreasing number.
 import { createHash } from 'crypto';
-import { llamaLoraShapes, peftTensorName, type LoraAdapter, type LoraAdapterConfig, type TensorData } from '@dnd/core';
+import { llamaLoraShapes, peftTensorName, seededRandom, type LoraAdapter, type LoraAdapterConfig, type TensorData } from '@dnd/core';
 import type { CausalLM, LoraTrainer, LoraTrainerConfig, LoraTrainerState, TrainBatch } from '@dnd/lm';
-import { seededRandom } from '../src/seeded-random';
 
 export const FAKE_SHAPES = { numLayers: 2, hiddenSize: 8, intermediateSize: 16, kvOutSize: 4 };
 

@@ -13,3 +13,8 @@ export type { CheckpointState, CheckpointContents } from './checkpoint';
 export { saveCheckpoint, loadCheckpoint, latestCheckpoint, stepDirName, CHECKPOINT_FORMAT, CHECKPOINT_VERSION } from './checkpoint';
 export type { ConditionEncoder, LoraTemplate, GenerateLoraOptions, GenerateLoraResult } from './generate';
 export { generateLora, loraTemplateFromAdapter, loadGenerator } from './generate';
+export type { GenerateLoraSamplesOptions, GeneratedLoraSample } from './generate-samples';
+export { generateLoraSamples, samplePromptIndices } from './generate-samples';
+export type { NamedDigest, GeneratorTraining, GeneratorScore, GeneratorManifest, GeneratorDirInput, LoadedGeneratorDir, GeneratorExpectations } from './generator-dir';
+export { writeGeneratorDir, readGeneratorDir, readGeneratorManifest, generatorDigest, checkGeneratorExpectations, GENERATOR_DIR_FORMAT, GENERATOR_DIR_SCHEMA_VERSION } from './generator-dir';
+export { renderGeneratorCard } from './generator-card';

@@ -35,6 +35,8 @@ export interface EvaluateInput {
   trainingLoras: { name: string; trainedOn: string; dir?: string; failed?: string }[];
   /** Generated LoRAs (PEFT dirs), K samples per held-out set, from N prompts each. */
   generated: { heldOut: string; sample: number; dir: string; numPrompts?: number }[];
+  /** Score the average of the training LoRAs per held-out set (default true; see EvaluationPlan). */
+  averageTrainingLoras?: boolean;
   /** Where the numbers were computed (e.g. `{ backend: 'tensorflow' }`): copied into results.json and the report notes. */
   runInfo?: Record<string, string>;
 }
@@ -98,7 +100,7 @@ export async function evaluate(input: EvaluateInput, config: Partial<EvaluatorCo
   let results: EvaluationResults;
   let rows;
   try {
-    ({ results, rows } = await runEvaluation({ sets, heldOut: input.heldOut, trainingLoras, generated }, cfg, model, deps.progress));
+    ({ results, rows } = await runEvaluation({ sets, heldOut: input.heldOut, trainingLoras, generated, averageTrainingLoras: input.averageTrainingLoras }, cfg, model, deps.progress));
     if (input.runInfo) results.runInfo = { ...input.runInfo };
   } finally {
     deps.releaseModel?.(model);

@@ -63,6 +63,15 @@ describe('runEvaluation', () => {
     expect(results.sets.every((s) => s.subsampleSeed === null)).toBe(true);
   });
 
+  it('scores no averaged LoRA when told the adapters are unrelated (dnd evaluate)', async () => {
+    const p = { ...plan(), averageTrainingLoras: false };
+    const { results, rows } = await runEvaluation(p, resolveEvaluatorConfig(), new FakeModel(allItems(p), 0.3));
+    expect(results.heldOut.map((h) => h.averagedLora)).toEqual([null, null]);
+    expect(results.heldOut.find((h) => h.set === 'C')!.loraMean!.value).toBeCloseTo(0.4, 12);
+    expect(rows.length).toBe(60 * 4 + 40);
+    expect(rows.some((r) => r.role === 'averaged')).toBe(false);
+  });
+
   it('subsamples with the fixed seed and records it', async () => {
     const p = plan();
     const cfg = resolveEvaluatorConfig({ maxItemsPerSet: 7, seed: 42, crossMatrix: false });

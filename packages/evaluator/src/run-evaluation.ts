@@ -40,6 +40,9 @@ export interface EvaluationPlan {
   heldOut: string[];
   trainingLoras: TrainingLora[];
   generated: GeneratedLora[];
+  /** Score the element-wise average of the training LoRAs not trained on each held-out set (default true;
+   *  false when the adapters are unrelated, as in `dnd evaluate`). */
+  averageTrainingLoras?: boolean;
 }
 
 /** One adapter on one set. */
@@ -145,7 +148,7 @@ export async function runEvaluation(plan: EvaluationPlan, cfg: EvaluatorConfig, 
     jobs.push({ adapter: l.name, role: 'training', lora: l.adapter, failed: l.failed ?? null, sets: want });
   }
   const averaged = new Map<string, { adapter: string; members: string[] }>();
-  for (const h of plan.heldOut) {
+  for (const h of plan.averageTrainingLoras === false ? [] : plan.heldOut) {
     const members = plan.trainingLoras.filter((l) => l.trainedOn !== h && l.adapter && !l.failed);
     if (members.length === 0) continue;
     const key = `averaged(${members.map((m) => m.name).join('+')})`;

@@ -1,5 +1,5 @@
-// Seeded pseudo-random numbers for splits and pair sampling: sfc32 seeded from a string key via SHA-256,
-// so any (seed, purpose, index) tuple names one reproducible stream. Not cryptographic, not a tensor RNG.
+// Seeded pseudo-random numbers for splits, pair sampling and generation samples: sfc32 seeded from a string key
+// via SHA-256, so any (seed, purpose, index) tuple names one reproducible stream. Not cryptographic, not a tensor RNG.
 import { createHash } from 'crypto';
 
 /** A reproducible stream of uniforms in [0, 1) plus the helpers the dataset needs. */
