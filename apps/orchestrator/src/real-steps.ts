@@ -9,11 +9,11 @@ import * as path from 'path';
 import { checkNumber, checkOneOf, initBackend, mergeConfig, writeFileAtomic, type ArtifactRef } from '@dnd/core';
 import {
   BUILD_PAIRS_STEP_VERSION, COLLECT_ZOO_STEP_VERSION, DEFAULT_BUILD_PAIRS_CONFIG, DEFAULT_COLLECT_CONFIG,
-  buildPairs, collectSet, conditioningPrompt, loadTaskSet, PairSampler, readZooManifest, resolveCollectConfig, seededRandom,
+  buildPairs, collectSet, conditioningPrompt, loadTaskSet, PairSampler, readZooManifest, resolveCollectConfig,
   trainingLossWeights, validateBuildPairsConfig, type CollectConfig, type ZooSetManifest,
 } from '@dnd/dataset';
 import {
-  CHECKPOINT_VERSION, DEFAULT_TRAIN_CONFIG, TRAIN_VERSION, decoderParamCount, formatProgress, generateLora, interpolatedChain, latestCheckpoint,
+  CHECKPOINT_VERSION, DEFAULT_TRAIN_CONFIG, TRAIN_VERSION, decoderParamCount, formatProgress, generateLoraSamples, interpolatedChain, latestCheckpoint,
   loadGenerator, loraTemplateFromAdapter, trainDecoder, validateDecoderConfig, validateTrainConfig, type Feature, type TrainConfig,
 } from '@dnd/decoder';
 import { loadTextEncoder } from '@dnd/encoder';
@@ -336,17 +336,17 @@ export function createRealSteps(opts: RealStepOptions = {}): RealSteps {
             sets.push({ name: h, items });
             const texts = ts[cfg.promptSplit].map(conditioningPrompt);
             if (texts.length < N) throw new BadInputError(`evaluate: set "${h}" has ${texts.length} ${cfg.promptSplit} prompts, the generator takes N = ${N}`);
-            for (let k = 0; k < cfg.samples; k++) {
-              cancelled(ctx, 'evaluate');
-              const idx = seededRandom(input.seed, 'generate', h, k).sample(texts.length, N);
-              const r = await generateLora(idx.map((i) => texts[i]!), generator, {
-                encoder, ...template, maxLength: info.textLength, outDir: path.join(outDir, 'generated', `${h}-${k}`),
-                extra: { heldOut: h, sample: String(k), promptSplit: cfg.promptSplit },
-              });
-              generated.push({ heldOut: h, sample: k, dir: r.dir, numPrompts: N });
-              seconds.push(r.seconds);
-              ctx.heartbeat(`generated ${h}#${k} in ${r.seconds.toFixed(2)} s`);
-            }
+            // K LoRAs, each from its own seeded draw of N prompts: @dnd/decoder's generateLoraSamples.
+            await generateLoraSamples(texts, generator, {
+              samples: cfg.samples, promptsPerLora: N, seed: input.seed, name: h, encoder, template, maxLength: info.textLength,
+              outDir: path.join(outDir, 'generated'), extra: (k) => ({ heldOut: h, sample: String(k), promptSplit: cfg.promptSplit }),
+              beforeSample: () => cancelled(ctx, 'evaluate'),
+              onSample: (k, r) => {
+                generated.push({ heldOut: h, sample: k, dir: r.dir, numPrompts: N });
+                seconds.push(r.seconds);
+                ctx.heartbeat(`generated ${h}#${k} in ${r.seconds.toFixed(2)} s`);
+              },
+            });
           }
         } finally {
           generator.dispose();
