@@ -1,6 +1,6 @@
 // Public API of @dnd/evaluator: everything other packages may use is exported here by name.
-export type { AnswerFormat, EvalItem, InstructionRecord } from './eval-item';
-export { ANSWER_FORMATS, formatTokens, itemFromInstruction, readInstructionSet, assertScorable } from './eval-item';
+export type { AnswerFormat, EvalItem, InstructionRecord, ScorableCheck } from './eval-item';
+export { ANSWER_FORMATS, formatTokens, itemFromInstruction, readInstructionSet, assertScorable, checkScorable } from './eval-item';
 export type { Accuracy } from './stats';
 export { Z95, wilson, spread, subsample } from './stats';
 export type { ContinuationRequest, ContinuationScore, GenerateOptions, ScoringModel, EvalModel, LoraCapableLM } from './scoring-model';
