@@ -11,10 +11,11 @@ import { writePredictions } from './predictions-arrow';
 import { renderHtml } from './report-html';
 import { renderMarkdown } from './report-markdown';
 import { runEvaluation, type EvalSet, type EvaluationResults, type GeneratedLora, type Progress, type TrainingLora } from './run-evaluation';
+import { validateRunInfo, type RunInfo } from './run-info';
 import type { EvalModel } from './scoring-model';
 
 /** Bump when outputs change for the same input and config (part of the orchestrator's cache key). */
-export const EVALUATE_STEP_VERSION = '2'; // 2: results carry runInfo (tensor backend)
+export const EVALUATE_STEP_VERSION = '3'; // 2: results carry runInfo (tensor backend); 3: two protocols, paired statistics, typed runInfo
 
 /** A set: items as typed data, or an instruction-format JSON file to convert. */
 export interface EvaluateSetInput {
@@ -35,8 +36,8 @@ export interface EvaluateInput {
   trainingLoras: { name: string; trainedOn: string; dir?: string; failed?: string }[];
   /** Generated LoRAs (PEFT dirs), K samples per held-out set, from N prompts each. */
   generated: { heldOut: string; sample: number; dir: string; numPrompts?: number }[];
-  /** Where the numbers were computed (e.g. `{ backend: 'tensorflow' }`): copied into results.json and the report notes. */
-  runInfo?: Record<string, string>;
+  /** How the run was made (run id, preset, commit, base model, encoder, backend, step times, the generator's loss): into results.json and the report header. */
+  runInfo?: RunInfo;
 }
 
 /** What evaluate needs from outside. */
@@ -66,8 +67,9 @@ function refFor(file: string, data: Buffer | string, mediaType: string): Artifac
 }
 
 /**
- * Scores the base model, every training LoRA, the averaged LoRA and the generated LoRAs, and writes
- * results.json, report.md, report.html and predictions.arrow under deps.outDir.
+ * Scores the base model, every training LoRA, the averaged LoRA and the generated LoRAs under each
+ * protocol of the config (paper, knowledge), and writes results.json, report.md, report.html and
+ * predictions.arrow under deps.outDir. The reports carry no absolute local path (names only).
  * A training LoRA whose directory cannot be read is an error (mark it `failed` to count it as 0);
  * an adapter made for another base model is an error.
  * @example
@@ -76,6 +78,7 @@ function refFor(file: string, data: Buffer | string, mediaType: string): Artifac
  */
 export async function evaluate(input: EvaluateInput, config: Partial<EvaluatorConfig> | Record<string, unknown> | undefined, deps: EvaluateDeps): Promise<EvaluateOutput> {
   const cfg = resolveEvaluatorConfig(config);
+  if (input.runInfo !== undefined) validateRunInfo(input.runInfo, 'evaluate: runInfo');
   const read = deps.readAdapter ?? readPeftAdapter;
   const sets: EvalSet[] = input.sets.map((s) => {
     if (s.items && s.file) throw new Error(`set "${s.name}": give items or file, not both`);
@@ -99,7 +102,7 @@ export async function evaluate(input: EvaluateInput, config: Partial<EvaluatorCo
   let rows;
   try {
     ({ results, rows } = await runEvaluation({ sets, heldOut: input.heldOut, trainingLoras, generated }, cfg, model, deps.progress));
-    if (input.runInfo) results.runInfo = { ...input.runInfo };
+    if (input.runInfo) results.runInfo = structuredClone(input.runInfo);
   } finally {
     deps.releaseModel?.(model);
   }
