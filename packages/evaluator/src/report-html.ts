@@ -3,7 +3,7 @@
 // comparisons, the interval chart and the cross-matrix heat map, the generator's loss curve, the notes.
 // No absolute local path appears in it. Not Markdown (report-markdown.ts).
 import {
-  PAIRED_COLUMNS, formatAccuracy, formatGenerated, formatLoraMean, formatPaired, headerRows, protocolTitle, reportNotes, reportTitle,
+  ACC_PAIR_COLUMNS, PAIRED_COLUMNS, accPairRows, formatAccuracy, formatGenerated, formatLoraMean, formatPaired, headerRows, protocolTitle, reportNotes, reportTitle,
 } from './report-markdown';
 import type { EvaluationResults, ProtocolResults } from './run-evaluation';
 import { esc, heatMap, intervalChart, lineChart, type IntervalSeries } from './svg-charts';
@@ -12,7 +12,7 @@ const pct = (v: number) => (100 * v).toFixed(1);
 /** An accuracy that never breaks inside its interval. */
 const acc = (a: Parameters<typeof formatAccuracy>[0]) => `<span class="a">${esc(formatAccuracy(a))}</span>`;
 
-function protocolHtml(p: ProtocolResults): string {
+function protocolHtml(r: EvaluationResults, p: ProtocolResults): string {
   const groups = p.heldOut.map((h) => h.set);
   const series: IntervalSeries[] = [
     { label: 'base model', values: p.heldOut.map((h) => h.base) },
@@ -37,12 +37,21 @@ function protocolHtml(p: ProtocolResults): string {
 ${p.heldOut.map((h) => `<tr><th>${esc(h.set)}</th><td>${pct(h.chance)}</td>${PAIRED_COLUMNS.map((c) => `<td><small>${esc(formatPaired(h, c.against))}</small></td>`).join('')}</tr>`).join('\n')}
 </tbody></table>`
     : '';
+  const pairs = accPairRows(r, p);
+  const accPairs = pairs.length > 0
+    ? `<h3>acc / acc_norm (lm-evaluation-harness reports both)</h3>
+<table><thead><tr><th>held-out set</th>${ACC_PAIR_COLUMNS.map((c) => `<th>${esc(c)}</th>`).join('')}</tr></thead>
+<tbody>
+${pairs.map((x) => `<tr><th>${esc(x.set)}</th>${x.cols.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`).join('\n')}
+</tbody></table>`
+    : '';
   return `<h2>${esc(protocolTitle(p.protocol, p.scorer, p.metric))}</h2>
 <table><thead><tr><th>held-out set</th><th>n</th><th>chance</th><th>base</th><th>LoRA mean</th><th>best LoRA</th><th>averaged LoRA</th><th>generated</th></tr></thead>
 <tbody>
 ${rows}
 </tbody></table>
 ${paired}
+${accPairs}
 <figure>${chart}</figure>
 <h3>Cross matrix</h3>
 <figure>${heat}</figure>`;
@@ -69,7 +78,7 @@ figure{margin:12px 0;overflow-x:auto}
 <table class="hdr"><tbody>
 ${headerRows(r).map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(v)}</td></tr>`).join('\n')}
 </tbody></table>
-${r.protocols.map(protocolHtml).join('\n')}
+${r.protocols.map((p) => protocolHtml(r, p)).join('\n')}
 <h2>Generator training loss</h2>
 ${loss.length > 0 ? `<figure>${lineChart(loss.map((x) => ({ x: x.step, y: x.loss })), 'Generator training loss', 'step', 'loss')}</figure>` : '<p class="sub">Not recorded for this evaluation.</p>'}
 <h2>Notes</h2>

@@ -113,7 +113,29 @@ export function reportNotes(r: EvaluationResults): string[] {
   return notes;
 }
 
-function protocolMarkdown(p: ProtocolResults): string[] {
+/**
+ * For a log-likelihood protocol, acc and acc_norm side by side per held-out set: base, LoRA mean, averaged
+ * LoRA and generated mean (from the cells); empty for a generative protocol.
+ */
+export function accPairRows(r: EvaluationResults, p: ProtocolResults): { set: string; cols: string[] }[] {
+  if (p.scorer !== 'loglik') return [];
+  const cellsOf = (adapters: string[], set: string) => r.cells.filter((c) => c.protocol === p.protocol && c.set === set && adapters.includes(c.adapter));
+  const both = (adapters: string[], set: string) => {
+    const cs = cellsOf(adapters, set);
+    if (cs.length === 0) return '—';
+    const m = (f: (c: (typeof cs)[number]) => number) => pct(cs.reduce((a, c) => a + f(c), 0) / cs.length);
+    return `${m((c) => c.acc.value)} / ${m((c) => c.accNorm?.value ?? 0)}`;
+  };
+  return p.heldOut.map((h) => ({
+    set: h.set,
+    cols: [both(['base'], h.set), both(h.training.map((t) => t.adapter), h.set), h.averagedLora ? both([h.averagedLora.adapter], h.set) : '—',
+      h.generated ? both(h.generated.samples.map((x) => x.adapter), h.set) : '—'],
+  }));
+}
+
+export const ACC_PAIR_COLUMNS = ['base', 'LoRA mean', 'averaged LoRA', 'generated (mean over K)'];
+
+function protocolMarkdown(r: EvaluationResults, p: ProtocolResults): string[] {
   const out: string[] = [];
   const chance = new Map(p.sets.map((s) => [s.name, s.chance]));
   out.push(`## ${protocolTitle(p.protocol, p.scorer, p.metric)}`, '');
@@ -126,6 +148,12 @@ function protocolMarkdown(p: ProtocolResults): string[] {
     out.push('', `### Generated against each baseline, paired on the items (${p.metric}, percentage points)`, '');
     out.push(`| held-out set | chance | ${PAIRED_COLUMNS.map((c) => c.label).join(' | ')} |`, `|---|---|${PAIRED_COLUMNS.map(() => '---').join('|')}|`);
     for (const h of p.heldOut) out.push(`| ${h.set} | ${pct(h.chance)} | ${PAIRED_COLUMNS.map((c) => formatPaired(h, c.against)).join(' | ')} |`);
+  }
+  const pairs = accPairRows(r, p);
+  if (pairs.length > 0) {
+    out.push('', '### acc / acc_norm (lm-evaluation-harness reports both)', '');
+    out.push(`| held-out set | ${ACC_PAIR_COLUMNS.join(' | ')} |`, `|---|${ACC_PAIR_COLUMNS.map(() => '---').join('|')}|`);
+    for (const x of pairs) out.push(`| ${x.set} | ${x.cols.join(' | ')} |`);
   }
   out.push('', `### LoRA x set (${p.metric})`, '');
   out.push(`| LoRA (trained on) \\ test | ${p.cross.cols.join(' | ')} |`, `|---|${p.cross.cols.map(() => '---').join('|')}|`);
@@ -159,7 +187,7 @@ export function renderMarkdown(r: EvaluationResults): string {
   out.push('| | |', '|---|---|');
   for (const [k, v] of headerRows(r)) out.push(`| ${k} | ${v} |`);
   out.push('');
-  for (const p of r.protocols) out.push(...protocolMarkdown(p));
+  for (const p of r.protocols) out.push(...protocolMarkdown(r, p));
   out.push('## Generator training loss', '');
   const loss = r.runInfo?.trainingLoss ?? [];
   if (loss.length === 0) {

@@ -1,4 +1,4 @@
-import { esc, fitAxis, heatColour, heatMap, intervalChart, lineChart } from './svg-charts';
+import { esc, fitAxis, heatColour, heatMap, intervalChart, lineChart, niceTicks } from './svg-charts';
 import { wilson } from './stats';
 
 describe('svg charts', () => {
@@ -24,7 +24,7 @@ describe('svg charts', () => {
     expect(svg).toContain('>45%<');
     expect(svg).toContain('>55%<');
     expect(svg).not.toContain('>100%<');
-    expect(svg).toContain('axis 45%–55%');
+    expect(svg).toContain('y axis 45%–55% (fitted to the data)');
   });
   it('line chart: one polyline through every point, axes from the data', () => {
     const svg = lineChart([{ x: 0, y: 2 }, { x: 50, y: 1 }, { x: 100, y: 0.5 }], 'loss', 'step', 'loss');
@@ -32,6 +32,8 @@ describe('svg charts', () => {
     expect(pts.length).toBe(3);
     expect(svg).toContain('>100<');
     expect(lineChart([], 'loss', 'step', 'loss')).toContain('not recorded');
+    expect(niceTicks(0.256, 2.4)).toEqual([0.5, 1, 1.5, 2]);
+    expect(niceTicks(0, 290)).toEqual([0, 100, 200]);
   });
   it('heat map: a cell per value, outlines the diagonal, marks failed rows, prints chance per column', () => {
     const svg = heatMap(['base', 'lora-a (A)'], ['A', 'B'], [[wilson(1, 4), wilson(2, 4)], [wilson(0, 4), null]], (r, c) => r === 1 && c === 0, 'x', (r) => r === 1, [0.25, 1 / 3]);

@@ -38,10 +38,10 @@ const fmtTick = (v: number) => `${Number((100 * v).toFixed(1))}%`;
  * @example intervalChart(['ARC-e', 'OBQA'], [{ label: 'base', values: [acc1, acc2] }], 'Accuracy per held-out set', [0.25, 0.25])
  */
 export function intervalChart(groups: string[], series: IntervalSeries[], title: string, chance: (number | null)[] = []): string {
-  const slotW = 26, groupGap = 36, left = 60, top = 40, plotH = 260, bottom = 60;
+  const slotW = 26, groupGap = 36, left = 60, top = 40, plotH = 260, bottom = 60, legendW = 290;
   const groupW = series.length * slotW;
-  const width = Math.max(left + 3 * 200 + 20, left + groups.length * (groupW + groupGap) + 20); // room for 3 legend columns
-  const height = top + plotH + bottom + 22 * Math.ceil((series.length + 1) / 3);
+  const width = Math.max(left + 2 * legendW + 20, left + groups.length * (groupW + groupGap) + 20); // room for 2 legend columns
+  const height = top + plotH + bottom + 22 * Math.ceil((series.length + 1) / 2) + 18;
   const all: number[] = [];
   for (const s of series) for (const v of s.values) if (v) all.push(v.lo, v.hi, v.value, ...(v.points ?? []));
   for (const c of chance) if (c !== null && c !== undefined) all.push(c);
@@ -78,12 +78,22 @@ export function intervalChart(groups: string[], series: IntervalSeries[], title:
   const legend = [...series.map((s, si) => ({ label: s.label, mark: `<circle cx="7" cy="-3" r="5" fill="${SERIES_COLOURS[si % SERIES_COLOURS.length]}" stroke="#222"/>` })),
     { label: 'chance (uniform guess)', mark: '<line x1="0" x2="14" y1="-3" y2="-3" stroke="#d00" stroke-width="1.5" stroke-dasharray="5 3"/>' }];
   legend.forEach((l, i) => {
-    const lx = left + (i % 3) * 200, ly = top + plotH + 40 + 22 * Math.floor(i / 3);
+    const lx = left + (i % 2) * legendW, ly = top + plotH + 40 + 22 * Math.floor(i / 2);
     parts.push(`<g transform="translate(${lx},${ly})">${l.mark}<text x="20" y="1">${esc(l.label)}</text></g>`);
   });
-  parts.push(`<text x="${width - 12}" y="${top - 8}" text-anchor="end" fill="#555" font-size="11">${esc(`axis ${fmtTick(ax.lo)}–${fmtTick(ax.hi)}; small circles: the individual LoRAs pooled in a mean`)}</text>`);
+  parts.push(`<text x="${left}" y="${height - 8}" fill="#555" font-size="11">${esc(`y axis ${fmtTick(ax.lo)}–${fmtTick(ax.hi)} (fitted to the data); whiskers: 95% intervals; small circles: the individual LoRAs pooled in a mean`)}</text>`);
   parts.push('</svg>');
   return parts.join('\n');
+}
+
+/** Ticks at a 1 / 2 / 2.5 / 5 x 10^k step covering [a, b], about `count` of them. */
+export function niceTicks(a: number, b: number, count = 5): number[] {
+  if (!(b > a)) return [a];
+  const raw = (b - a) / count, mag = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((x) => x >= raw)!;
+  const out: number[] = [];
+  for (let t = Math.ceil(a / step - 1e-9) * step; t <= b + 1e-9 * step; t += step) out.push(Number(t.toPrecision(12)));
+  return out;
 }
 
 /**
@@ -105,12 +115,10 @@ export function lineChart(points: readonly { x: number; y: number }[], title: st
   const y0 = Math.min(...ys) - pad, y1 = Math.max(...ys) + pad;
   const X = (v: number) => left + (plotW * (v - x0)) / (x1 - x0);
   const Y = (v: number) => top + plotH * (1 - (v - y0) / (y1 - y0));
-  for (let k = 0; k <= 4; k++) {
-    const v = y0 + ((y1 - y0) * k) / 4;
-    parts.push(`<line x1="${left}" x2="${left + plotW}" y1="${Y(v)}" y2="${Y(v)}" stroke="#e3e3e3"/><text x="${left - 6}" y="${Y(v) + 4}" text-anchor="end" fill="#555">${v.toPrecision(3)}</text>`);
-    const xv = x0 + ((x1 - x0) * k) / 4;
-    parts.push(`<text x="${X(xv)}" y="${top + plotH + 18}" text-anchor="middle" fill="#555">${Number(xv.toPrecision(4))}</text>`);
+  for (const v of niceTicks(y0, y1)) {
+    parts.push(`<line x1="${left}" x2="${left + plotW}" y1="${Y(v)}" y2="${Y(v)}" stroke="#e3e3e3"/><text x="${left - 6}" y="${Y(v) + 4}" text-anchor="end" fill="#555">${v}</text>`);
   }
+  for (const xv of niceTicks(x0, x1)) parts.push(`<text x="${X(xv)}" y="${top + plotH + 18}" text-anchor="middle" fill="#555">${xv}</text>`);
   parts.push(`<polyline fill="none" stroke="#0072B2" stroke-width="1.8" points="${points.map((p) => `${X(p.x).toFixed(1)},${Y(p.y).toFixed(1)}`).join(' ')}"/>`);
   parts.push(`<line x1="${left}" x2="${left + plotW}" y1="${top + plotH}" y2="${top + plotH}" stroke="#333"/>`);
   parts.push(`<text x="${left + plotW / 2}" y="${top + plotH + 40}" text-anchor="middle">${esc(xLabel)}</text>`);
