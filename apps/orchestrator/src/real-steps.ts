@@ -405,7 +405,7 @@ export function createRealSteps(opts: RealStepOptions = {}): RealSteps {
         const out = await evaluate({
           baseModel: { dir: baseDir, nameOrPath: baseDir }, sets, heldOut: input.sets,
           trainingLoras: zoo.map((z) => ({ name: `${z.set}@${z.m.snapshots.length}`, trainedOn: z.set, dir: lastSnapshot(z) })), generated,
-          runInfo: { 'tensor backend': (await initBackend()).name },
+          runInfo: { backend: (await initBackend()).name },
         }, cfg.evaluator, {
           outDir, loadModel: async (_dir, name) => yieldingEvalModel(hostCausalLM(model, name)), releaseModel: () => model.detachLora(),
           progress: (p) => ctx.progress(p.done, p.total, `scored ${p.last}`),

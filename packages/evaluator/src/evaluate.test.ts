@@ -88,6 +88,9 @@ describe('evaluate (the step)', () => {
       '| base model | SmolLM2-135M-Instruct, sha256 0123456789ab, dequantized from Q4_1 GGUF |', '| encoder | all-MiniLM-L6-v2, sha256 fedcba987654 |',
       '| wall time per step | collect 34 min 00 s; train 10 min 11 s; evaluate 1 min 35 s; total 45 min 46 s |']) expect(md).toContain(row);
     // Both protocols side by side, each with a chance column and the paired comparisons.
+    expect(md).toContain('| held-out set | paper: chance | paper: base | paper: generated | paper: generated − base | knowledge: chance | knowledge: base | knowledge: generated | knowledge: generated − base |');
+    expect(md).toMatch(/\| piqa \| 25\.0 \| [0-9.]+ \[[0-9., ]+\] \| [0-9.]+ ± [0-9.]+ \| [+−][0-9.]+ \[[+−][0-9.]+, [+−][0-9.]+\] \| 25\.0 \|/);
+    expect(html).toContain('<h2>Both protocols side by side</h2>');
     expect(md).toContain('## Paper protocol (generation, strict label format; acc)');
     expect(md).toContain('## Knowledge protocol (log-likelihood of the choice texts, lm-evaluation-harness; acc)');
     expect(md.match(/\| held-out set \| n \| chance \| base \| LoRA mean \| best LoRA \| averaged LoRA \| generated \|/g)!.length).toBe(2);

@@ -3,7 +3,7 @@
 // comparisons, the interval chart and the cross-matrix heat map, the generator's loss curve, the notes.
 // No absolute local path appears in it. Not Markdown (report-markdown.ts).
 import {
-  ACC_PAIR_COLUMNS, PAIRED_COLUMNS, accPairRows, formatAccuracy, formatGenerated, formatLoraMean, formatPaired, headerRows, protocolTitle, reportNotes, reportTitle,
+  ACC_PAIR_COLUMNS, PAIRED_COLUMNS, accPairRows, formatAccuracy, sideBySide, formatGenerated, formatLoraMean, formatPaired, headerRows, protocolTitle, reportNotes, reportTitle,
 } from './report-markdown';
 import type { EvaluationResults, ProtocolResults } from './run-evaluation';
 import { esc, heatMap, intervalChart, lineChart, type IntervalSeries } from './svg-charts';
@@ -64,6 +64,15 @@ ${accPairs}
 export function renderHtml(r: EvaluationResults): string {
   const loss = r.runInfo?.trainingLoss ?? [];
   const title = reportTitle(r);
+  const sb = sideBySide(r);
+  const both = r.protocols.length > 1
+    ? `<h2>Both protocols side by side</h2>
+<p class="sub">Headline metric of each protocol, %; differences in percentage points with 95% paired-bootstrap intervals.</p>
+<table><thead><tr>${sb.header.map((c) => `<th>${esc(c)}</th>`).join('')}</tr></thead>
+<tbody>
+${sb.rows.map((row) => `<tr><th>${esc(row[0]!)}</th>${row.slice(1).map((c) => `<td><span class="a">${esc(c)}</span></td>`).join('')}</tr>`).join('\n')}
+</tbody></table>`
+    : '';
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${esc(title)}</title>
 <style>
@@ -78,6 +87,7 @@ figure{margin:12px 0;overflow-x:auto}
 <table class="hdr"><tbody>
 ${headerRows(r).map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(v)}</td></tr>`).join('\n')}
 </tbody></table>
+${both}
 ${r.protocols.map((p) => protocolHtml(r, p)).join('\n')}
 <h2>Generator training loss</h2>
 ${loss.length > 0 ? `<figure>${lineChart(loss.map((x) => ({ x: x.step, y: x.loss })), 'Generator training loss', 'step', 'loss')}</figure>` : '<p class="sub">Not recorded for this evaluation.</p>'}

@@ -114,6 +114,21 @@ export function reportNotes(r: EvaluationResults): string[] {
 }
 
 /**
+ * The protocols side by side: per held-out set and protocol, chance, base, generated mean and generated − base
+ * (paired 95% interval). Header and rows as plain strings for both renderers.
+ */
+export function sideBySide(r: EvaluationResults): { header: string[]; rows: string[][] } {
+  const header = ['held-out set', ...r.protocols.flatMap((p) => [`${p.protocol}: chance`, `${p.protocol}: base`, `${p.protocol}: generated`, `${p.protocol}: generated − base`])];
+  const sets = r.protocols[0]!.heldOut.map((h) => h.set);
+  const rows = sets.map((set) => [set, ...r.protocols.flatMap((p) => {
+    const h = p.heldOut.find((x) => x.set === set)!;
+    const d = h.paired.find((c) => c.against === 'base');
+    return [pct(h.chance), formatAccuracy(h.base), h.generated ? `${pct(h.generated.value)} ± ${pct(h.generated.std)}` : '—', d ? formatDiff(d.diff) : '—'];
+  })]);
+  return { header, rows };
+}
+
+/**
  * For a log-likelihood protocol, acc and acc_norm side by side per held-out set: base, LoRA mean, averaged
  * LoRA and generated mean (from the cells); empty for a generative protocol.
  */
@@ -187,6 +202,13 @@ export function renderMarkdown(r: EvaluationResults): string {
   out.push('| | |', '|---|---|');
   for (const [k, v] of headerRows(r)) out.push(`| ${k} | ${v} |`);
   out.push('');
+  if (r.protocols.length > 1) {
+    const sb = sideBySide(r);
+    out.push('## Both protocols side by side (headline metric of each, %; differences in points with 95% paired intervals)', '');
+    out.push(`| ${sb.header.join(' | ')} |`, `|${sb.header.map(() => '---').join('|')}|`);
+    for (const row of sb.rows) out.push(`| ${row.join(' | ')} |`);
+    out.push('');
+  }
   for (const p of r.protocols) out.push(...protocolMarkdown(r, p));
   out.push('## Generator training loss', '');
   const loss = r.runInfo?.trainingLoss ?? [];
