@@ -19,6 +19,8 @@ export type { HfModelConfig, RopeScaling, HfGenerationConfig } from './hf-config
 export { TINY_LLAMA_CONFIG, parseHfConfig, validateHfModelConfig, toHfConfigJson, readHfConfig, readGenerationConfig } from './hf-config';
 export type { TextTokenizer, ChatMessage } from './tokenizer';
 export { HfTokenizer, loadHfTokenizer, applyChatTemplate } from './tokenizer';
+export type { AnswerFormat, InstructionRecord, ParsedInstruction } from './instruction-format';
+export { ANSWER_FORMATS, formatTokens, parseInstruction, knowledgeExample } from './instruction-format';
 export { LORA_MODULES, DEFAULT_LORA_ADAPTER_CONFIG, validateLoraAdapterConfig, validateLoraAdapter, loraScaling, loraModulePath, peftTensorName, parsePeftTensorName, parsePeftAdapterConfig, toPeftAdapterConfig, readPeftAdapter, writePeftAdapter } from './peft';
 // [lora token grids]
 export type { LoraModuleShape, LoraTokenEntry, LoraTokenLayout, LlamaLoraShapeSpec } from './lora-tokens';

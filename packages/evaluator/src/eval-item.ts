@@ -1,11 +1,10 @@
-// The evaluator's item record (EvalItem) and the converter from the commonsense instruction format
-// ({instruction, input, output, answer} with "Answer1: ... Answer format: answer1/answer2") to it.
-// Not a dataset loader with splits or caching: callers hand in items; this only parses what scoring needs.
+// The evaluator's item record (EvalItem), the converter from the commonsense instruction format to it
+// (the format itself is parsed in @dnd/core's instruction-format.ts), and the scorability checks.
+// Not a dataset loader with splits or caching: callers hand in items.
 import * as fs from 'fs';
+import { parseInstruction, type AnswerFormat, type InstructionRecord } from '@dnd/core';
 
-/** How an item's answer is written: answer1..N, true/false, option1..N, solution1..N, ending1..N, or a number (GSM8K-style). */
-export type AnswerFormat = 'answerN' | 'trueFalse' | 'optionN' | 'solutionN' | 'endingN' | 'numeric';
-export const ANSWER_FORMATS: readonly AnswerFormat[] = ['answerN', 'trueFalse', 'optionN', 'solutionN', 'endingN', 'numeric'];
+export { ANSWER_FORMATS, formatTokens, type AnswerFormat, type InstructionRecord } from '@dnd/core';
 
 /** One scorable item. */
 export interface EvalItem {
@@ -26,68 +25,6 @@ export interface EvalItem {
   target?: string;
 }
 
-/** One record of the instruction-format JSON files. */
-export interface InstructionRecord {
-  instruction: string;
-  input?: string;
-  output?: string;
-  answer?: string;
-}
-
-/** The label word of each lettered format ("Answer1:", "Option1:", ...). */
-const LABEL_WORD: Partial<Record<AnswerFormat, string>> = { answerN: 'answer', optionN: 'option', solutionN: 'solution', endingN: 'ending' };
-
-/** The answer tokens an item of `format` with `n` choices accepts, in choice order (lower case). */
-export function formatTokens(format: AnswerFormat, n: number): string[] {
-  if (format === 'trueFalse') return ['true', 'false'];
-  if (format === 'numeric') return [];
-  return Array.from({ length: n }, (_, i) => `${LABEL_WORD[format]}${i + 1}`);
-}
-
-/** "Answer format:" anywhere (its own line, or after the last choice on the same line); the last one counts. */
-const FORMAT_MARK = /answer format:/gi;
-/** The instruction's lead-in ("Please choose the correct answer to the question: ", "... with true or false, question: "). */
-const LEAD_IN = /^\s*Please (?:choose|answer)[^:\n]*?(?::|\.[ \t]*\n)\s*/i;
-const NUMBER = /^-?\d[\d,]*(?:\.\d+)?$/;
-
-function detectFormat(spec: string, where: string): { format: AnswerFormat; n: number } {
-  const toks = spec.trim().replace(/\.$/, '').toLowerCase().split('/').map((s) => s.trim());
-  if (toks.length === 2 && toks[0] === 'true' && toks[1] === 'false') return { format: 'trueFalse', n: 2 };
-  for (const [format, word] of Object.entries(LABEL_WORD) as [AnswerFormat, string][]) {
-    if (toks.length >= 2 && toks.every((t, i) => t === `${word}${i + 1}`)) return { format, n: toks.length };
-  }
-  throw new Error(`${where}: unknown answer format "${spec.trim()}" (expected answer1/answer2/..., option1/..., solution1/..., ending1/..., or true/false)`);
-}
-
-function escapeRe(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
-/** Splits "Label1: a Label2: b" (one line, several lines, blank lines or "- " bullets between) into its n choice texts. */
-function splitChoices(body: string, word: string, n: number, where: string): { question: string; choices: string[] } {
-  const starts: { at: number; end: number }[] = [];
-  let from = 0;
-  for (let i = 1; i <= n; i++) {
-    const re = new RegExp(`(^|[\\s(])(${escapeRe(word)}${i}):`, 'gi');
-    re.lastIndex = from;
-    const m = re.exec(body);
-    if (!m) {
-      const anywhere = new RegExp(`${escapeRe(word)}${i}:`, 'i').test(body);
-      throw new Error(`${where}: ${anywhere ? `choice labels out of order ("${cap(word)}${i}:" comes before "${cap(word)}${i - 1}:")` : `"${cap(word)}${i}:" missing from the instruction`}`);
-    }
-    const at = m.index + m[1]!.length;
-    starts.push({ at, end: at + m[2]!.length + 1 });
-    from = at + m[2]!.length + 1;
-  }
-  const choices = starts.map((s, i) => body.slice(s.end, i + 1 < n ? starts[i + 1]!.at : body.length).replace(/\s*-\s*$/, '').trim());
-  const empty = choices.findIndex((c) => c === '');
-  if (empty >= 0) throw new Error(`${where}: choice "${cap(word)}${empty + 1}:" is empty`);
-  const question = body.slice(0, starts[0]!.at).replace(/\s*-\s*$/, '').replace(LEAD_IN, '').trim();
-  return { question, choices };
-}
-
-const cap = (w: string) => w[0]!.toUpperCase() + w.slice(1);
-
 /**
  * Converts one instruction-format record into an EvalItem. Reads every variant of the commonsense family:
  * label formats answerN / optionN / solutionN / endingN / true-false (the last "Answer format: ..." of the
@@ -99,39 +36,10 @@ const cap = (w: string) => w[0]!.toUpperCase() + w.slice(1);
  * @example itemFromInstruction({ instruction: 'Please choose ...: _ won.\n\nOption1: Sarah Option2: Maria Answer format: option1/option2', answer: 'option1' }, 'wino', 0).choices // ['Sarah', 'Maria']
  */
 export function itemFromInstruction(rec: InstructionRecord, set: string, index: number, split = 'test'): EvalItem {
-  const where = `${set}/${split}[${index}]`;
-  if (!rec || typeof rec.instruction !== 'string') throw new Error(`${where}: record has no "instruction" string`);
-  const text = rec.input ? `${rec.instruction}\n${rec.input}` : rec.instruction;
-  const id = `${set}/${split}/${index}`;
-  const answer = rec.answer !== undefined && rec.answer !== null && String(rec.answer).trim() !== '' ? String(rec.answer).trim() : null;
-  const marks = [...text.matchAll(FORMAT_MARK)];
-  if (marks.length === 0) {
-    if (answer !== null && NUMBER.test(answer)) {
-      return { id, set, context: `Question: ${text.replace(LEAD_IN, '').trim()}\nAnswer:`, choices: [], gold: null, answerFormat: 'numeric', prompt: text, target: answer.replace(/,/g, '') };
-    }
-    throw new Error(`${where}: no "Answer format: ..." in the instruction (and no numeric answer that would make it a numeric item)`);
-  }
-  const mark = marks[marks.length - 1]!;
-  const spec = text.slice(mark.index! + mark[0].length);
-  if (/\n\s*\S/.test(spec.replace(/^[^\n]*/, ''))) throw new Error(`${where}: text follows the "Answer format: ..." line`);
-  const { format, n } = detectFormat(spec.split('\n')[0]!, where);
-  const body = text.slice(0, mark.index!);
-  let question: string;
-  let choices: string[];
-  if (format === 'trueFalse') {
-    question = LEAD_IN.test(body) ? body.replace(LEAD_IN, '').trim() : body.replace(/^[^:\n]*question:\s*/i, '').trim();
-    choices = ['true', 'false'];
-  } else {
-    ({ question, choices } = splitChoices(body, LABEL_WORD[format]!, n, where));
-  }
-  if (question === '') throw new Error(`${where}: no question before the choices`);
-  let gold: number | null = null;
-  if (answer !== null) {
-    gold = formatTokens(format, n).indexOf(answer.toLowerCase().replace(/\.$/, ''));
-    if (gold < 0) throw new Error(`${where}: answer ${JSON.stringify(rec.answer)} is outside the format ${spec.trim()}`);
-  }
-  const context = format === 'endingN' ? question : `Question: ${question}\nAnswer:`;
-  return { id, set, context, choices, gold, answerFormat: format, prompt: text };
+  const p = parseInstruction(rec, `${set}/${split}[${index}]`);
+  const item: EvalItem = { id: `${set}/${split}/${index}`, set, context: p.context, choices: p.choices, gold: p.gold, answerFormat: p.format, prompt: p.prompt };
+  if (p.target !== undefined) item.target = p.target;
+  return item;
 }
 
 /**
