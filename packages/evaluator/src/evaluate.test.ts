@@ -100,6 +100,8 @@ describe('evaluate (the step)', () => {
     expect(md).toContain('| chance | 25.0 | 25.0 | 25.0 |');
     expect(md).toContain('McNemar p ');
     expect(md.match(/### acc \/ acc_norm/g)!.length).toBe(1); // the knowledge protocol only
+    expect(md).toContain('| held-out set | chance | base | LoRA mean | averaged LoRA | generated (mean over K) |');
+    expect(md).toMatch(/\| piqa \| 25\.0 \| [0-9.]+ \/ [0-9.]+ \| [0-9.]+ \/ [0-9.]+ \|/);
     expect(md).toContain('3 logged steps; first 2.500 (step 0), lowest 0.9000 (step 100), last 0.9000 (step 100).');
     expect(md).toContain('fixed seed (7');
     // Four charts per page: an interval chart and a heat map per protocol, and the loss curve.

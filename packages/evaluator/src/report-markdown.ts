@@ -143,12 +143,12 @@ export function accPairRows(r: EvaluationResults, p: ProtocolResults): { set: st
   };
   return p.heldOut.map((h) => ({
     set: h.set,
-    cols: [both(['base'], h.set), both(h.training.map((t) => t.adapter), h.set), h.averagedLora ? both([h.averagedLora.adapter], h.set) : '—',
+    cols: [pct(h.chance), both(['base'], h.set), both(h.training.map((t) => t.adapter), h.set), h.averagedLora ? both([h.averagedLora.adapter], h.set) : '—',
       h.generated ? both(h.generated.samples.map((x) => x.adapter), h.set) : '—'],
   }));
 }
 
-export const ACC_PAIR_COLUMNS = ['base', 'LoRA mean', 'averaged LoRA', 'generated (mean over K)'];
+export const ACC_PAIR_COLUMNS = ['chance', 'base', 'LoRA mean', 'averaged LoRA', 'generated (mean over K)'];
 
 function protocolMarkdown(r: EvaluationResults, p: ProtocolResults): string[] {
   const out: string[] = [];
