@@ -91,6 +91,8 @@ describe('evaluate (the step)', () => {
     expect(md).toContain('| held-out set | paper: chance | paper: base | paper: generated | paper: generated − base | knowledge: chance | knowledge: base | knowledge: generated | knowledge: generated − base |');
     expect(md).toMatch(/\| piqa \| 25\.0 \| [0-9.]+ \[[0-9., ]+\] \| [0-9.]+ ± [0-9.]+ \| [+−][0-9.]+ \[[+−][0-9.]+, [+−][0-9.]+\] \| 25\.0 \|/);
     expect(html).toContain('<h2>Both protocols side by side</h2>');
+    expect(md.match(/### Each LoRA on its own set against the base model/g)!.length).toBe(2);
+    expect(md).toMatch(/\| arc \| ARC-Easy \| 25\.0 \| [0-9.]+ \[[0-9., ]+\] \| [0-9.]+ \[[0-9., ]+\] \| [+−][0-9.]+ \[[^\]]+\] \| p [0-9.e-]+ \| (yes|no|not shown)/);
     expect(md).toContain('## Paper protocol (generation, strict label format; acc)');
     expect(md).toContain('## Knowledge protocol (log-likelihood of the choice texts, lm-evaluation-harness; acc)');
     expect(md.match(/\| held-out set \| n \| chance \| base \| LoRA mean \| best LoRA \| averaged LoRA \| generated \|/g)!.length).toBe(2);

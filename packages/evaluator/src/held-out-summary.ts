@@ -1,6 +1,7 @@
 // One protocol's summary of scored cells: the baselines per held-out set (base, training-LoRA mean, best
 // LoRA, averaged LoRA, generated), the paired comparisons of the generated LoRAs against each baseline
-// on the same items, chance levels, and the LoRA-by-set cross matrix. Pure: no scoring, no files.
+// on the same items, each training LoRA against the base on its own set, chance levels, and the
+// LoRA-by-set cross matrix. Pure: no scoring, no files.
 import type { EvalProtocol } from './config';
 import type { EvalItem } from './eval-item';
 import type { PredictionRow } from './predictions-arrow';
@@ -49,6 +50,17 @@ export interface HeldOutSummary {
   paired: PairedComparison[];
 }
 
+/** A training LoRA on its own training set against the base model, paired on the items (issue 16 item 2). */
+export interface OwnSetComparison {
+  adapter: string;
+  set: string;
+  lora: Accuracy;
+  base: Accuracy;
+  /** lora − base per item, 95% paired bootstrap. */
+  diff: PairedDiff;
+  mcnemar: McNemar;
+}
+
 /** The LoRA-by-set matrix: rows "base" then training LoRAs; columns sets; headline metric; null = not evaluated. */
 export interface CrossMatrix {
   rows: { adapter: string; trainedOn: string | null; failed: string | null }[];
@@ -77,7 +89,7 @@ export function chanceLevel(items: readonly EvalItem[]): number {
  * comparisons (bootstrap with `seed`, `resamples`), and the cross matrix.
  * @example const { heldOut, cross } = summariseProtocol('knowledge', 'acc', plan, cells, rows, 1234, 4000);
  */
-export function summariseProtocol(protocol: EvalProtocol, metric: 'acc' | 'acc_norm', plan: SummaryPlan, cells: readonly CellResult[], rows: readonly PredictionRow[], seed: number, resamples: number): { heldOut: HeldOutSummary[]; cross: CrossMatrix } {
+export function summariseProtocol(protocol: EvalProtocol, metric: 'acc' | 'acc_norm', plan: SummaryPlan, cells: readonly CellResult[], rows: readonly PredictionRow[], seed: number, resamples: number): { heldOut: HeldOutSummary[]; cross: CrossMatrix; ownSet: OwnSetComparison[] } {
   const mine = cells.filter((c) => c.protocol === protocol);
   const headline = (c: CellResult): Accuracy => (metric === 'acc_norm' && c.accNorm ? c.accNorm : c.acc);
   const cell = (adapter: string, set: string) => mine.find((c) => c.adapter === adapter && c.set === set);
@@ -153,5 +165,14 @@ export function summariseProtocol(protocol: EvalProtocol, metric: 'acc' | 'acc_n
   const crossRows = [{ adapter: 'base', trainedOn: null as string | null, failed: null as string | null }, ...plan.trainingLoras.map((l) => ({ adapter: l.name, trainedOn: l.trainedOn, failed: l.failed ?? null }))];
   const cols = plan.sets.map((s) => s.name);
   const cross = { rows: crossRows, cols, cells: crossRows.map((r) => cols.map((c) => { const x = cell(r.adapter, c); return x ? headline(x) : null; })) };
-  return { heldOut, cross };
+  // Each training LoRA on its own set (scored there only with the cross matrix), against the base.
+  const ownSet: OwnSetComparison[] = [];
+  for (const l of plan.trainingLoras) {
+    const c = cell(l.name, l.trainedOn);
+    const b = cell('base', l.trainedOn);
+    if (!c || !b || c.failed) continue;
+    const lo = outcomes(l.name, l.trainedOn), bo = outcomes('base', l.trainedOn);
+    ownSet.push({ adapter: l.name, set: l.trainedOn, lora: headline(c), base: headline(b), diff: pairedBootstrap(lo.map(Number), bo.map(Number), { seed, resamples }), mcnemar: mcnemarExact(lo, bo) });
+  }
+  return { heldOut, cross, ownSet };
 }

@@ -3,7 +3,7 @@
 // comparisons, the interval chart and the cross-matrix heat map, the generator's loss curve, the notes.
 // No absolute local path appears in it. Not Markdown (report-markdown.ts).
 import {
-  ACC_PAIR_COLUMNS, PAIRED_COLUMNS, accPairRows, formatAccuracy, sideBySide, formatGenerated, formatLoraMean, formatPaired, headerRows, protocolTitle, reportNotes, reportTitle,
+  ACC_PAIR_COLUMNS, OWN_SET_COLUMNS, PAIRED_COLUMNS, accPairRows, ownSetRows, formatAccuracy, sideBySide, formatGenerated, formatLoraMean, formatPaired, headerRows, protocolTitle, reportNotes, reportTitle,
 } from './report-markdown';
 import type { EvaluationResults, ProtocolResults } from './run-evaluation';
 import { esc, heatMap, intervalChart, lineChart, type IntervalSeries } from './svg-charts';
@@ -54,7 +54,12 @@ ${paired}
 ${accPairs}
 <figure>${chart}</figure>
 <h3>Cross matrix</h3>
-<figure>${heat}</figure>`;
+<figure>${heat}</figure>
+${p.ownSet.length > 0 ? `<h3>Each LoRA on its own set against the base model (${esc(p.metric)}, paired)</h3>
+<table><thead><tr>${OWN_SET_COLUMNS.map((c) => `<th>${esc(c)}</th>`).join('')}</tr></thead>
+<tbody>
+${ownSetRows(p).map((row) => `<tr>${row.map((c) => `<td><span class="a">${esc(c)}</span></td>`).join('')}</tr>`).join('\n')}
+</tbody></table>` : ''}`;
 }
 
 /**

@@ -148,6 +148,15 @@ export function accPairRows(r: EvaluationResults, p: ProtocolResults): { set: st
   }));
 }
 
+export const OWN_SET_COLUMNS = ['LoRA', 'its set', 'chance', 'base', 'LoRA', 'LoRA − base', 'McNemar', 'beats the base?'];
+
+/** Rows of the own-set table: a LoRA against the base on its own training set, and whether the paired interval excludes 0. */
+export function ownSetRows(p: ProtocolResults): string[][] {
+  const chance = new Map(p.sets.map((s) => [s.name, s.chance]));
+  return p.ownSet.map((o) => [o.adapter, o.set, pct(chance.get(o.set) ?? 0), formatAccuracy(o.base), formatAccuracy(o.lora), formatDiff(o.diff),
+    formatMcNemar([{ sample: 0, ...o.mcnemar }]), o.diff.lo > 0 ? 'yes (interval above 0)' : o.diff.hi < 0 ? 'no: worse (interval below 0)' : 'not shown (interval holds 0)']);
+}
+
 export const ACC_PAIR_COLUMNS = ['chance', 'base', 'LoRA mean', 'averaged LoRA', 'generated (mean over K)'];
 
 function protocolMarkdown(r: EvaluationResults, p: ProtocolResults): string[] {
@@ -181,6 +190,12 @@ function protocolMarkdown(r: EvaluationResults, p: ProtocolResults): string[] {
     }).join(' | ')} |`);
   });
   out.push('', 'Diagonal cells (a LoRA on its own training set) are in italics.', '');
+  if (p.ownSet.length > 0) {
+    out.push(`### Each LoRA on its own set against the base model (${p.metric}, paired)`, '');
+    out.push(`| ${OWN_SET_COLUMNS.join(' | ')} |`, `|${OWN_SET_COLUMNS.map(() => '---').join('|')}|`);
+    for (const row of ownSetRows(p)) out.push(`| ${row.join(' | ')} |`);
+    out.push('');
+  }
   return out;
 }
 

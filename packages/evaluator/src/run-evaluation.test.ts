@@ -92,6 +92,13 @@ describe('runEvaluation', () => {
     expect(by('base').diff.lo).toBeGreaterThan(0);
     expect(by('base').diff.hi).toBeGreaterThan(0.4);
     expect(by('base').diff).toMatchObject({ n: 20, resamples: 4000, seed: 1234 });
+    // Each LoRA on its own set against the base (cross matrix on): lora-A 0.6 vs 0.3 on A; lora-B 0.2 vs 0.3 on B; lora-C failed (left out).
+    const own = results.protocols[0]!.ownSet;
+    expect(own.map((o) => [o.adapter, o.set, o.lora.value, o.base.value])).toEqual([['lora-A', 'A', 0.6, 0.3], ['lora-B', 'B', 0.2, 0.3]]);
+    expect(own[0]!.diff.mean).toBeCloseTo(0.3, 12);
+    expect(own[0]!.mcnemar).toEqual({ b: 6, c: 0, p: expect.closeTo(2 / 2 ** 6, 12) });
+    expect(own[1]!.diff.mean).toBeCloseTo(-0.1, 12);
+    expect(own[1]!.mcnemar).toEqual({ b: 0, c: 2, p: 0.5 });
     // Held-out A has no generated LoRAs: nothing to pair.
     expect(results.protocols[0]!.heldOut.find((h) => h.set === 'A')!.paired).toEqual([]);
   });
@@ -109,6 +116,8 @@ describe('runEvaluation', () => {
     expect(ids(r1).length).toBe(7);
     // Without the cross matrix a LoRA is scored only on held-out sets it was not trained on.
     expect(r1.results.cells.filter((c) => c.adapter === 'lora-A').map((c) => [c.set, c.protocol])).toEqual([['C', 'paper'], ['C', 'knowledge']]);
+    // Without the cross matrix no LoRA is scored on its own set: no own-set comparison.
+    expect(r1.results.protocols.map((x) => x.ownSet)).toEqual([[], []]);
   });
 
   it('reports acc_norm as the headline when asked, with acc beside it in the cells', async () => {

@@ -5,7 +5,7 @@
 import type { LoraAdapter } from '@dnd/core';
 import { assertScorable, type EvalItem } from './eval-item';
 import type { EvalProtocol, EvaluatorConfig } from './config';
-import { chanceLevel, summariseProtocol, type CellResult, type CrossMatrix, type HeldOutSummary } from './held-out-summary';
+import { chanceLevel, summariseProtocol, type CellResult, type CrossMatrix, type HeldOutSummary, type OwnSetComparison } from './held-out-summary';
 import { averageLoraAdapters } from './lora-average';
 import type { PredictionRow } from './predictions-arrow';
 import type { RunInfo } from './run-info';
@@ -13,7 +13,7 @@ import { GenerativeScorer, LoglikScorer, NumericScorer, type ItemResult, type Sc
 import type { EvalModel } from './scoring-model';
 import { subsample, wilson } from './stats';
 
-export type { CellResult, CrossMatrix, HeldOutSummary, PairedComparison } from './held-out-summary';
+export type { CellResult, CrossMatrix, HeldOutSummary, OwnSetComparison, PairedComparison } from './held-out-summary';
 
 /** A scored set, already converted to items (see itemFromInstruction). */
 export interface EvalSet {
@@ -57,6 +57,8 @@ export interface ProtocolResults {
   sets: { name: string; total: number; n: number; subsampleSeed: number | null; chance: number }[];
   heldOut: HeldOutSummary[];
   cross: CrossMatrix;
+  /** Each training LoRA against the base on its own training set (needs crossMatrix; empty without it). */
+  ownSet: OwnSetComparison[];
 }
 
 /** Everything results.json holds. */
@@ -197,9 +199,9 @@ export async function runEvaluation(plan: EvaluationPlan, cfg: EvaluatorConfig, 
   const protocols: ProtocolResults[] = cfg.protocols.map((protocol) => {
     const sets = protoSets.get(protocol)!;
     const metric = protocolMetric(cfg, protocol);
-    const { heldOut, cross } = summariseProtocol(protocol, metric, { heldOut: plan.heldOut, sets, trainingLoras: plan.trainingLoras, generated: plan.generated, averaged }, cells, rows, cfg.seed, cfg.bootstrapResamples);
+    const { heldOut, cross, ownSet } = summariseProtocol(protocol, metric, { heldOut: plan.heldOut, sets, trainingLoras: plan.trainingLoras, generated: plan.generated, averaged }, cells, rows, cfg.seed, cfg.bootstrapResamples);
     return {
-      protocol, scorer: protocolScorer(cfg, protocol), metric, heldOut, cross,
+      protocol, scorer: protocolScorer(cfg, protocol), metric, heldOut, cross, ownSet,
       sets: sets.map((s) => ({ name: s.name, total: s.total, n: s.items.length, subsampleSeed: s.items.length < s.total ? cfg.seed : null, chance: chanceLevel(s.items) })),
     };
   });
