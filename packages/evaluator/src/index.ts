@@ -11,6 +11,8 @@ export { parseChoice, parseNumber, numbersEqual } from './answer-parse';
 export type { ItemResult, Scorer, GenerativeOptions } from './scorers';
 export { LoglikScorer, GenerativeScorer, NumericScorer, argmaxFirst, pyLen } from './scorers';
 export { averageLoraAdapters } from './lora-average';
+export type { LoraSpread } from './lora-geometry';
+export { deltaInner, deltaCosine, deltaDistance, loraSpread } from './lora-geometry';
 export type { EvaluatorConfig, EvalProtocol, KnowledgeProtocolConfig } from './config';
 export { DEFAULT_EVALUATOR_CONFIG, EVAL_PROTOCOLS, validateEvaluatorConfig, resolveEvaluatorConfig } from './config';
 export type { RunInfo } from './run-info';
