@@ -42,7 +42,11 @@ describe('evaluate (the step)', () => {
       stepSeconds: [{ step: 'collect', seconds: 2040 }, { step: 'train', seconds: 610.5 }, { step: 'evaluate', seconds: 95 }],
       trainingLoss: [{ step: 0, loss: 2.5 }, { step: 50, loss: 1.2 }, { step: 100, loss: 0.9 }],
     };
-    const out = await evaluate({ ...input, baseModel: { dir: '/models/fake', nameOrPath: '/srv/data/models/fake/base-1' }, runInfo }, { maxItemsPerSet: 20, seed: 7 }, {
+    const probes = [
+      { kind: 'promptSwap' as const, scoredOn: 'piqa', promptsFrom: 'ARC-Easy', sample: 0, dir: input.generated[0]!.dir },
+      { kind: 'inDistribution' as const, scoredOn: 'ARC-Easy', promptsFrom: 'ARC-Easy', sample: 0, dir: input.generated[1]!.dir },
+    ];
+    const out = await evaluate({ ...input, probes, baseModel: { dir: '/models/fake', nameOrPath: '/srv/data/models/fake/base-1' }, runInfo }, { maxItemsPerSet: 20, seed: 7 }, {
       outDir, loadModel: async () => model, progress: (p) => seen.push(p.done),
     });
     for (const ref of Object.values(out)) {
@@ -91,6 +95,13 @@ describe('evaluate (the step)', () => {
     expect(md).toContain('| held-out set | paper: chance | paper: base | paper: generated | paper: generated − base | knowledge: chance | knowledge: base | knowledge: generated | knowledge: generated − base |');
     expect(md).toMatch(/\| piqa \| 25\.0 \| [0-9.]+ \[[0-9., ]+\] \| [0-9.]+ ± [0-9.]+ \| [+−][0-9.]+ \[[+−][0-9.]+, [+−][0-9.]+\] \| 25\.0 \|/);
     expect(html).toContain('<h2>Both protocols side by side</h2>');
+    expect(md.match(/### Prompt swap: LoRAs generated from each set's prompts/g)!.length).toBe(2);
+    expect(md).toMatch(/\| piqa \| 25\.0 \| piqa \(own\) \| 3 \| [0-9.]+ \| [0-9.]+ \[[0-9., ]+\] \| (yes|no) \|/);
+    expect(md).toMatch(/\| piqa \| 25\.0 \| ARC-Easy \| 1 \|/);
+    expect(md.match(/### In-distribution: LoRAs generated from a training set's own prompts/g)!.length).toBe(2);
+    expect(md).toMatch(/\| ARC-Easy \| 25\.0 \| [0-9.]+ \[[0-9., ]+\] \| [0-9.]+ \[[0-9., ]+\] \(arc\) \| [0-9.]+ \(K=1\) \[[0-9., ]+\] \| ([0-9-]+%|n\/a[^|]*) \| [0-9.-]+ \|/);
+    expect(md).toContain('## Spread of the generated LoRAs');
+    expect(html).toContain('<h2>Spread of the generated LoRAs</h2>');
     expect(md.match(/### Each LoRA on its own set against the base model/g)!.length).toBe(2);
     expect(md).toMatch(/\| arc \| ARC-Easy \| 25\.0 \| [0-9.]+ \[[0-9., ]+\] \| [0-9.]+ \[[0-9., ]+\] \| [+−][0-9.]+ \[[^\]]+\] \| p [0-9.e-]+ \| (yes|no|not shown)/);
     expect(md).toContain('## Paper protocol (generation, strict label format; acc)');

@@ -6,6 +6,7 @@ import * as path from 'path';
 import { pathToFileURL } from 'url';
 import { canonicalJson, readPeftAdapter, sha256Hex, writeFileAtomic, type ArtifactRef, type LoraAdapter } from '@dnd/core';
 import { resolveEvaluatorConfig, type EvaluatorConfig } from './config';
+import { probeName, type ProbeLora } from './diagnostics';
 import { readInstructionSet, type EvalItem } from './eval-item';
 import { writePredictions } from './predictions-arrow';
 import { renderHtml } from './report-html';
@@ -36,6 +37,8 @@ export interface EvaluateInput {
   trainingLoras: { name: string; trainedOn: string; dir?: string; failed?: string }[];
   /** Generated LoRAs (PEFT dirs), K samples per held-out set, from N prompts each. */
   generated: { heldOut: string; sample: number; dir: string; numPrompts?: number }[];
+  /** Probe LoRAs (PEFT dirs) for the diagnostics: prompt swap and in-distribution (see ProbeLora). */
+  probes?: { kind: 'promptSwap' | 'inDistribution'; scoredOn: string; promptsFrom: string; sample: number; dir: string }[];
   /** How the run was made (run id, preset, commit, base model, encoder, backend, step times, the generator's loss): into results.json and the report header. */
   runInfo?: RunInfo;
 }
@@ -97,11 +100,15 @@ export async function evaluate(input: EvaluateInput, config: Partial<EvaluatorCo
     heldOut: g.heldOut, sample: g.sample, numPrompts: g.numPrompts, adapter: readOr(g.dir, `generated LoRA ${g.heldOut}#${g.sample}`),
   }));
 
+  const probes: ProbeLora[] = (input.probes ?? []).map((p) => ({
+    kind: p.kind, scoredOn: p.scoredOn, promptsFrom: p.promptsFrom, sample: p.sample, adapter: readOr(p.dir, `probe LoRA ${probeName(p)}`),
+  }));
+
   const model = await deps.loadModel(input.baseModel.dir, input.baseModel.nameOrPath);
   let results: EvaluationResults;
   let rows;
   try {
-    ({ results, rows } = await runEvaluation({ sets, heldOut: input.heldOut, trainingLoras, generated }, cfg, model, deps.progress));
+    ({ results, rows } = await runEvaluation({ sets, heldOut: input.heldOut, trainingLoras, generated, probes }, cfg, model, deps.progress));
     if (input.runInfo) results.runInfo = structuredClone(input.runInfo);
   } finally {
     deps.releaseModel?.(model);

@@ -10,7 +10,7 @@ import { mcnemarExact, pairedBootstrap, spread, wilson, type Accuracy, type McNe
 /** One adapter on one set under one protocol. */
 export interface CellResult {
   adapter: string;
-  role: 'base' | 'training' | 'averaged' | 'generated';
+  role: 'base' | 'training' | 'averaged' | 'generated' | 'probe';
   set: string;
   protocol: EvalProtocol;
   scorer: string;

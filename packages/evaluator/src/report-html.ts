@@ -3,7 +3,7 @@
 // comparisons, the interval chart and the cross-matrix heat map, the generator's loss curve, the notes.
 // No absolute local path appears in it. Not Markdown (report-markdown.ts).
 import {
-  ACC_PAIR_COLUMNS, OWN_SET_COLUMNS, PAIRED_COLUMNS, accPairRows, ownSetRows, formatAccuracy, sideBySide, formatGenerated, formatLoraMean, formatPaired, headerRows, protocolTitle, reportNotes, reportTitle,
+  ACC_PAIR_COLUMNS, OWN_SET_COLUMNS, PAIRED_COLUMNS, accPairRows, diagnosticTables, ownSetRows, spreadText, formatAccuracy, sideBySide, formatGenerated, formatLoraMean, formatPaired, headerRows, protocolTitle, reportNotes, reportTitle,
 } from './report-markdown';
 import type { EvaluationResults, ProtocolResults } from './run-evaluation';
 import { esc, heatMap, intervalChart, lineChart, type IntervalSeries } from './svg-charts';
@@ -11,6 +11,14 @@ import { esc, heatMap, intervalChart, lineChart, type IntervalSeries } from './s
 const pct = (v: number) => (100 * v).toFixed(1);
 /** An accuracy that never breaks inside its interval. */
 const acc = (a: Parameters<typeof formatAccuracy>[0]) => `<span class="a">${esc(formatAccuracy(a))}</span>`;
+
+function htmlTable(title: string, header: string[], rows: string[][]): string {
+  return `<h3>${esc(title)}</h3>
+<table><thead><tr>${header.map((c) => `<th>${esc(c)}</th>`).join('')}</tr></thead>
+<tbody>
+${rows.map((row) => `<tr>${row.map((c) => `<td><span class="a">${esc(c)}</span></td>`).join('')}</tr>`).join('\n')}
+</tbody></table>`;
+}
 
 function protocolHtml(r: EvaluationResults, p: ProtocolResults): string {
   const groups = p.heldOut.map((h) => h.set);
@@ -53,6 +61,7 @@ ${rows}
 ${paired}
 ${accPairs}
 <figure>${chart}</figure>
+${diagnosticTables(p).map((t) => htmlTable(t.title, t.header, t.rows)).join('\n')}
 <h3>Cross matrix</h3>
 <figure>${heat}</figure>
 ${p.ownSet.length > 0 ? `<h3>Each LoRA on its own set against the base model (${esc(p.metric)}, paired)</h3>
@@ -94,6 +103,7 @@ ${headerRows(r).map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(v)}</td></tr>`)
 </tbody></table>
 ${both}
 ${r.protocols.map((p) => protocolHtml(r, p)).join('\n')}
+${(() => { const sp = spreadText(r); return sp ? `<h2>Spread of the generated LoRAs</h2>\n${htmlTable('Mean distance within each set\'s generated LoRAs', sp.header, sp.rows)}\n<p class="sub">${esc(sp.summary)}</p>` : ''; })()}
 <h2>Generator training loss</h2>
 ${loss.length > 0 ? `<figure>${lineChart(loss.map((x) => ({ x: x.step, y: x.loss })), 'Generator training loss', 'step', 'loss')}</figure>` : '<p class="sub">Not recorded for this evaluation.</p>'}
 <h2>Notes</h2>

@@ -157,6 +157,39 @@ export function ownSetRows(p: ProtocolResults): string[][] {
     formatMcNemar([{ sample: 0, ...o.mcnemar }]), o.diff.lo > 0 ? 'yes (interval above 0)' : o.diff.hi < 0 ? 'no: worse (interval below 0)' : 'not shown (interval holds 0)']);
 }
 
+/** The prompt-swap and in-distribution tables of a protocol (empty without probes), as text for both renderers. */
+export function diagnosticTables(p: ProtocolResults): { title: string; header: string[]; rows: string[][] }[] {
+  const chance = (set: string) => pct(p.sets.find((x) => x.name === set)?.chance ?? 0);
+  const out: { title: string; header: string[]; rows: string[][] }[] = [];
+  if (p.promptSwap.length > 0) {
+    out.push({
+      title: `Prompt swap: LoRAs generated from each set's prompts, scored on the held-out set (${p.metric})`,
+      header: ['held-out set', 'chance', 'prompts from', 'K', 'mean', 'pooled interval', 'own prompts best?'],
+      rows: p.promptSwap.flatMap((t) => t.rows.map((row) => [t.set, chance(t.set), `${row.promptsFrom}${row.own ? ' (own)' : ''}`, String(row.k), pct(row.value), formatAccuracy(row.pooled), row.own ? (t.ownBest ? 'yes' : 'no') : ''])),
+    });
+  }
+  if (p.inDistribution.length > 0) {
+    out.push({
+      title: `In-distribution: LoRAs generated from a training set's own prompts against that set's own LoRA (${p.metric})`,
+      header: ['set', 'chance', 'base', 'own LoRA', 'generated (mean over K, pooled)', 'gain recovered', 'cosine with the own LoRA'],
+      rows: p.inDistribution.map((d) => [d.set, chance(d.set), formatAccuracy(d.base), `${formatAccuracy(d.own)} (${d.ownLora})`,
+        `${pct(d.generated.value)} (K=${d.generated.k}) [${pct(d.generated.pooled.lo)}, ${pct(d.generated.pooled.hi)}]`,
+        d.recovered === null ? 'n/a (the own LoRA does not beat the base)' : `${(100 * d.recovered).toFixed(0)}%`, d.cosine.toFixed(3)]),
+    });
+  }
+  return out;
+}
+
+/** The spread section's rows and summary line (null without a spread). */
+export function spreadText(r: EvaluationResults): { header: string[]; rows: string[][]; summary: string } | null {
+  if (!r.spread) return null;
+  return {
+    header: ['prompts from', 'LoRAs', 'mean distance within'],
+    rows: r.spread.within.map((w) => [w.group, String(w.count), w.meanDistance === null ? '—' : w.meanDistance.toPrecision(4)]),
+    summary: `Between sets: ${r.spread.between === null ? '—' : r.spread.between.toPrecision(4)}; between / within: ${r.spread.ratio === null ? '—' : r.spread.ratio.toFixed(2)} (near 1: LoRAs from different sets' prompts are no further apart than those from one set's). Distances: Frobenius norm of the difference of the updates (scale x B A, all modules).`,
+  };
+}
+
 export const ACC_PAIR_COLUMNS = ['chance', 'base', 'LoRA mean', 'averaged LoRA', 'generated (mean over K)'];
 
 function protocolMarkdown(r: EvaluationResults, p: ProtocolResults): string[] {
@@ -190,6 +223,12 @@ function protocolMarkdown(r: EvaluationResults, p: ProtocolResults): string[] {
     }).join(' | ')} |`);
   });
   out.push('', 'Diagonal cells (a LoRA on its own training set) are in italics.', '');
+  for (const t of diagnosticTables(p)) {
+    out.push(`### ${t.title}`, '');
+    out.push(`| ${t.header.join(' | ')} |`, `|${t.header.map(() => '---').join('|')}|`);
+    for (const row of t.rows) out.push(`| ${row.join(' | ')} |`);
+    out.push('');
+  }
   if (p.ownSet.length > 0) {
     out.push(`### Each LoRA on its own set against the base model (${p.metric}, paired)`, '');
     out.push(`| ${OWN_SET_COLUMNS.join(' | ')} |`, `|${OWN_SET_COLUMNS.map(() => '---').join('|')}|`);
@@ -225,6 +264,13 @@ export function renderMarkdown(r: EvaluationResults): string {
     out.push('');
   }
   for (const p of r.protocols) out.push(...protocolMarkdown(r, p));
+  const sp = spreadText(r);
+  if (sp) {
+    out.push('## Spread of the generated LoRAs', '');
+    out.push(`| ${sp.header.join(' | ')} |`, `|${sp.header.map(() => '---').join('|')}|`);
+    for (const row of sp.rows) out.push(`| ${row.join(' | ')} |`);
+    out.push('', sp.summary, '');
+  }
   out.push('## Generator training loss', '');
   const loss = r.runInfo?.trainingLoss ?? [];
   if (loss.length === 0) {

@@ -1,6 +1,7 @@
 import { resolveEvaluatorConfig } from './config';
 import { runEvaluation, type EvaluationPlan } from './run-evaluation';
 import { FakeModel, fakeAdapter, makeItems } from '../test/fake-model';
+import { deltaCosine } from './lora-geometry';
 
 // Three sets of 20 items; LoRAs trained on A and B (skills 0.6 / 0.2), one failed LoRA on C;
 // generated LoRAs for held-out set C with skills 0.8 and 0.6. The fake model is right on an item
@@ -157,6 +158,47 @@ describe('runEvaluation', () => {
     const r = plan();
     r.heldOut = ['Z'];
     await expect(runEvaluation(r, resolveEvaluatorConfig(), new FakeModel(allItems(r)))).rejects.toThrow(/held-out set "Z" is not among the sets/);
+  });
+});
+
+describe('runEvaluation diagnostics (probe LoRAs)', () => {
+  function probed(): EvaluationPlan {
+    const p = plan();
+    p.probes = [
+      { kind: 'promptSwap', scoredOn: 'C', promptsFrom: 'A', sample: 0, adapter: fakeAdapter(0.5) },
+      { kind: 'promptSwap', scoredOn: 'C', promptsFrom: 'B', sample: 0, adapter: fakeAdapter(0.9) },
+      { kind: 'promptSwap', scoredOn: 'C', promptsFrom: 'B', sample: 1, adapter: fakeAdapter(0.7) },
+      { kind: 'inDistribution', scoredOn: 'A', promptsFrom: 'A', sample: 0, adapter: fakeAdapter(0.5) },
+    ];
+    return p;
+  }
+  it('prompt swap: each set\'s prompts scored on the held-out set, and whether the own prompts win', async () => {
+    const p = probed();
+    const { results } = await runEvaluation(p, resolveEvaluatorConfig({ protocols: ['knowledge'], crossMatrix: false }), new FakeModel(allItems(p), 0.3));
+    const [swap] = results.protocols[0]!.promptSwap;
+    expect(swap!.set).toBe('C');
+    expect(swap!.rows.map((r) => [r.promptsFrom, r.own, r.k, r.value])).toEqual([['C', true, 2, 0.7], ['A', false, 1, 0.5], ['B', false, 2, 0.8]]);
+    expect(swap!.ownBest).toBe(false); // B's prompts (0.8) beat C's own (0.7)
+    // In-distribution: generated from A's prompts (0.5) against lora-A (0.6) and the base (0.3) on A, scored even without the cross matrix.
+    const [ind] = results.protocols[0]!.inDistribution;
+    expect(ind).toMatchObject({ set: 'A', ownLora: 'lora-A', base: { value: 0.3 }, own: { value: 0.6 }, generated: { k: 1, value: 0.5 } });
+    expect(ind!.recovered).toBeCloseTo(2 / 3, 12);
+    expect(ind!.cosine).toBeCloseTo(deltaCosine(p.probes![3]!.adapter, p.trainingLoras[0]!.adapter!), 12);
+    // Spread over generated LoRAs grouped by whose prompts made them: C (2), A (swap + in-distribution), B (2).
+    expect(results.spread!.within.map((w) => [w.group, w.count])).toEqual([['C', 2], ['A', 2], ['B', 2]]);
+    expect(results.spread!.ratio).not.toBeNull();
+  });
+  it('refuses probes that cannot be compared', async () => {
+    const cfg = resolveEvaluatorConfig({ protocols: ['knowledge'] });
+    const bad = async (probe: NonNullable<EvaluationPlan['probes']>[number], re: RegExp) => {
+      const p = plan();
+      p.probes = [probe];
+      await expect(runEvaluation(p, cfg, new FakeModel(allItems(p)))).rejects.toThrow(re);
+    };
+    await bad({ kind: 'promptSwap', scoredOn: 'B', promptsFrom: 'A', sample: 0, adapter: fakeAdapter(0.5) }, /scored on a held-out set, and "B" is not one/);
+    await bad({ kind: 'promptSwap', scoredOn: 'C', promptsFrom: 'C', sample: 0, adapter: fakeAdapter(0.5) }, /own prompts are its generated LoRAs/);
+    await bad({ kind: 'inDistribution', scoredOn: 'C', promptsFrom: 'C', sample: 0, adapter: fakeAdapter(0.5) }, /no usable training LoRA of "C"/);
+    await bad({ kind: 'inDistribution', scoredOn: 'A', promptsFrom: 'B', sample: 0, adapter: fakeAdapter(0.5) }, /comes from its own set's prompts/);
   });
 });
 

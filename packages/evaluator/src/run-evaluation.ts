@@ -5,6 +5,8 @@
 import type { LoraAdapter } from '@dnd/core';
 import { assertScorable, type EvalItem } from './eval-item';
 import type { EvalProtocol, EvaluatorConfig } from './config';
+import { generatedSpread, inDistributionRows, probeName, promptSwapTables, type InDistribution, type ProbeLora, type PromptSwap } from './diagnostics';
+import type { LoraSpread } from './lora-geometry';
 import { chanceLevel, summariseProtocol, type CellResult, type CrossMatrix, type HeldOutSummary, type OwnSetComparison } from './held-out-summary';
 import { averageLoraAdapters } from './lora-average';
 import type { PredictionRow } from './predictions-arrow';
@@ -45,6 +47,8 @@ export interface EvaluationPlan {
   heldOut: string[];
   trainingLoras: TrainingLora[];
   generated: GeneratedLora[];
+  /** Generated LoRAs that probe the generator (prompt swap, in-distribution); optional. */
+  probes?: ProbeLora[];
 }
 
 /** One protocol's results: its items per set, baselines and paired comparisons per held-out set, cross matrix. */
@@ -59,6 +63,10 @@ export interface ProtocolResults {
   cross: CrossMatrix;
   /** Each training LoRA against the base on its own training set (needs crossMatrix; empty without it). */
   ownSet: OwnSetComparison[];
+  /** Per held-out set with prompt-swap probes: its own prompts' LoRAs against other sets' prompts' LoRAs. */
+  promptSwap: PromptSwap[];
+  /** Per training set with in-distribution probes: the LoRA generated from its prompts against its own LoRA. */
+  inDistribution: InDistribution[];
 }
 
 /** Everything results.json holds. */
@@ -75,6 +83,8 @@ export interface EvaluationResults {
   heldOut: HeldOutSummary[];
   cross: CrossMatrix;
   cells: CellResult[];
+  /** Distances between generated LoRAs (regular and probes) grouped by the set whose prompts made them; null with fewer than two such sets. */
+  spread: LoraSpread | null;
   /** Where and how the run was made (run id, preset, commit, base model, encoder, backend, step times), when the caller said so. */
   runInfo?: RunInfo;
 }
@@ -117,12 +127,27 @@ function checkPlan(plan: EvaluationPlan): void {
   for (const g of plan.generated) {
     if (!plan.heldOut.includes(g.heldOut)) throw new Error(`generated LoRA sample ${g.sample} targets "${g.heldOut}", which is not a held-out set`);
   }
+  const probeNames = new Set<string>();
+  for (const p of plan.probes ?? []) {
+    const name = probeName(p);
+    if (probeNames.has(name)) throw new Error(`probe "${name}" is listed twice`);
+    probeNames.add(name);
+    if (p.kind === 'promptSwap') {
+      if (!plan.heldOut.includes(p.scoredOn)) throw new Error(`probe "${name}": prompt-swap LoRAs are scored on a held-out set, and "${p.scoredOn}" is not one`);
+      if (p.promptsFrom === p.scoredOn) throw new Error(`probe "${name}": a held-out set's own prompts are its generated LoRAs, not a swap`);
+    } else {
+      if (!names.has(p.scoredOn)) throw new Error(`probe "${name}": set "${p.scoredOn}" is not among the sets`);
+      if (p.promptsFrom !== p.scoredOn) throw new Error(`probe "${name}": an in-distribution LoRA comes from its own set's prompts (promptsFrom "${p.promptsFrom}")`);
+      if (!plan.trainingLoras.some((l) => l.trainedOn === p.scoredOn && l.adapter && !l.failed)) throw new Error(`probe "${name}": no usable training LoRA of "${p.scoredOn}" to compare with`);
+    }
+  }
 }
 
 /**
  * Runs the plan on `model` under every protocol of the config: base on every set; each training LoRA on
  * every set (or only on the held-out sets without crossMatrix); per held-out set the element-wise averaged
- * LoRA of the training LoRAs not trained on it; each generated LoRA on its held-out set. Each adapter is
+ * LoRA of the training LoRAs not trained on it; each generated LoRA on its held-out set; each probe LoRA
+ * on its set (with the own LoRA of an in-distribution probe's set scored there too). Each adapter is
  * attached once and scored under all protocols. Adapters are checked against the base before any scoring,
  * so a mismatch fails fast.
  * @example const { results, rows } = await runEvaluation(plan, resolveEvaluatorConfig(), model);
@@ -137,7 +162,8 @@ export async function runEvaluation(plan: EvaluationPlan, cfg: EvaluatorConfig, 
 
   // Fail fast on adapters made for another base.
   const usable = [...plan.trainingLoras.filter((l) => l.adapter && !l.failed).map((l) => [l.name, l.adapter!] as const),
-    ...plan.generated.map((g) => [`generated:${g.heldOut}#${g.sample}`, g.adapter] as const)];
+    ...plan.generated.map((g) => [`generated:${g.heldOut}#${g.sample}`, g.adapter] as const),
+    ...(plan.probes ?? []).map((p) => [probeName(p), p.adapter] as const)];
   for (const [name, a] of usable) {
     try { await model.useAdapter(a); } catch (e) { throw new Error(`adapter "${name}": ${(e as Error).message}`); }
   }
@@ -163,6 +189,13 @@ export async function runEvaluation(plan: EvaluationPlan, cfg: EvaluatorConfig, 
   }
   for (const g of plan.generated) {
     jobs.push({ adapter: `generated:${g.heldOut}#${g.sample}`, role: 'generated', lora: g.adapter, failed: null, sets: [g.heldOut] });
+  }
+  for (const p of plan.probes ?? []) {
+    jobs.push({ adapter: probeName(p), role: 'probe', lora: p.adapter, failed: null, sets: [p.scoredOn] });
+    if (p.kind === 'inDistribution') {
+      // The own LoRA must be scored on its own set (it is with the cross matrix; add it otherwise).
+      for (const j of jobs) if (j.role === 'training' && plan.trainingLoras.find((l) => l.name === j.adapter)?.trainedOn === p.scoredOn && !j.sets.includes(p.scoredOn)) j.sets.push(p.scoredOn);
+    }
   }
 
   const total = jobs.reduce((a, j) => a + j.sets.length, 0) * cfg.protocols.length;
@@ -200,8 +233,13 @@ export async function runEvaluation(plan: EvaluationPlan, cfg: EvaluatorConfig, 
     const sets = protoSets.get(protocol)!;
     const metric = protocolMetric(cfg, protocol);
     const { heldOut, cross, ownSet } = summariseProtocol(protocol, metric, { heldOut: plan.heldOut, sets, trainingLoras: plan.trainingLoras, generated: plan.generated, averaged }, cells, rows, cfg.seed, cfg.bootstrapResamples);
+    const cellOf = (adapter: string, set: string) => cells.find((c) => c.protocol === protocol && c.adapter === adapter && c.set === set);
+    const headline = (c: CellResult) => (metric === 'acc_norm' && c.accNorm ? c.accNorm : c.acc);
+    const probes = plan.probes ?? [];
     return {
       protocol, scorer: protocolScorer(cfg, protocol), metric, heldOut, cross, ownSet,
+      promptSwap: promptSwapTables(probes, plan.generated, cellOf, headline),
+      inDistribution: inDistributionRows(probes, plan.trainingLoras, cellOf, headline),
       sets: sets.map((s) => ({ name: s.name, total: s.total, n: s.items.length, subsampleSeed: s.items.length < s.total ? cfg.seed : null, chance: chanceLevel(s.items) })),
     };
   });
@@ -209,6 +247,7 @@ export async function runEvaluation(plan: EvaluationPlan, cfg: EvaluatorConfig, 
   const results: EvaluationResults = {
     schemaVersion: 2, baseModel: model.baseModelNameOrPath, config: cfg, protocols,
     metric: first.metric, scorer: first.scorer, sets: first.sets, heldOut: first.heldOut, cross: first.cross, cells,
+    spread: generatedSpread(plan.probes ?? [], plan.generated),
   };
   return { results, rows };
 }
