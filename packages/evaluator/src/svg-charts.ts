@@ -41,7 +41,7 @@ export function intervalChart(groups: string[], series: IntervalSeries[], title:
   const slotW = 26, groupGap = 36, left = 60, top = 40, plotH = 260, bottom = 60, legendW = 290;
   const groupW = series.length * slotW;
   const width = Math.max(left + 2 * legendW + 20, left + groups.length * (groupW + groupGap) + 20); // room for 2 legend columns
-  const height = top + plotH + bottom + 22 * Math.ceil((series.length + 1) / 2) + 18;
+  const height = top + plotH + bottom + 22 * Math.ceil((series.length + 1) / 2) + 30;
   const all: number[] = [];
   for (const s of series) for (const v of s.values) if (v) all.push(v.lo, v.hi, v.value, ...(v.points ?? []));
   for (const c of chance) if (c !== null && c !== undefined) all.push(c);
@@ -81,7 +81,8 @@ export function intervalChart(groups: string[], series: IntervalSeries[], title:
     const lx = left + (i % 2) * legendW, ly = top + plotH + 40 + 22 * Math.floor(i / 2);
     parts.push(`<g transform="translate(${lx},${ly})">${l.mark}<text x="20" y="1">${esc(l.label)}</text></g>`);
   });
-  parts.push(`<text x="${left}" y="${height - 8}" fill="#555" font-size="11">${esc(`y axis ${fmtTick(ax.lo)}–${fmtTick(ax.hi)} (fitted to the data); whiskers: 95% intervals; small circles: the individual LoRAs pooled in a mean`)}</text>`);
+  parts.push(`<text x="${left}" y="${height - 22}" fill="#555" font-size="11">${esc(`y axis ${fmtTick(ax.lo)}–${fmtTick(ax.hi)} (fitted to the data); whiskers: 95% intervals;`)}</text>`);
+  parts.push(`<text x="${left}" y="${height - 8}" fill="#555" font-size="11">small circles: the individual LoRAs pooled in a mean.</text>`);
   parts.push('</svg>');
   return parts.join('\n');
 }
