@@ -129,6 +129,19 @@ describe('evaluate (the step)', () => {
     expect(html.replace(/http:\/\/www\.w3\.org\/2000\/svg/g, '')).not.toMatch(/https?:\/\//);
   });
 
+  it('keeps local paths out of the reports even when a LoRA is named by its path', async () => {
+    const { input, model } = setup();
+    input.trainingLoras[0]!.name = input.trainingLoras[0]!.dir!; // an absolute temporary path
+    input.trainingLoras[2]!.failed = `loss NaN, see ${path.join(dir, 'logs', 'piqa.txt')}`;
+    const out = await evaluate(input, { protocols: ['knowledge'] }, { outDir: path.join(dir, 'out6'), loadModel: async () => model });
+    const md = fs.readFileSync(fileURLToPath(out.markdown.uri), 'utf8');
+    const html = fs.readFileSync(fileURLToPath(out.html.uri), 'utf8');
+    for (const text of [md, html]) expect(text).not.toContain(dir);
+    expect(md).toContain('failed: loss NaN, see piqa.txt, counted as 0');
+    expect(md).toContain('| arc (ARC-Easy) |');
+    expect(html).toContain('>arc (ARC-Easy)<');
+  });
+
   it('refuses a malformed runInfo before scoring', async () => {
     const { input, model } = setup();
     await expect(evaluate({ ...input, runInfo: { seed: 'x' } as any }, {}, { outDir: path.join(dir, 'out5'), loadModel: async () => model })).rejects.toThrow(/runInfo.seed must be an integer/);

@@ -6,6 +6,7 @@ import {
   ACC_PAIR_COLUMNS, OWN_SET_COLUMNS, PAIRED_COLUMNS, accPairRows, diagnosticTables, ownSetRows, spreadText, formatAccuracy, sideBySide, formatGenerated, formatLoraMean, formatPaired, headerRows, protocolTitle, reportNotes, reportTitle,
 } from './report-markdown';
 import type { EvaluationResults, ProtocolResults } from './run-evaluation';
+import { publicText } from './run-info';
 import { esc, heatMap, intervalChart, lineChart, type IntervalSeries } from './svg-charts';
 
 const pct = (v: number) => (100 * v).toFixed(1);
@@ -87,7 +88,8 @@ export function renderHtml(r: EvaluationResults): string {
 ${sb.rows.map((row) => `<tr><th>${esc(row[0]!)}</th>${row.slice(1).map((c) => `<td><span class="a">${esc(c)}</span></td>`).join('')}</tr>`).join('\n')}
 </tbody></table>`
     : '';
-  return `<!doctype html>
+  // A last guard, as in the Markdown report: absolute local paths keep their last component only.
+  return publicText(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${esc(title)}</title>
 <style>
 body{font-family:"DejaVu Sans",Arial,sans-serif;margin:24px auto;max-width:1100px;color:#111;line-height:1.45;padding:0 16px}
@@ -110,5 +112,5 @@ ${loss.length > 0 ? `<figure>${lineChart(loss.map((x) => ({ x: x.step, y: x.loss
 <ul>${reportNotes(r).map((n) => `<li>${esc(n)}</li>`).join('')}</ul>
 <p class="sub">Per-item predictions: predictions.arrow beside this file. Summary: results.json.</p>
 </body></html>
-`;
+`);
 }

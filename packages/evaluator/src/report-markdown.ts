@@ -285,5 +285,6 @@ export function renderMarkdown(r: EvaluationResults): string {
   out.push('## Notes', '');
   for (const n of reportNotes(r)) out.push(`- ${n}`);
   out.push('');
-  return out.join('\n');
+  // A last guard: any absolute local path that reached the text (a set or adapter named by path) keeps its last component only.
+  return publicText(out.join('\n'));
 }

@@ -58,7 +58,7 @@ export function validateRunInfo(info: unknown, where = 'runInfo'): asserts info 
   series('trainingLoss', 'step', 'loss', (x) => typeof x.step === 'number' && Number.isFinite(x.step) && typeof x.loss === 'number' && Number.isFinite(x.loss));
 }
 
-const ABS_PATH = /(?<=^|[\s([="'`,;])(?:file:\/\/)?(?:~|[A-Za-z]:)?(?:[\\/][^\s\\/'"`<>()[\],;|]+){1,}[\\/]?/g;
+const ABS_PATH = /(?<=^|[\s([="'`,;>])(?:file:\/\/)?(?:~|[A-Za-z]:)?(?:[\\/][^\s\\/'"`<>()[\],;|]+){1,}[\\/]?/g;
 
 /**
  * A name fit for a shared report: an absolute local path ("/home/a/.cache/dnd/models/smollm2-135m",
