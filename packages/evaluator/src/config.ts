@@ -18,6 +18,8 @@ export interface KnowledgeProtocolConfig {
   metric: 'acc' | 'acc_norm';
   /** Items per set at most: 0 (the full test split) or at least 1,000 (fewer hides the differences this protocol is for). */
   maxItemsPerSet: number;
+  /** Score every training LoRA on every set under this protocol too; without it, held-out sets and each LoRA's own set only. */
+  crossMatrix: boolean;
 }
 
 export interface EvaluatorConfig {
@@ -50,6 +52,7 @@ export const DEFAULT_EVALUATOR_CONFIG: EvaluatorConfig = {
   knowledge: {
     metric: 'acc', // lm-eval's plain accuracy; acc_norm (per-character) is in every cell beside it
     maxItemsPerSet: 1000, // the full split where it has at most 1,000 items, a fixed-seed 1,000 otherwise: +-3 points at 95%
+    crossMatrix: false, // at 1,000 items per set the full matrix costs ~1.6x a leave-one-out fold; held-out and own-set cells are what the issue asks for
   },
   bootstrapResamples: 4000, // Monte Carlo error of a 95% percentile bound well under 0.5 points at n >= 500
   seed: 1234, // any fixed value; it is printed in every report that subsamples
@@ -79,6 +82,7 @@ export function validateEvaluatorConfig(cfg: EvaluatorConfig, where = 'Evaluator
   if (cfg.knowledge.maxItemsPerSet > 0 && cfg.knowledge.maxItemsPerSet < 1000) {
     throw new Error(`${where}.knowledge.maxItemsPerSet must be 0 (the full test split) or at least 1000, got ${cfg.knowledge.maxItemsPerSet}`);
   }
+  if (typeof cfg.knowledge.crossMatrix !== 'boolean') throw new Error(`${where}.knowledge.crossMatrix must be a boolean, got ${JSON.stringify(cfg.knowledge.crossMatrix)}`);
   checkNumber(where, 'bootstrapResamples', cfg.bootstrapResamples, { min: 100, integer: true });
   checkNumber(where, 'seed', cfg.seed, { min: 0, max: 2 ** 32 - 1, integer: true });
   checkNumber(where, 'batchSize', cfg.batchSize, { min: 1, integer: true });

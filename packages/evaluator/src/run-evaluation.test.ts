@@ -65,8 +65,12 @@ describe('runEvaluation', () => {
     expect(results.cross.cells[1]!.map((x) => x!.value)).toEqual([0.6, 0.6, 0.6]);
     expect(results.cross.cells[3]!.map((x) => x!.value)).toEqual([0, 0, 0]);
 
-    // Rows per protocol: base 3x20, lora-A/B/C 3x20 each, averaged(A+B) on C 20, averaged(B) on A 20, generated 2x20.
-    expect(rows.length).toBe(2 * (60 * 4 + 20 + 20 + 40));
+    // Paper rows: base 3x20, lora-A/B/C 3x20 each, averaged(A+B) on C 20, averaged(B) on A 20, generated 2x20.
+    // Knowledge rows (no cross matrix there): base 3x20; each LoRA on the held-out sets C, A and its own set:
+    // lora-A 2x20, lora-B 3x20, lora-C 2x20; averaged 2x20; generated 2x20.
+    expect(rows.filter((r) => r.protocol === 'paper').length).toBe(60 * 4 + 20 + 20 + 40);
+    expect(rows.filter((r) => r.protocol === 'knowledge').length).toBe(60 + 40 + 60 + 40 + 40 + 40);
+    expect(results.protocols[1]!.cross.cells[1]!.map((x) => x?.value ?? null)).toEqual([0.6, null, 0.6]); // lora-A: not scored on B
     expect(rows.filter((r) => r.protocol === 'knowledge').every((r) => r.scorer === 'loglik' || r.scorer === 'failed')).toBe(true);
     expect(rows.filter((r) => r.protocol === 'paper').every((r) => r.scorer === 'generative' || r.scorer === 'failed')).toBe(true);
     expect(new Set(rows.map((r) => r.role))).toEqual(new Set(['base', 'training', 'averaged', 'generated']));
@@ -116,9 +120,17 @@ describe('runEvaluation', () => {
     expect(ids(r1)).toEqual(ids(r2));
     expect(ids(r1).length).toBe(7);
     // Without the cross matrix a LoRA is scored only on held-out sets it was not trained on.
-    expect(r1.results.cells.filter((c) => c.adapter === 'lora-A').map((c) => [c.set, c.protocol])).toEqual([['C', 'paper'], ['C', 'knowledge']]);
-    // Without the cross matrix no LoRA is scored on its own set: no own-set comparison.
-    expect(r1.results.protocols.map((x) => x.ownSet)).toEqual([[], []]);
+    // The knowledge protocol scores each LoRA on its own set too (the own-set comparison).
+    expect(r1.results.cells.filter((c) => c.adapter === 'lora-A').map((c) => [c.set, c.protocol])).toEqual([['C', 'paper'], ['A', 'knowledge'], ['C', 'knowledge']]);
+    expect(r1.results.protocols[0]!.ownSet).toEqual([]);
+    expect(r1.results.protocols[1]!.ownSet.map((o) => o.adapter)).toEqual(['lora-A', 'lora-B']);
+  });
+
+  it('scores the full knowledge cross matrix when asked', async () => {
+    const p = plan();
+    const { rows, results } = await runEvaluation(p, resolveEvaluatorConfig({ protocols: ['knowledge'], knowledge: { crossMatrix: true } }), new FakeModel(allItems(p), 0.3));
+    expect(rows.length).toBe(60 * 4 + 20 + 20 + 40);
+    expect(results.cross.cells.every((row) => row.every((c) => c !== null))).toBe(true);
   });
 
   it('reports acc_norm as the headline when asked, with acc beside it in the cells', async () => {
@@ -208,6 +220,7 @@ describe('EvaluatorConfig protocols', () => {
     expect(() => resolveEvaluatorConfig({ protocols: ['paper', 'vibes'] })).toThrow(/protocols\[\] must be one of "paper", "knowledge", got "vibes"/);
     expect(() => resolveEvaluatorConfig({ protocols: ['paper', 'paper'] })).toThrow(/lists a protocol twice/);
     expect(() => resolveEvaluatorConfig({ knowledge: { maxItemsPerSet: 500 } })).toThrow(/knowledge.maxItemsPerSet must be 0 \(the full test split\) or at least 1000, got 500/);
-    expect(resolveEvaluatorConfig({ knowledge: { maxItemsPerSet: 0 } }).knowledge).toEqual({ metric: 'acc', maxItemsPerSet: 0 });
+    expect(resolveEvaluatorConfig({ knowledge: { maxItemsPerSet: 0 } }).knowledge).toEqual({ metric: 'acc', maxItemsPerSet: 0, crossMatrix: false });
+    expect(() => resolveEvaluatorConfig({ knowledge: { crossMatrix: 'yes' } } as never)).toThrow(/knowledge.crossMatrix must be a boolean/);
   });
 });

@@ -198,7 +198,19 @@ export async function runEvaluation(plan: EvaluationPlan, cfg: EvaluatorConfig, 
     }
   }
 
-  const total = jobs.reduce((a, j) => a + j.sets.length, 0) * cfg.protocols.length;
+  // The knowledge protocol scores up to 1,000 items per set: without its own cross matrix, base and training
+  // LoRAs are scored there only on the held-out sets and on their own (and the base on every LoRA's and probe's set).
+  const ownSets = new Set([...plan.trainingLoras.map((l) => l.trainedOn), ...(plan.probes ?? []).map((p) => p.scoredOn)]);
+  const setsFor = (job: Job, protocol: EvalProtocol): string[] => {
+    if (protocol !== 'knowledge' || cfg.knowledge.crossMatrix) return protocol === 'knowledge' && (job.role === 'base' || job.role === 'training') ? setNames : job.sets;
+    if (job.role === 'base') return setNames.filter((s) => plan.heldOut.includes(s) || ownSets.has(s));
+    if (job.role === 'training') {
+      const own = plan.trainingLoras.find((l) => l.name === job.adapter)!.trainedOn;
+      return setNames.filter((s) => plan.heldOut.includes(s) || s === own);
+    }
+    return job.sets;
+  };
+  const total = jobs.reduce((a, j) => a + cfg.protocols.reduce((b, p) => b + setsFor(j, p).length, 0), 0);
   let done = 0;
   const cells: CellResult[] = [];
   const rows: PredictionRow[] = [];
@@ -206,7 +218,7 @@ export async function runEvaluation(plan: EvaluationPlan, cfg: EvaluatorConfig, 
     if (!job.failed) await model.useAdapter(job.lora);
     for (const protocol of cfg.protocols) {
       const setItems = new Map(protoSets.get(protocol)!.map((s) => [s.name, s.items]));
-      for (const setName of job.sets) {
+      for (const setName of setsFor(job, protocol)) {
         const items = setItems.get(setName)!;
         const scorer = pickScorer(cfg, protocol, items);
         let results: ItemResult[];
