@@ -360,7 +360,7 @@ export function createRealSteps(opts: RealStepOptions = {}): RealSteps {
         await evaluate({
           baseModel: { dir: baseDir, nameOrPath: baseDir }, sets, heldOut: input.sets,
           trainingLoras: zoo.map((z) => ({ name: `${z.set}@${z.m.snapshots.length}`, trainedOn: z.set, dir: lastSnapshot(z) })), generated,
-          runInfo: { 'tensor backend': (await initBackend()).name },
+          runInfo: { backend: (await initBackend()).name },
         }, cfg.evaluator, {
           // Every scoring call (a batch) is stored in workDir: a retried attempt resumes after the last one.
           outDir, loadModel: async (_dir, name) => memoizedEvalModel(hostCausalLM(model, name), path.join(ctx.workDir, 'calls'), (c) => {

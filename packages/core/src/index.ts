@@ -28,6 +28,8 @@ export type { TextTokenizer } from './tokenizer';
 export { HfTokenizer, loadHfTokenizer } from './tokenizer';
 export type { ChatMessage, ChatTemplateTokens } from './chat-template';
 export { applyChatTemplate } from './chat-template';
+export type { AnswerFormat, InstructionRecord, ParsedInstruction } from './instruction-format';
+export { ANSWER_FORMATS, formatTokens, parseInstruction, knowledgeExample } from './instruction-format';
 export { LORA_MODULES, DEFAULT_LORA_ADAPTER_CONFIG, validateLoraAdapterConfig, validateLoraAdapter, loraScaling, loraModulePath, peftTensorName, parsePeftTensorName, parsePeftAdapterConfig, toPeftAdapterConfig, readPeftAdapter, writePeftAdapter } from './peft';
 // [lora token grids]
 export type { LoraModuleShape, LoraTokenEntry, LoraTokenLayout, LlamaLoraShapeSpec } from './lora-tokens';

@@ -1,7 +1,8 @@
 // CollectConfig: everything that decides a set's checkpoint collection (LoRA shape, the two phases'
 // lengths and learning rates, batch, sequence length, seeds, split), with defaults and one validator.
 // Not the collection loop (collect.ts).
-import { BadInputError, checkNumber, mergeConfig, validateLoraAdapterConfig, LORA_MODULES, DEFAULT_LORA_ADAPTER_CONFIG } from '@dnd/core';
+import { BadInputError, checkNumber, checkOneOf, mergeConfig, validateLoraAdapterConfig, LORA_MODULES, DEFAULT_LORA_ADAPTER_CONFIG } from '@dnd/core';
+import { COLLECT_TARGETS, type CollectTarget } from './training-examples';
 
 export interface CollectConfig {
   /** LoRA rank r (method §1.1: 8 for the common-sense zoo). */
@@ -43,6 +44,12 @@ export interface CollectConfig {
   promptTemplate: string;
   /** Skip malformed records of the task files (counted in the manifest) instead of failing. */
   skipBad: boolean;
+  /**
+   * What the LoRA is fine-tuned to produce (issue 16): 'label' (the record's `output`, the paper's label format),
+   * 'knowledge' ("Question: ...\nAnswer:" -> " " + the gold choice text, the knowledge protocol's form), or
+   * 'both'. Undefined means 'label'; it stays undefined by default so that existing zoos keep their config digest.
+   */
+  trainOn?: CollectTarget;
 }
 
 export const DEFAULT_COLLECT_CONFIG: CollectConfig = {
@@ -66,6 +73,7 @@ export const DEFAULT_COLLECT_CONFIG: CollectConfig = {
   trainFraction: 0.5, // half to the LoRA-training pool, half to the eval pool
   promptTemplate: '{prompt}\n', // a newline between the instruction and "the correct answer is ...", no chat markup
   skipBad: false, // bad data fails loudly unless asked
+  trainOn: undefined, // = 'label', the paper's form; undefined keeps the canonical config (and every zoo digest) as it was
 };
 
 /** Throws naming the field and value unless `cfg` is usable. */
@@ -89,6 +97,7 @@ export function validateCollectConfig(cfg: CollectConfig): void {
   checkNumber(w, 'trainFraction', cfg.trainFraction, { min: 0.01, max: 0.99 });
   if (typeof cfg.gradientCheckpointing !== 'boolean') throw new BadInputError(`${w}.gradientCheckpointing must be a boolean, got ${JSON.stringify(cfg.gradientCheckpointing)}`);
   if (typeof cfg.skipBad !== 'boolean') throw new BadInputError(`${w}.skipBad must be a boolean, got ${JSON.stringify(cfg.skipBad)}`);
+  if (cfg.trainOn !== undefined) checkOneOf(w, 'trainOn', cfg.trainOn, COLLECT_TARGETS);
   if (typeof cfg.promptTemplate !== 'string' || !cfg.promptTemplate.includes('{prompt}')) throw new BadInputError(`${w}.promptTemplate must contain "{prompt}", got ${JSON.stringify(cfg.promptTemplate)}`);
   for (const m of cfg.targetModules ?? []) {
     if (!(LORA_MODULES as readonly string[]).includes(m)) throw new BadInputError(`${w}.targetModules: unknown module ${JSON.stringify(m)} (known: ${LORA_MODULES.join(', ')})`);

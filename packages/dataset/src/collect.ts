@@ -9,7 +9,8 @@ import { BadInputError, canonicalJson, digestPath, readSafetensors, sha256File, 
 import type { CausalLM, LoraTrainer, LoraTrainerConfig, LoraTrainerState } from '@dnd/lm';
 import { resolveCollectConfig, type CollectConfig } from './collect-config';
 import type { CollectProgress } from './progress';
-import { loadTaskSet, trainingExample } from './task-set';
+import { loadTaskSet } from './task-set';
+import { trainingExamples } from './training-examples';
 import { readZooManifest, verifyZooSet, writeZooManifest, SNAPSHOT_WEIGHTS_FILE, ZOO_MANIFEST_VERSION, type ZooSetManifest } from './zoo-manifest';
 
 /** What collection needs from outside: the base model and a trainer factory (both from @dnd/lm). */
@@ -91,9 +92,12 @@ function sameJson(a: unknown, b: unknown): boolean {
 export async function collectSet(ref: string, setDir: string, preset: Partial<CollectConfig>, deps: CollectDeps): Promise<CollectSetResult> {
   const cfg = resolveCollectConfig(preset);
   const ts = await loadTaskSet(ref, { skipBad: cfg.skipBad, splitSeed: cfg.splitSeed, trainFraction: cfg.trainFraction });
-  const examples = ts.train.map((it) => trainingExample(it, cfg.promptTemplate));
-  const unlabeled = examples.filter((e) => e.answer.trim() === '').length;
-  if (unlabeled) throw new BadInputError(`collectSet(${ts.name}): ${unlabeled} of ${examples.length} train items have an empty "output"; a LoRA cannot be fine-tuned on them`);
+  const trainOn = cfg.trainOn ?? 'label';
+  if (trainOn !== 'knowledge') {
+    const unlabeled = ts.train.filter((it) => it.output.trim() === '').length;
+    if (unlabeled) throw new BadInputError(`collectSet(${ts.name}): ${unlabeled} of ${ts.train.length} train items have an empty "output"; a LoRA cannot be fine-tuned on them`);
+  }
+  const examples = trainingExamples(ts.train, trainOn, cfg.promptTemplate, ts.name);
   const baseDigest = deps.baseModelDigest ?? modelDigest(deps.model);
   const loraCfg: LoraAdapterConfig = { r: cfg.rank, loraAlpha: cfg.loraAlpha, loraDropout: cfg.loraDropout, targetModules: [...cfg.targetModules], baseModelNameOrPath: deps.model.source || 'random', useRslora: false };
 
@@ -114,7 +118,7 @@ export async function collectSet(ref: string, setDir: string, preset: Partial<Co
       seeds: { lora: cfg.seed, batches: cfg.seed, split: cfg.splitSeed },
       baseModel: { source: deps.model.source, digest: baseDigest },
       taskSet: { root: ts.root, sources: ts.sources, trainSize: ts.train.length, testSize: ts.test.length },
-      template: `prompt = ${JSON.stringify(cfg.promptTemplate)} with {prompt} = instruction (+ "\\n\\n" + input); answer = output; loss on answer tokens (+ EOS) only`, warmup: { steps: cfg.warmupSteps, done: false, sha256: null }, snapshots: [], lossCurve: [], updatedAt: '',
+      template: `${trainOn === 'knowledge' ? '' : `prompt = ${JSON.stringify(cfg.promptTemplate)} with {prompt} = instruction (+ "\\n\\n" + input); answer = output`}${trainOn === 'both' ? '; and ' : ''}${trainOn === 'label' ? '' : 'prompt = "Question: <question>\\nAnswer:" (endingN: the sentence); answer = " " + the gold choice text'}; loss on answer tokens (+ EOS) only`, warmup: { steps: cfg.warmupSteps, done: false, sha256: null }, snapshots: [], lossCurve: [], updatedAt: '',
     };
     writeZooManifest(setDir, m);
   }

@@ -3,6 +3,8 @@ export type { TaskItem, TaskFile, TaskFileFormat, ReadTaskFileOptions } from './
 export { readTaskFile, taskFileFormat } from './task-file';
 export type { TaskSet, LoadTaskSetOptions, SplitSource } from './task-set';
 export { loadTaskSet, resolveTaskSet, registerTaskSetAlias, taskSetAliases, sharedDir, conditioningPrompt, trainingExample, COMMONSENSE_SETS } from './task-set';
+export type { CollectTarget } from './training-examples';
+export { trainingExamples, COLLECT_TARGETS } from './training-examples';
 export type { SeededRandom } from '@dnd/core';
 export { seededRandom } from '@dnd/core'; // moved to @dnd/core; re-exported so callers stay unchanged
 export { CheckpointStore, CheckpointStoreWriter, CHECKPOINT_STORE_SCHEMA_VERSION } from './checkpoint-store';

@@ -7,6 +7,8 @@ describe('parseChoice strict', () => {
     expect(parseChoice('the correct answer is false', 'trueFalse', 2, 'strict')).toBe(1);
     expect(parseChoice('solution1', 'solutionN', 2, 'strict')).toBe(0);
     expect(parseChoice('option2\n', 'optionN', 2, 'strict')).toBe(1);
+    expect(parseChoice('the correct answer is ending4', 'endingN', 4, 'strict')).toBe(3);
+    expect(parseChoice('Option1', 'optionN', 2, 'strict')).toBe(0);
   });
   it('counts anything outside the format as wrong (-1)', () => {
     expect(parseChoice('I think answer2', 'answerN', 4, 'strict')).toBe(-1);
@@ -24,6 +26,7 @@ describe('parseChoice first-match (LLM-Adapters)', () => {
   it('takes the first format token anywhere', () => {
     expect(parseChoice('I think answer2, not answer1', 'answerN', 4, 'first-match')).toBe(1);
     expect(parseChoice('hmm... false', 'trueFalse', 2, 'first-match')).toBe(1);
+    expect(parseChoice('so it is ending2', 'endingN', 4, 'first-match')).toBe(1);
     expect(parseChoice('nothing here', 'answerN', 4, 'first-match')).toBe(-1);
   });
 });

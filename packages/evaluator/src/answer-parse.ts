@@ -1,4 +1,4 @@
-// Parsing generated text into an answer: the strict rule (the answer must open the output, optionally
+// Parsing generated text into an answer (answerN / optionN / solutionN / endingN / true-false): the strict rule (the answer must open the output, optionally
 // after "the correct answer is") and the LLM-Adapters "first token anywhere" rule; numbers for GSM8K.
 // Not scoring: this only maps text to a choice index or a number.
 import { formatTokens, type AnswerFormat } from './eval-item';

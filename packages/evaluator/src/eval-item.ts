@@ -1,12 +1,10 @@
-// The evaluator's item record (EvalItem) and the converter from the commonsense instruction format
-// ({instruction, input, output, answer} with "Answer1: ... Answer format: answer1/answer2") to it.
-// Not a dataset loader with splits or caching: callers hand in items; this only parses what scoring needs.
+// The evaluator's item record (EvalItem), the converter from the commonsense instruction format to it
+// (the format itself is parsed in @dnd/core's instruction-format.ts), and the scorability checks.
+// Not a dataset loader with splits or caching: callers hand in items.
 import * as fs from 'fs';
-import { BadInputError } from '@dnd/core';
+import { BadInputError, parseInstruction, type AnswerFormat, type InstructionRecord } from '@dnd/core';
 
-/** How an item's answer is written: answer1..N, true/false, option1..N, solution1..N, or a number (GSM8K-style). */
-export type AnswerFormat = 'answerN' | 'trueFalse' | 'optionN' | 'solutionN' | 'numeric';
-export const ANSWER_FORMATS: readonly AnswerFormat[] = ['answerN', 'trueFalse', 'optionN', 'solutionN', 'numeric'];
+export { ANSWER_FORMATS, formatTokens, type AnswerFormat, type InstructionRecord } from '@dnd/core';
 
 /** One scorable item. */
 export interface EvalItem {
@@ -27,84 +25,26 @@ export interface EvalItem {
   target?: string;
 }
 
-/** One record of the instruction-format JSON files. */
-export interface InstructionRecord {
-  instruction: string;
-  input?: string;
-  output?: string;
-  answer?: string;
-}
-
-/** The answer tokens an item of `format` with `n` choices accepts, in choice order (lower case). */
-export function formatTokens(format: AnswerFormat, n: number): string[] {
-  switch (format) {
-    case 'trueFalse': return ['true', 'false'];
-    case 'answerN': return Array.from({ length: n }, (_, i) => `answer${i + 1}`);
-    case 'optionN': return Array.from({ length: n }, (_, i) => `option${i + 1}`);
-    case 'solutionN': return Array.from({ length: n }, (_, i) => `solution${i + 1}`);
-    case 'numeric': return [];
-  }
-}
-
-const FORMAT_LINE = /\n\s*Answer format:\s*([^\n]+)\s*$/i;
-
-function detectFormat(spec: string, where: string): { format: AnswerFormat; n: number } {
-  const toks = spec.trim().toLowerCase().split('/').map((s) => s.trim());
-  if (toks.length === 2 && toks[0] === 'true' && toks[1] === 'false') return { format: 'trueFalse', n: 2 };
-  for (const [format, word] of [['answerN', 'answer'], ['optionN', 'option'], ['solutionN', 'solution']] as const) {
-    if (toks.every((t, i) => t === `${word}${i + 1}`)) return { format, n: toks.length };
-  }
-  throw new BadInputError(`${where}: unknown answer format "${spec.trim()}" (expected answer1/answer2/..., option1/..., solution1/..., or true/false)`);
-}
-
 /**
- * Converts one instruction-format record into an EvalItem: finds "Answer format: ..." at the end, splits
- * the choice labels ("Answer1: ...", "Option1: ...", "Solution1: ...") out of the instruction text, and
- * builds the log-likelihood context "Question: <question>\nAnswer:" (the harness's ARC / PIQA template).
- * A record without `answer` becomes an unlabeled item (gold null).
+ * Converts one instruction-format record into an EvalItem. Reads every variant of the commonsense family:
+ * label formats answerN / optionN / solutionN / endingN / true-false (the last "Answer format: ..." of the
+ * text, on its own line or on the same line as the last choice), choices on one line or on several, and
+ * numeric records (no format line, a number as `answer`, GSM8K-style). The log-likelihood context is
+ * "Question: <question>\nAnswer:" (the harness's ARC / PIQA template); for endingN items it is the sentence
+ * to complete itself (the harness's HellaSwag form). A record without `answer` becomes an unlabeled item (gold null).
  * @example itemFromInstruction({ instruction: 'Please choose ...: Why?\n\nAnswer1: a Answer2: b\n\nAnswer format: answer1/answer2', answer: 'answer2' }, 'arc', 0).gold // 1
+ * @example itemFromInstruction({ instruction: 'Please choose ...: _ won.\n\nOption1: Sarah Option2: Maria Answer format: option1/option2', answer: 'option1' }, 'wino', 0).choices // ['Sarah', 'Maria']
  */
 export function itemFromInstruction(rec: InstructionRecord, set: string, index: number, split = 'test'): EvalItem {
-  const where = `${set}/${split}[${index}]`;
-  if (!rec || typeof rec.instruction !== 'string') throw new BadInputError(`${where}: record has no "instruction" string`);
-  const text = rec.input ? `${rec.instruction}\n${rec.input}` : rec.instruction;
-  const fm = FORMAT_LINE.exec(rec.instruction);
-  if (!fm) throw new BadInputError(`${where}: no "Answer format: ..." line at the end of the instruction`);
-  const { format, n } = detectFormat(fm[1]!, where);
-  const body = rec.instruction.slice(0, fm.index);
-  let question: string;
-  let choices: string[];
-  if (format === 'trueFalse') {
-    question = body.replace(/^[^:]*question:\s*/i, '').trim();
-    choices = ['true', 'false'];
-  } else {
-    const word = format === 'answerN' ? 'Answer' : format === 'optionN' ? 'Option' : 'Solution';
-    const first = body.search(new RegExp(`(^|\\s)${word}1:`));
-    if (first < 0) throw new BadInputError(`${where}: no "${word}1:" in the instruction`);
-    question = body.slice(0, first).replace(/^Please choose the correct [a-z]+ to the question:\s*/i, '').trim();
-    const rest = body.slice(first);
-    choices = [];
-    for (let i = 1; i <= n; i++) {
-      const start = rest.search(new RegExp(`(^|\\s)${word}${i}:`));
-      if (start < 0) throw new BadInputError(`${where}: "${word}${i}:" missing from the instruction`);
-      const from = rest.indexOf(`${word}${i}:`, start) + `${word}${i}:`.length;
-      const nextAt = i < n ? rest.search(new RegExp(`\\s${word}${i + 1}:`)) : rest.length;
-      if (nextAt < from - `${word}${i}:`.length) throw new BadInputError(`${where}: choice labels out of order`);
-      choices.push(rest.slice(from, nextAt).trim());
-    }
-  }
-  let gold: number | null = null;
-  if (rec.answer !== undefined && rec.answer !== null && String(rec.answer).trim() !== '') {
-    const tok = String(rec.answer).trim().toLowerCase();
-    gold = formatTokens(format, n).indexOf(tok);
-    if (gold < 0) throw new BadInputError(`${where}: answer ${JSON.stringify(rec.answer)} is outside the format ${fm[1]!.trim()}`);
-  }
-  return { id: `${set}/${split}/${index}`, set, context: `Question: ${question}\nAnswer:`, choices, gold, answerFormat: format, prompt: text };
+  const p = parseInstruction(rec, `${set}/${split}[${index}]`);
+  const item: EvalItem = { id: `${set}/${split}/${index}`, set, context: p.context, choices: p.choices, gold: p.gold, answerFormat: p.format, prompt: p.prompt };
+  if (p.target !== undefined) item.target = p.target;
+  return item;
 }
 
 /**
  * Reads an instruction-format JSON array and converts every record. Throws on an empty file.
- * @example const items = readInstructionSet('/work/shared/data/commonsense/ARC-Easy/test.json', 'ARC-Easy');
+ * @example const items = readInstructionSet('data/commonsense/ARC-Easy/test.json', 'ARC-Easy');
  */
 export function readInstructionSet(file: string, set: string, split = 'test'): EvalItem[] {
   let raw: unknown;
@@ -132,4 +72,39 @@ export function assertScorable(set: string, items: readonly EvalItem[]): void {
       throw new BadInputError(`set "${set}": item ${it.id} has gold ${it.gold}, outside 0..${it.choices.length - 1}`);
     }
   }
+}
+
+/** The outcome of checkScorable: every record scorable, or the first one that is not and why. */
+export type ScorableCheck =
+  | { ok: true; set: string; n: number; formats: AnswerFormat[] }
+  | { ok: false; set: string; index: number; reason: string };
+
+/**
+ * Checks, before a run starts, that every record of a set (as read from its JSON file) converts to a
+ * labelled, scorable item, and that the set does not mix numeric and multiple-choice items. Never throws
+ * for bad records: it reports the first unscorable one by index (-1 when the set itself is not a
+ * non-empty array) with the reason the evaluator would give at the evaluate step.
+ * @example
+ * const c = checkScorable(JSON.parse(fs.readFileSync('winogrande/test.json', 'utf8')), 'winogrande');
+ * if (!c.ok) throw new BadInputError(`set ${c.set}, record ${c.index}: ${c.reason}`);
+ */
+export function checkScorable(records: unknown, set: string, split = 'test'): ScorableCheck {
+  if (!Array.isArray(records)) return { ok: false, set, index: -1, reason: 'expected a JSON array of {instruction, input, output, answer}' };
+  if (records.length === 0) return { ok: false, set, index: -1, reason: `set "${set}" is empty: nothing to score` };
+  const formats = new Set<AnswerFormat>();
+  let numeric: boolean | null = null;
+  for (let i = 0; i < records.length; i++) {
+    let it: EvalItem;
+    try {
+      it = itemFromInstruction(records[i] as InstructionRecord, set, i, split);
+      assertScorable(set, [it]);
+    } catch (e) {
+      return { ok: false, set, index: i, reason: (e as Error).message };
+    }
+    const isNum = it.answerFormat === 'numeric';
+    if (numeric === null) numeric = isNum;
+    else if (numeric !== isNum) return { ok: false, set, index: i, reason: `record ${i} is ${isNum ? 'numeric' : `multiple choice (${it.answerFormat})`} but record 0 is ${numeric ? 'numeric' : 'multiple choice'}: a set is scored one way` };
+    formats.add(it.answerFormat);
+  }
+  return { ok: true, set, n: records.length, formats: [...formats] };
 }

@@ -47,7 +47,7 @@ describe('evaluate on @dnd/lm (tiny Llama, real adapters on disk)', () => {
       heldOut: ['piqa', 'boolq'],
       trainingLoras: [{ name: 'arc', trainedOn: 'ARC-Easy', dir: dirs.arc }, { name: 'boolq', trainedOn: 'boolq', dir: dirs.boolq }],
       generated: [{ heldOut: 'piqa', sample: 0, dir: dirs.g0, numPrompts: 8 }, { heldOut: 'piqa', sample: 1, dir: dirs.g1, numPrompts: 8 }],
-    }, { batchSize: 16 }, {
+    }, { batchSize: 16, generative: { maxNewTokens: 4 } }, {
       outDir: path.join(dir, 'out'),
       loadModel: async (d, name) => { lm = await loadCausalLM(d); return hostCausalLM(lm, name); },
       releaseModel: () => lm?.dispose(),
@@ -55,7 +55,13 @@ describe('evaluate on @dnd/lm (tiny Llama, real adapters on disk)', () => {
     expect(tf.memory().numTensors).toBe(before);
 
     const results = JSON.parse(fs.readFileSync(fileURLToPath(out.results.uri), 'utf8'));
-    const piqa = results.heldOut.find((h: any) => h.set === 'piqa');
+    expect(results.protocols.map((p: any) => p.protocol)).toEqual(['paper', 'knowledge']);
+    const knowledge = results.protocols.find((p: any) => p.protocol === 'knowledge');
+    const piqa = knowledge.heldOut.find((h: any) => h.set === 'piqa');
+    expect(piqa.paired.map((c: any) => c.against)).toEqual(['base', 'loraMean', 'averagedLora', 'bestLora']);
+    // The paper protocol generated text for every item and parsed it strictly.
+    const paperPiqa = results.protocols[0].heldOut.find((h: any) => h.set === 'piqa');
+    expect(paperPiqa.n).toBe(10);
     expect(piqa.n).toBe(10);
     expect(piqa.averagedLora.members).toEqual(['arc', 'boolq']);
     expect(piqa.generated.k).toBe(2);
@@ -63,10 +69,11 @@ describe('evaluate on @dnd/lm (tiny Llama, real adapters on disk)', () => {
     const harnessPiqa = fx.items.filter((i: any) => i.set === 'piqa');
     expect(piqa.base.correct).toBe(harnessPiqa.filter((i: any) => i.acc === 1).length);
     const { rows } = readPredictions(fs.readFileSync(fileURLToPath(out.predictions.uri)));
-    const basePiqa = rows.filter((r) => r.adapter === 'base' && r.set === 'piqa');
+    expect(rows.filter((r) => r.protocol === 'paper' && r.adapter === 'base' && r.set === 'piqa').every((r) => typeof r.output === 'string')).toBe(true);
+    const basePiqa = rows.filter((r) => r.adapter === 'base' && r.set === 'piqa' && r.protocol === 'knowledge');
     basePiqa.forEach((r, i) => expect(r.prediction).toBe(harnessPiqa[i].pred));
     // LoRAs change the scores.
-    const arcPiqa = rows.filter((r) => r.adapter === 'arc' && r.set === 'piqa');
+    const arcPiqa = rows.filter((r) => r.adapter === 'arc' && r.set === 'piqa' && r.protocol === 'knowledge');
     expect(arcPiqa[0]!.choiceScores[0]).not.toBeCloseTo(basePiqa[0]!.choiceScores[0]!, 3);
     if (process.env.DND_EVAL_KEEP) fs.cpSync(path.join(dir, 'out'), process.env.DND_EVAL_KEEP, { recursive: true });
   });

@@ -6,15 +6,17 @@ import * as path from 'path';
 import { pathToFileURL } from 'url';
 import { canonicalJson, readPeftAdapter, sha256Hex, writeFileAtomic, type ArtifactRef, type LoraAdapter } from '@dnd/core';
 import { resolveEvaluatorConfig, type EvaluatorConfig } from './config';
+import { probeName, type ProbeLora } from './diagnostics';
 import { readInstructionSet, type EvalItem } from './eval-item';
 import { writePredictions } from './predictions-arrow';
 import { renderHtml } from './report-html';
 import { renderMarkdown } from './report-markdown';
 import { runEvaluation, type EvalSet, type EvaluationResults, type GeneratedLora, type Progress, type TrainingLora } from './run-evaluation';
+import { validateRunInfo, type RunInfo } from './run-info';
 import type { EvalModel } from './scoring-model';
 
 /** Bump when outputs change for the same input and config (part of the orchestrator's cache key). */
-export const EVALUATE_STEP_VERSION = '2'; // 2: results carry runInfo (tensor backend)
+export const EVALUATE_STEP_VERSION = '3'; // 2: results carry runInfo (tensor backend); 3: two protocols, paired statistics, typed runInfo
 
 /** A set: items as typed data, or an instruction-format JSON file to convert. */
 export interface EvaluateSetInput {
@@ -37,8 +39,10 @@ export interface EvaluateInput {
   generated: { heldOut: string; sample: number; dir: string; numPrompts?: number }[];
   /** Score the average of the training LoRAs per held-out set (default true; see EvaluationPlan). */
   averageTrainingLoras?: boolean;
-  /** Where the numbers were computed (e.g. `{ backend: 'tensorflow' }`): copied into results.json and the report notes. */
-  runInfo?: Record<string, string>;
+  /** Probe LoRAs (PEFT dirs) for the diagnostics: prompt swap and in-distribution (see ProbeLora). */
+  probes?: { kind: 'promptSwap' | 'inDistribution'; scoredOn: string; promptsFrom: string; sample: number; dir: string }[];
+  /** How the run was made (run id, preset, commit, base model, encoder, backend, step times, the generator's loss): into results.json and the report header. */
+  runInfo?: RunInfo;
 }
 
 /** What evaluate needs from outside. */
@@ -68,8 +72,9 @@ function refFor(file: string, data: Buffer | string, mediaType: string): Artifac
 }
 
 /**
- * Scores the base model, every training LoRA, the averaged LoRA and the generated LoRAs, and writes
- * results.json, report.md, report.html and predictions.arrow under deps.outDir.
+ * Scores the base model, every training LoRA, the averaged LoRA and the generated LoRAs under each
+ * protocol of the config (paper, knowledge), and writes results.json, report.md, report.html and
+ * predictions.arrow under deps.outDir. The reports carry no absolute local path (names only).
  * A training LoRA whose directory cannot be read is an error (mark it `failed` to count it as 0);
  * an adapter made for another base model is an error.
  * @example
@@ -78,6 +83,7 @@ function refFor(file: string, data: Buffer | string, mediaType: string): Artifac
  */
 export async function evaluate(input: EvaluateInput, config: Partial<EvaluatorConfig> | Record<string, unknown> | undefined, deps: EvaluateDeps): Promise<EvaluateOutput> {
   const cfg = resolveEvaluatorConfig(config);
+  if (input.runInfo !== undefined) validateRunInfo(input.runInfo, 'evaluate: runInfo');
   const read = deps.readAdapter ?? readPeftAdapter;
   const sets: EvalSet[] = input.sets.map((s) => {
     if (s.items && s.file) throw new Error(`set "${s.name}": give items or file, not both`);
@@ -96,12 +102,16 @@ export async function evaluate(input: EvaluateInput, config: Partial<EvaluatorCo
     heldOut: g.heldOut, sample: g.sample, numPrompts: g.numPrompts, adapter: readOr(g.dir, `generated LoRA ${g.heldOut}#${g.sample}`),
   }));
 
+  const probes: ProbeLora[] = (input.probes ?? []).map((p) => ({
+    kind: p.kind, scoredOn: p.scoredOn, promptsFrom: p.promptsFrom, sample: p.sample, adapter: readOr(p.dir, `probe LoRA ${probeName(p)}`),
+  }));
+
   const model = await deps.loadModel(input.baseModel.dir, input.baseModel.nameOrPath);
   let results: EvaluationResults;
   let rows;
   try {
-    ({ results, rows } = await runEvaluation({ sets, heldOut: input.heldOut, trainingLoras, generated, averageTrainingLoras: input.averageTrainingLoras }, cfg, model, deps.progress));
-    if (input.runInfo) results.runInfo = { ...input.runInfo };
+    ({ results, rows } = await runEvaluation({ sets, heldOut: input.heldOut, trainingLoras, generated, probes, averageTrainingLoras: input.averageTrainingLoras }, cfg, model, deps.progress));
+    if (input.runInfo) results.runInfo = structuredClone(input.runInfo);
   } finally {
     deps.releaseModel?.(model);
   }

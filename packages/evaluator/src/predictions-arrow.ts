@@ -5,7 +5,7 @@ import { writeFileAtomic } from '@dnd/core';
 import type { ItemResult } from './scorers';
 
 /** Bump when the columns change. */
-export const PREDICTIONS_SCHEMA_VERSION = '1';
+export const PREDICTIONS_SCHEMA_VERSION = '2'; // 2: a protocol column (paper | knowledge)
 
 /** A prediction row: the scorer's item result plus which adapter and scorer produced it. */
 export interface PredictionRow extends ItemResult {
@@ -13,11 +13,13 @@ export interface PredictionRow extends ItemResult {
   adapter: string;
   /** base | training | averaged | generated */
   role: string;
+  /** The protocol the row was scored under: paper | knowledge. */
+  protocol: string;
   scorer: string;
 }
 
 /**
- * Builds the Arrow table: set, item_id, adapter, role, scorer (Utf8), choice_scores (List<Float64>),
+ * Builds the Arrow table: set, item_id, adapter, role, protocol, scorer (Utf8), choice_scores (List<Float64>),
  * prediction, prediction_norm, gold (Int32; -1 = outside the format; null = none), correct, correct_norm
  * (Bool), output (Utf8, generated text). `metadata` goes into the schema (e.g. seed, config digest).
  */
@@ -28,6 +30,7 @@ export function predictionsTable(rows: readonly PredictionRow[], metadata: Recor
     item_id: vectorFromArray(col((r) => r.itemId), new Utf8()),
     adapter: vectorFromArray(col((r) => r.adapter), new Utf8()),
     role: vectorFromArray(col((r) => r.role), new Utf8()),
+    protocol: vectorFromArray(col((r) => r.protocol), new Utf8()),
     scorer: vectorFromArray(col((r) => r.scorer), new Utf8()),
     choice_scores: vectorFromArray(col((r) => r.choiceScores), new List(new Field('item', new Float64(), false))),
     prediction: vectorFromArray(col((r) => r.prediction), new Int32()),
@@ -58,7 +61,7 @@ export function readPredictions(buf: Uint8Array): { rows: PredictionRow[]; metad
   for (const r of t) {
     const o = r.toJSON() as any;
     rows.push({
-      set: o.set, itemId: o.item_id, adapter: o.adapter, role: o.role, scorer: o.scorer,
+      set: o.set, itemId: o.item_id, adapter: o.adapter, role: o.role, protocol: o.protocol, scorer: o.scorer,
       choiceScores: o.choice_scores ? Array.from(o.choice_scores.toArray() as Float64Array) : [],
       prediction: o.prediction, predictionNorm: o.prediction_norm ?? null, gold: o.gold ?? null,
       correct: o.correct, correctNorm: o.correct_norm ?? null, output: o.output ?? null,

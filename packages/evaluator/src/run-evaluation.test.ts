@@ -1,6 +1,7 @@
 import { resolveEvaluatorConfig } from './config';
 import { runEvaluation, type EvaluationPlan } from './run-evaluation';
 import { FakeModel, fakeAdapter, makeItems } from '../test/fake-model';
+import { deltaCosine } from './lora-geometry';
 
 // Three sets of 20 items; LoRAs trained on A and B (skills 0.6 / 0.2), one failed LoRA on C;
 // generated LoRAs for held-out set C with skills 0.8 and 0.6. The fake model is right on an item
@@ -24,10 +25,17 @@ function plan(): EvaluationPlan {
 const allItems = (p: EvaluationPlan) => p.sets.flatMap((s) => s.items);
 
 describe('runEvaluation', () => {
-  it('computes every baseline per held-out set', async () => {
+  it('computes every baseline per held-out set, under both protocols', async () => {
     const p = plan();
     const { results, rows } = await runEvaluation(p, resolveEvaluatorConfig(), new FakeModel(allItems(p), 0.3));
-    const c = results.heldOut.find((h) => h.set === 'C')!;
+    expect(results.protocols.map((x) => [x.protocol, x.scorer, x.metric])).toEqual([['paper', 'generative', 'acc'], ['knowledge', 'loglik', 'acc']]);
+    // The top level repeats the first protocol's tables (schema-1 readers).
+    expect(results.heldOut).toEqual(results.protocols[0]!.heldOut);
+    // The fake model is right on the same items whichever way it is asked, so both protocols agree.
+    expect(results.protocols[1]!.heldOut.map((h) => [h.set, h.base.value, h.generated?.value ?? null]))
+      .toEqual(results.protocols[0]!.heldOut.map((h) => [h.set, h.base.value, h.generated?.value ?? null]));
+    const c = results.protocols[1]!.heldOut.find((h) => h.set === 'C')!;
+    expect(c.chance).toBeCloseTo(0.25, 12);
     expect(c.n).toBe(20);
     expect(c.base.value).toBeCloseTo(0.3, 12);
     expect(c.training.map((t) => [t.adapter, t.acc.value])).toEqual([['lora-A', 0.6], ['lora-B', 0.2]]);
@@ -57,8 +65,14 @@ describe('runEvaluation', () => {
     expect(results.cross.cells[1]!.map((x) => x!.value)).toEqual([0.6, 0.6, 0.6]);
     expect(results.cross.cells[3]!.map((x) => x!.value)).toEqual([0, 0, 0]);
 
-    // Rows: base 3x20, lora-A/B/C 3x20 each, averaged(A+B) on C 20, averaged(B) on A 20, generated 2x20.
-    expect(rows.length).toBe(60 * 4 + 20 + 20 + 40);
+    // Paper rows: base 3x20, lora-A/B/C 3x20 each, averaged(A+B) on C 20, averaged(B) on A 20, generated 2x20.
+    // Knowledge rows (no cross matrix there): base 3x20; each LoRA on the held-out sets C, A and its own set:
+    // lora-A 2x20, lora-B 3x20, lora-C 2x20; averaged 2x20; generated 2x20.
+    expect(rows.filter((r) => r.protocol === 'paper').length).toBe(60 * 4 + 20 + 20 + 40);
+    expect(rows.filter((r) => r.protocol === 'knowledge').length).toBe(60 + 40 + 60 + 40 + 40 + 40);
+    expect(results.protocols[1]!.cross.cells[1]!.map((x) => x?.value ?? null)).toEqual([0.6, null, 0.6]); // lora-A: not scored on B
+    expect(rows.filter((r) => r.protocol === 'knowledge').every((r) => r.scorer === 'loglik' || r.scorer === 'failed')).toBe(true);
+    expect(rows.filter((r) => r.protocol === 'paper').every((r) => r.scorer === 'generative' || r.scorer === 'failed')).toBe(true);
     expect(new Set(rows.map((r) => r.role))).toEqual(new Set(['base', 'training', 'averaged', 'generated']));
     expect(results.sets.every((s) => s.subsampleSeed === null)).toBe(true);
   });
@@ -72,25 +86,68 @@ describe('runEvaluation', () => {
     expect(rows.some((r) => r.role === 'averaged')).toBe(false);
   });
 
-  it('subsamples with the fixed seed and records it', async () => {
+  it('pairs the generated LoRAs with each baseline on the same items', async () => {
+    const p = plan();
+    const { results } = await runEvaluation(p, resolveEvaluatorConfig({ protocols: ['knowledge'] }), new FakeModel(allItems(p), 0.3));
+    const c = results.protocols[0]!.heldOut.find((h) => h.set === 'C')!;
+    const by = (k: string) => c.paired.find((x) => x.against === k)!;
+    expect(c.paired.map((x) => x.against)).toEqual(['base', 'loraMean', 'averagedLora', 'bestLora']);
+    // Generated skills 0.8 / 0.6 (mean 0.7); base 0.3; lora-A 0.6, lora-B 0.2 (mean 0.4); averaged skill 0.4; best = lora-A.
+    expect(by('base').diff.mean).toBeCloseTo(0.4, 12);
+    expect(by('loraMean').diff.mean).toBeCloseTo(0.3, 12);
+    expect(by('averagedLora').diff.mean).toBeCloseTo(0.3, 12);
+    expect(by('bestLora').diff.mean).toBeCloseTo(0.1, 12);
+    expect(by('bestLora').adapters).toEqual(['lora-A']);
+    expect(by('loraMean').adapters).toEqual(['lora-A', 'lora-B']);
+    expect(by('loraMean').mcnemar).toBeNull();
+    // Every generated LoRA is right wherever the base is: discordant pairs all one way, so McNemar's p is 2 / 2^b.
+    expect(by('base').mcnemar).toEqual([{ sample: 0, b: 10, c: 0, p: expect.closeTo(2 / 2 ** 10, 12) }, { sample: 1, b: 6, c: 0, p: expect.closeTo(2 / 2 ** 6, 12) }]);
+    expect(by('bestLora').mcnemar).toEqual([{ sample: 0, b: 4, c: 0, p: expect.closeTo(0.125, 12) }, { sample: 1, b: 0, c: 0, p: 1 }]);
+    expect(by('base').diff.lo).toBeGreaterThan(0);
+    expect(by('base').diff.hi).toBeGreaterThan(0.4);
+    expect(by('base').diff).toMatchObject({ n: 20, resamples: 4000, seed: 1234 });
+    // Each LoRA on its own set against the base (cross matrix on): lora-A 0.6 vs 0.3 on A; lora-B 0.2 vs 0.3 on B; lora-C failed (left out).
+    const own = results.protocols[0]!.ownSet;
+    expect(own.map((o) => [o.adapter, o.set, o.lora.value, o.base.value])).toEqual([['lora-A', 'A', 0.6, 0.3], ['lora-B', 'B', 0.2, 0.3]]);
+    expect(own[0]!.diff.mean).toBeCloseTo(0.3, 12);
+    expect(own[0]!.mcnemar).toEqual({ b: 6, c: 0, p: expect.closeTo(2 / 2 ** 6, 12) });
+    expect(own[1]!.diff.mean).toBeCloseTo(-0.1, 12);
+    expect(own[1]!.mcnemar).toEqual({ b: 0, c: 2, p: 0.5 });
+    // Held-out A has no generated LoRAs: nothing to pair.
+    expect(results.protocols[0]!.heldOut.find((h) => h.set === 'A')!.paired).toEqual([]);
+  });
+
+  it('subsamples with the fixed seed and records it, per protocol', async () => {
     const p = plan();
     const cfg = resolveEvaluatorConfig({ maxItemsPerSet: 7, seed: 42, crossMatrix: false });
     const r1 = await runEvaluation(p, cfg, new FakeModel(allItems(p)));
     const r2 = await runEvaluation(p, cfg, new FakeModel(allItems(p)));
     expect(r1.results.sets.map((s) => [s.n, s.total, s.subsampleSeed])).toEqual([[7, 20, 42], [7, 20, 42], [7, 20, 42]]);
-    const ids = (r: typeof r1) => r.rows.filter((x) => x.adapter === 'base' && x.set === 'C').map((x) => x.itemId);
+    // The knowledge protocol takes up to 1,000 items: all 20 here.
+    expect(r1.results.protocols[1]!.sets.map((s) => [s.n, s.total, s.subsampleSeed])).toEqual([[20, 20, null], [20, 20, null], [20, 20, null]]);
+    const ids = (r: typeof r1) => r.rows.filter((x) => x.adapter === 'base' && x.set === 'C' && x.protocol === 'paper').map((x) => x.itemId);
     expect(ids(r1)).toEqual(ids(r2));
     expect(ids(r1).length).toBe(7);
     // Without the cross matrix a LoRA is scored only on held-out sets it was not trained on.
-    expect(r1.results.cells.filter((c) => c.adapter === 'lora-A').map((c) => c.set)).toEqual(['C']);
+    // The knowledge protocol scores each LoRA on its own set too (the own-set comparison).
+    expect(r1.results.cells.filter((c) => c.adapter === 'lora-A').map((c) => [c.set, c.protocol])).toEqual([['C', 'paper'], ['A', 'knowledge'], ['C', 'knowledge']]);
+    expect(r1.results.protocols[0]!.ownSet).toEqual([]);
+    expect(r1.results.protocols[1]!.ownSet.map((o) => o.adapter)).toEqual(['lora-A', 'lora-B']);
+  });
+
+  it('scores the full knowledge cross matrix when asked', async () => {
+    const p = plan();
+    const { rows, results } = await runEvaluation(p, resolveEvaluatorConfig({ protocols: ['knowledge'], knowledge: { crossMatrix: true } }), new FakeModel(allItems(p), 0.3));
+    expect(rows.length).toBe(60 * 4 + 20 + 20 + 40);
+    expect(results.cross.cells.every((row) => row.every((c) => c !== null))).toBe(true);
   });
 
   it('reports acc_norm as the headline when asked, with acc beside it in the cells', async () => {
     const p = plan();
-    const { results } = await runEvaluation(p, resolveEvaluatorConfig({ metric: 'acc_norm' }), new FakeModel(allItems(p), 0.3));
+    const { results } = await runEvaluation(p, resolveEvaluatorConfig({ protocols: ['knowledge'], knowledge: { metric: 'acc_norm' } }), new FakeModel(allItems(p), 0.3));
     expect(results.metric).toBe('acc_norm');
     for (const h of results.heldOut) {
-      const cell = results.cells.find((c) => c.adapter === 'base' && c.set === h.set)!;
+      const cell = results.cells.find((c) => c.adapter === 'base' && c.set === h.set && c.protocol === 'knowledge')!;
       expect(h.base).toEqual(cell.accNorm);
     }
     // The fake model's winner scores -2 and the rest -2.5 - 0.1 index: dividing by length favours long choices, so acc_norm differs.
@@ -122,5 +179,57 @@ describe('runEvaluation', () => {
     const r = plan();
     r.heldOut = ['Z'];
     await expect(runEvaluation(r, resolveEvaluatorConfig(), new FakeModel(allItems(r)))).rejects.toThrow(/held-out set "Z" is not among the sets/);
+  });
+});
+
+describe('runEvaluation diagnostics (probe LoRAs)', () => {
+  function probed(): EvaluationPlan {
+    const p = plan();
+    p.probes = [
+      { kind: 'promptSwap', scoredOn: 'C', promptsFrom: 'A', sample: 0, adapter: fakeAdapter(0.5) },
+      { kind: 'promptSwap', scoredOn: 'C', promptsFrom: 'B', sample: 0, adapter: fakeAdapter(0.9) },
+      { kind: 'promptSwap', scoredOn: 'C', promptsFrom: 'B', sample: 1, adapter: fakeAdapter(0.7) },
+      { kind: 'inDistribution', scoredOn: 'A', promptsFrom: 'A', sample: 0, adapter: fakeAdapter(0.5) },
+    ];
+    return p;
+  }
+  it('prompt swap: each set\'s prompts scored on the held-out set, and whether the own prompts win', async () => {
+    const p = probed();
+    const { results } = await runEvaluation(p, resolveEvaluatorConfig({ protocols: ['knowledge'], crossMatrix: false }), new FakeModel(allItems(p), 0.3));
+    const [swap] = results.protocols[0]!.promptSwap;
+    expect(swap!.set).toBe('C');
+    expect(swap!.rows.map((r) => [r.promptsFrom, r.own, r.k, r.value])).toEqual([['C', true, 2, 0.7], ['A', false, 1, 0.5], ['B', false, 2, 0.8]]);
+    expect(swap!.ownBest).toBe(false); // B's prompts (0.8) beat C's own (0.7)
+    // In-distribution: generated from A's prompts (0.5) against lora-A (0.6) and the base (0.3) on A, scored even without the cross matrix.
+    const [ind] = results.protocols[0]!.inDistribution;
+    expect(ind).toMatchObject({ set: 'A', ownLora: 'lora-A', base: { value: 0.3 }, own: { value: 0.6 }, generated: { k: 1, value: 0.5 } });
+    expect(ind!.recovered).toBeCloseTo(2 / 3, 12);
+    expect(ind!.cosine).toBeCloseTo(deltaCosine(p.probes![3]!.adapter, p.trainingLoras[0]!.adapter!), 12);
+    // Spread over generated LoRAs grouped by whose prompts made them: C (2), A (swap + in-distribution), B (2).
+    expect(results.spread!.within.map((w) => [w.group, w.count])).toEqual([['C', 2], ['A', 2], ['B', 2]]);
+    expect(results.spread!.ratio).not.toBeNull();
+  });
+  it('refuses probes that cannot be compared', async () => {
+    const cfg = resolveEvaluatorConfig({ protocols: ['knowledge'] });
+    const bad = async (probe: NonNullable<EvaluationPlan['probes']>[number], re: RegExp) => {
+      const p = plan();
+      p.probes = [probe];
+      await expect(runEvaluation(p, cfg, new FakeModel(allItems(p)))).rejects.toThrow(re);
+    };
+    await bad({ kind: 'promptSwap', scoredOn: 'B', promptsFrom: 'A', sample: 0, adapter: fakeAdapter(0.5) }, /scored on a held-out set, and "B" is not one/);
+    await bad({ kind: 'promptSwap', scoredOn: 'C', promptsFrom: 'C', sample: 0, adapter: fakeAdapter(0.5) }, /own prompts are its generated LoRAs/);
+    await bad({ kind: 'inDistribution', scoredOn: 'C', promptsFrom: 'C', sample: 0, adapter: fakeAdapter(0.5) }, /no usable training LoRA of "C"/);
+    await bad({ kind: 'inDistribution', scoredOn: 'A', promptsFrom: 'B', sample: 0, adapter: fakeAdapter(0.5) }, /comes from its own set's prompts/);
+  });
+});
+
+describe('EvaluatorConfig protocols', () => {
+  it('refuses an empty, unknown or repeated protocol list and a knowledge limit under 1,000', () => {
+    expect(() => resolveEvaluatorConfig({ protocols: [] })).toThrow(/protocols must list at least one/);
+    expect(() => resolveEvaluatorConfig({ protocols: ['paper', 'vibes'] })).toThrow(/protocols\[\] must be one of "paper", "knowledge", got "vibes"/);
+    expect(() => resolveEvaluatorConfig({ protocols: ['paper', 'paper'] })).toThrow(/lists a protocol twice/);
+    expect(() => resolveEvaluatorConfig({ knowledge: { maxItemsPerSet: 500 } })).toThrow(/knowledge.maxItemsPerSet must be 0 \(the full test split\) or at least 1000, got 500/);
+    expect(resolveEvaluatorConfig({ knowledge: { maxItemsPerSet: 0 } }).knowledge).toEqual({ metric: 'acc', maxItemsPerSet: 0, crossMatrix: false });
+    expect(() => resolveEvaluatorConfig({ knowledge: { crossMatrix: 'yes' } } as never)).toThrow(/knowledge.crossMatrix must be a boolean/);
   });
 });

@@ -1,14 +1,21 @@
 // One evaluation: which adapter is scored on which set (base, every training LoRA, the averaged LoRA
-// per held-out set, the generated LoRAs), and the baselines summarised per held-out set. In memory:
-// no files (evaluate.ts writes them). Not a scorer: see scorers.ts.
+// per held-out set, the generated LoRAs) under each protocol (paper, knowledge), and each protocol's
+// summary. In memory: no files (evaluate.ts writes them). Not a scorer (scorers.ts), not the summary
+// arithmetic (held-out-summary.ts).
 import type { LoraAdapter } from '@dnd/core';
 import { assertScorable, type EvalItem } from './eval-item';
-import type { EvaluatorConfig } from './config';
+import type { EvalProtocol, EvaluatorConfig } from './config';
+import { generatedSpread, inDistributionRows, probeName, promptSwapTables, type InDistribution, type ProbeLora, type PromptSwap } from './diagnostics';
+import type { LoraSpread } from './lora-geometry';
+import { chanceLevel, summariseProtocol, type CellResult, type CrossMatrix, type HeldOutSummary, type OwnSetComparison } from './held-out-summary';
 import { averageLoraAdapters } from './lora-average';
 import type { PredictionRow } from './predictions-arrow';
+import type { RunInfo } from './run-info';
 import { GenerativeScorer, LoglikScorer, NumericScorer, type ItemResult, type Scorer } from './scorers';
 import type { EvalModel } from './scoring-model';
-import { spread, subsample, wilson, type Accuracy } from './stats';
+import { subsample, wilson } from './stats';
+
+export type { CellResult, CrossMatrix, HeldOutSummary, OwnSetComparison, PairedComparison } from './held-out-summary';
 
 /** A scored set, already converted to items (see itemFromInstruction). */
 export interface EvalSet {
@@ -43,58 +50,66 @@ export interface EvaluationPlan {
   /** Score the element-wise average of the training LoRAs not trained on each held-out set (default true;
    *  false when the adapters are unrelated, as in `dnd evaluate`). */
   averageTrainingLoras?: boolean;
+  /** Generated LoRAs that probe the generator (prompt swap, in-distribution); optional. */
+  probes?: ProbeLora[];
 }
 
-/** One adapter on one set. */
-export interface CellResult {
-  adapter: string;
-  role: 'base' | 'training' | 'averaged' | 'generated';
-  set: string;
-  scorer: string;
-  acc: Accuracy;
-  accNorm: Accuracy | null;
-  failed: string | null;
-}
-
-/** The baselines for one held-out set, all on the same items, in the headline metric. */
-export interface HeldOutSummary {
-  set: string;
-  n: number;
-  base: Accuracy;
-  /** The training LoRAs not trained on this set. */
-  training: { adapter: string; trainedOn: string; acc: Accuracy; failed: string | null }[];
-  /** Mean over `training` (failed = 0); `pooled` is the Wilson interval of all their item outcomes together. */
-  loraMean: { value: number; pooled: Accuracy; std: number; count: number; failed: number } | null;
-  /** The best of `training` on this very set (chosen on the test items: an optimistic reference). */
-  bestLora: { adapter: string; acc: Accuracy } | null;
-  averagedLora: { adapter: string; members: string[]; acc: Accuracy } | null;
-  generated: { k: number; numPrompts: number | null; samples: { sample: number; adapter: string; acc: Accuracy }[]; value: number; std: number; min: number; max: number; pooled: Accuracy } | null;
+/** One protocol's results: its items per set, baselines and paired comparisons per held-out set, cross matrix. */
+export interface ProtocolResults {
+  protocol: EvalProtocol;
+  /** The multiple-choice scorer (numeric sets are scored by exact match in either protocol). */
+  scorer: 'loglik' | 'generative';
+  metric: 'acc' | 'acc_norm';
+  /** Per set: items available, items scored, the subsample seed when subsampled, and the chance level of the scored items. */
+  sets: { name: string; total: number; n: number; subsampleSeed: number | null; chance: number }[];
+  heldOut: HeldOutSummary[];
+  cross: CrossMatrix;
+  /** Each training LoRA against the base on its own training set (needs crossMatrix; empty without it). */
+  ownSet: OwnSetComparison[];
+  /** Per held-out set with prompt-swap probes: its own prompts' LoRAs against other sets' prompts' LoRAs. */
+  promptSwap: PromptSwap[];
+  /** Per training set with in-distribution probes: the LoRA generated from its prompts against its own LoRA. */
+  inDistribution: InDistribution[];
 }
 
 /** Everything results.json holds. */
 export interface EvaluationResults {
-  schemaVersion: 1;
+  schemaVersion: 2;
   baseModel: string;
+  config: EvaluatorConfig;
+  /** One entry per protocol, in config order. */
+  protocols: ProtocolResults[];
+  /** The first protocol's metric, scorer, sets, held-out summaries and cross matrix, at the top level for schema-1 readers. */
   metric: 'acc' | 'acc_norm';
   scorer: string;
-  config: EvaluatorConfig;
-  /** Per set: items available, items scored, and the subsample seed when subsampled. */
-  sets: { name: string; total: number; n: number; subsampleSeed: number | null }[];
+  sets: ProtocolResults['sets'];
   heldOut: HeldOutSummary[];
-  /** Rows: "base" then training LoRAs; columns: sets. Headline metric; null = not evaluated. */
-  cross: { rows: { adapter: string; trainedOn: string | null; failed: string | null }[]; cols: string[]; cells: (Accuracy | null)[][] };
+  cross: CrossMatrix;
   cells: CellResult[];
-  /** Where it was computed (tensor backend, ...), when the caller said so. */
-  runInfo?: Record<string, string>;
+  /** Distances between generated LoRAs (regular and probes) grouped by the set whose prompts made them; null with fewer than two such sets. */
+  spread: LoraSpread | null;
+  /** Where and how the run was made (run id, preset, commit, base model, encoder, backend, step times), when the caller said so. */
+  runInfo?: RunInfo;
 }
 
 /** Progress callback: done / total (adapter x set evaluations) and the last one finished. */
 export type Progress = (p: { done: number; total: number; last: string }) => void;
 
-function pickScorer(cfg: EvaluatorConfig, items: readonly EvalItem[]): Scorer {
+/** The multiple-choice scorer of a protocol: knowledge is always log-likelihood; paper uses cfg.scorer. */
+export function protocolScorer(cfg: EvaluatorConfig, protocol: EvalProtocol): 'loglik' | 'generative' {
+  return protocol === 'knowledge' ? 'loglik' : cfg.scorer;
+}
+
+/** The headline metric of a protocol (generation has acc only). */
+export function protocolMetric(cfg: EvaluatorConfig, protocol: EvalProtocol): 'acc' | 'acc_norm' {
+  if (protocol === 'knowledge') return cfg.knowledge.metric;
+  return cfg.scorer === 'loglik' ? cfg.metric : 'acc';
+}
+
+function pickScorer(cfg: EvaluatorConfig, protocol: EvalProtocol, items: readonly EvalItem[]): Scorer {
   if (items.every((i) => i.answerFormat === 'numeric')) return new NumericScorer(cfg.generative);
   if (items.some((i) => i.answerFormat === 'numeric')) throw new Error(`set "${items[0]!.set}" mixes numeric and multiple-choice items`);
-  return cfg.scorer === 'loglik' ? new LoglikScorer(cfg.batchSize) : new GenerativeScorer(cfg.generative);
+  return protocolScorer(cfg, protocol) === 'loglik' ? new LoglikScorer(cfg.batchSize) : new GenerativeScorer(cfg.generative);
 }
 
 function checkPlan(plan: EvaluationPlan): void {
@@ -115,36 +130,54 @@ function checkPlan(plan: EvaluationPlan): void {
   for (const g of plan.generated) {
     if (!plan.heldOut.includes(g.heldOut)) throw new Error(`generated LoRA sample ${g.sample} targets "${g.heldOut}", which is not a held-out set`);
   }
+  const probeNames = new Set<string>();
+  for (const p of plan.probes ?? []) {
+    const name = probeName(p);
+    if (probeNames.has(name)) throw new Error(`probe "${name}" is listed twice`);
+    probeNames.add(name);
+    if (p.kind === 'promptSwap') {
+      if (!plan.heldOut.includes(p.scoredOn)) throw new Error(`probe "${name}": prompt-swap LoRAs are scored on a held-out set, and "${p.scoredOn}" is not one`);
+      if (p.promptsFrom === p.scoredOn) throw new Error(`probe "${name}": a held-out set's own prompts are its generated LoRAs, not a swap`);
+    } else {
+      if (!names.has(p.scoredOn)) throw new Error(`probe "${name}": set "${p.scoredOn}" is not among the sets`);
+      if (p.promptsFrom !== p.scoredOn) throw new Error(`probe "${name}": an in-distribution LoRA comes from its own set's prompts (promptsFrom "${p.promptsFrom}")`);
+      if (!plan.trainingLoras.some((l) => l.trainedOn === p.scoredOn && l.adapter && !l.failed)) throw new Error(`probe "${name}": no usable training LoRA of "${p.scoredOn}" to compare with`);
+    }
+  }
 }
 
 /**
- * Runs the plan on `model`: base on every set; each training LoRA on every set (or only on the
- * held-out sets without crossMatrix); per held-out set the element-wise averaged LoRA of the training
- * LoRAs not trained on it; each generated LoRA on its held-out set. Adapters are checked against the base
- * before any scoring, so a mismatch fails fast.
+ * Runs the plan on `model` under every protocol of the config: base on every set; each training LoRA on
+ * every set (or only on the held-out sets without crossMatrix); per held-out set the element-wise averaged
+ * LoRA of the training LoRAs not trained on it; each generated LoRA on its held-out set; each probe LoRA
+ * on its set (with the own LoRA of an in-distribution probe's set scored there too). Each adapter is
+ * attached once and scored under all protocols. Adapters are checked against the base before any scoring,
+ * so a mismatch fails fast.
  * @example const { results, rows } = await runEvaluation(plan, resolveEvaluatorConfig(), model);
  */
 export async function runEvaluation(plan: EvaluationPlan, cfg: EvaluatorConfig, model: EvalModel, progress?: Progress): Promise<{ results: EvaluationResults; rows: PredictionRow[] }> {
   checkPlan(plan);
-  const sets = plan.sets.map((s) => ({
+  const limit = (p: EvalProtocol) => (p === 'knowledge' ? cfg.knowledge.maxItemsPerSet : cfg.maxItemsPerSet);
+  const protoSets = new Map(cfg.protocols.map((p) => [p, plan.sets.map((s) => ({
     name: s.name, total: s.items.length,
-    items: cfg.maxItemsPerSet > 0 ? subsample(s.items, cfg.maxItemsPerSet, cfg.seed) : s.items,
-  }));
-  const setItems = new Map(sets.map((s) => [s.name, s.items]));
+    items: limit(p) > 0 ? subsample(s.items, limit(p), cfg.seed) : s.items,
+  }))]));
 
   // Fail fast on adapters made for another base.
   const usable = [...plan.trainingLoras.filter((l) => l.adapter && !l.failed).map((l) => [l.name, l.adapter!] as const),
-    ...plan.generated.map((g) => [`generated:${g.heldOut}#${g.sample}`, g.adapter] as const)];
+    ...plan.generated.map((g) => [`generated:${g.heldOut}#${g.sample}`, g.adapter] as const),
+    ...(plan.probes ?? []).map((p) => [probeName(p), p.adapter] as const)];
   for (const [name, a] of usable) {
     try { await model.useAdapter(a); } catch (e) { throw new Error(`adapter "${name}": ${(e as Error).message}`); }
   }
   await model.useAdapter(null);
 
   // The jobs: adapter -> sets.
+  const setNames = plan.sets.map((s) => s.name);
   type Job = { adapter: string; role: CellResult['role']; lora: LoraAdapter | null; failed: string | null; sets: string[] };
-  const jobs: Job[] = [{ adapter: 'base', role: 'base', lora: null, failed: null, sets: sets.map((s) => s.name) }];
+  const jobs: Job[] = [{ adapter: 'base', role: 'base', lora: null, failed: null, sets: setNames }];
   for (const l of plan.trainingLoras) {
-    const want = cfg.crossMatrix ? sets.map((s) => s.name) : plan.heldOut.filter((h) => h !== l.trainedOn);
+    const want = cfg.crossMatrix ? setNames : plan.heldOut.filter((h) => h !== l.trainedOn);
     jobs.push({ adapter: l.name, role: 'training', lora: l.adapter, failed: l.failed ?? null, sets: want });
   }
   const averaged = new Map<string, { adapter: string; members: string[] }>();
@@ -160,78 +193,76 @@ export async function runEvaluation(plan: EvaluationPlan, cfg: EvaluatorConfig, 
   for (const g of plan.generated) {
     jobs.push({ adapter: `generated:${g.heldOut}#${g.sample}`, role: 'generated', lora: g.adapter, failed: null, sets: [g.heldOut] });
   }
+  for (const p of plan.probes ?? []) {
+    jobs.push({ adapter: probeName(p), role: 'probe', lora: p.adapter, failed: null, sets: [p.scoredOn] });
+    if (p.kind === 'inDistribution') {
+      // The own LoRA must be scored on its own set (it is with the cross matrix; add it otherwise).
+      for (const j of jobs) if (j.role === 'training' && plan.trainingLoras.find((l) => l.name === j.adapter)?.trainedOn === p.scoredOn && !j.sets.includes(p.scoredOn)) j.sets.push(p.scoredOn);
+    }
+  }
 
-  const total = jobs.reduce((a, j) => a + j.sets.length, 0);
+  // The knowledge protocol scores up to 1,000 items per set: without its own cross matrix, base and training
+  // LoRAs are scored there only on the held-out sets and on their own (and the base on every LoRA's and probe's set).
+  const ownSets = new Set([...plan.trainingLoras.map((l) => l.trainedOn), ...(plan.probes ?? []).map((p) => p.scoredOn)]);
+  const setsFor = (job: Job, protocol: EvalProtocol): string[] => {
+    if (protocol !== 'knowledge' || cfg.knowledge.crossMatrix) return protocol === 'knowledge' && (job.role === 'base' || job.role === 'training') ? setNames : job.sets;
+    if (job.role === 'base') return setNames.filter((s) => plan.heldOut.includes(s) || ownSets.has(s));
+    if (job.role === 'training') {
+      const own = plan.trainingLoras.find((l) => l.name === job.adapter)!.trainedOn;
+      return setNames.filter((s) => plan.heldOut.includes(s) || s === own);
+    }
+    return job.sets;
+  };
+  const total = jobs.reduce((a, j) => a + cfg.protocols.reduce((b, p) => b + setsFor(j, p).length, 0), 0);
   let done = 0;
   const cells: CellResult[] = [];
   const rows: PredictionRow[] = [];
   for (const job of jobs) {
     if (!job.failed) await model.useAdapter(job.lora);
-    for (const setName of job.sets) {
-      const items = setItems.get(setName)!;
-      const scorer = pickScorer(cfg, items);
-      let results: ItemResult[];
-      if (job.failed) {
-        results = items.map((it) => ({ itemId: it.id, set: it.set, choiceScores: [], prediction: -1, predictionNorm: null, gold: it.gold, correct: false, correctNorm: null, output: null }));
-      } else {
-        results = await scorer.score(model, items);
+    for (const protocol of cfg.protocols) {
+      const setItems = new Map(protoSets.get(protocol)!.map((s) => [s.name, s.items]));
+      for (const setName of setsFor(job, protocol)) {
+        const items = setItems.get(setName)!;
+        const scorer = pickScorer(cfg, protocol, items);
+        let results: ItemResult[];
+        if (job.failed) {
+          results = items.map((it) => ({ itemId: it.id, set: it.set, choiceScores: [], prediction: -1, predictionNorm: null, gold: it.gold, correct: false, correctNorm: null, output: null }));
+        } else {
+          results = await scorer.score(model, items);
+        }
+        const nOk = results.filter((r) => r.correct).length;
+        const hasNorm = !job.failed && scorer.metrics.includes('acc_norm');
+        cells.push({
+          adapter: job.adapter, role: job.role, set: setName, protocol, scorer: scorer.name, failed: job.failed,
+          acc: wilson(nOk, results.length),
+          accNorm: hasNorm ? wilson(results.filter((r) => r.correctNorm).length, results.length) : (job.failed && scorer.metrics.includes('acc_norm') ? wilson(0, results.length) : null),
+        });
+        for (const r of results) rows.push({ ...r, adapter: job.adapter, role: job.role, protocol, scorer: job.failed ? 'failed' : scorer.name });
+        progress?.({ done: ++done, total, last: `${job.adapter} on ${setName} (${protocol})` });
       }
-      const nOk = results.filter((r) => r.correct).length;
-      const hasNorm = !job.failed && scorer.metrics.includes('acc_norm');
-      cells.push({
-        adapter: job.adapter, role: job.role, set: setName, scorer: scorer.name, failed: job.failed,
-        acc: wilson(nOk, results.length),
-        accNorm: hasNorm ? wilson(results.filter((r) => r.correctNorm).length, results.length) : (job.failed && scorer.metrics.includes('acc_norm') ? wilson(0, results.length) : null),
-      });
-      for (const r of results) rows.push({ ...r, adapter: job.adapter, role: job.role, scorer: job.failed ? 'failed' : scorer.name });
-      progress?.({ done: ++done, total, last: `${job.adapter} on ${setName}` });
     }
   }
   await model.useAdapter(null);
 
-  const headline = (c: CellResult): Accuracy => (cfg.metric === 'acc_norm' && c.accNorm ? c.accNorm : c.acc);
-  const cell = (adapter: string, set: string) => cells.find((c) => c.adapter === adapter && c.set === set);
-
-  const heldOut: HeldOutSummary[] = plan.heldOut.map((h) => {
-    const base = headline(cell('base', h)!);
-    const training = plan.trainingLoras.filter((l) => l.trainedOn !== h).map((l) => {
-      const c = cell(l.name, h)!;
-      return { adapter: l.name, trainedOn: l.trainedOn, acc: headline(c), failed: c.failed };
-    });
-    let loraMean: HeldOutSummary['loraMean'] = null;
-    let bestLora: HeldOutSummary['bestLora'] = null;
-    if (training.length > 0) {
-      const s = spread(training.map((t) => t.acc.value));
-      loraMean = {
-        value: s.mean, std: s.std, count: training.length, failed: training.filter((t) => t.failed).length,
-        pooled: wilson(training.reduce((a, t) => a + t.acc.correct, 0), training.reduce((a, t) => a + t.acc.n, 0)),
-      };
-      const best = training.reduce((b, t) => (t.acc.value > b.acc.value ? t : b));
-      bestLora = { adapter: best.adapter, acc: best.acc };
-    }
-    const av = averaged.get(h);
-    const averagedLora = av ? { adapter: av.adapter, members: av.members, acc: headline(cell(av.adapter, h)!) } : null;
-    const gens = plan.generated.filter((g) => g.heldOut === h).sort((a, b) => a.sample - b.sample);
-    let generated: HeldOutSummary['generated'] = null;
-    if (gens.length > 0) {
-      const samples = gens.map((g) => ({ sample: g.sample, adapter: `generated:${h}#${g.sample}`, acc: headline(cell(`generated:${h}#${g.sample}`, h)!) }));
-      const s = spread(samples.map((x) => x.acc.value));
-      generated = {
-        k: samples.length, numPrompts: gens[0]!.numPrompts ?? null, samples, value: s.mean, std: s.std, min: s.min, max: s.max,
-        pooled: wilson(samples.reduce((a, x) => a + x.acc.correct, 0), samples.reduce((a, x) => a + x.acc.n, 0)),
-      };
-    }
-    return { set: h, n: base.n, base, training, loraMean, bestLora, averagedLora, generated };
+  const protocols: ProtocolResults[] = cfg.protocols.map((protocol) => {
+    const sets = protoSets.get(protocol)!;
+    const metric = protocolMetric(cfg, protocol);
+    const { heldOut, cross, ownSet } = summariseProtocol(protocol, metric, { heldOut: plan.heldOut, sets, trainingLoras: plan.trainingLoras, generated: plan.generated, averaged }, cells, rows, cfg.seed, cfg.bootstrapResamples);
+    const cellOf = (adapter: string, set: string) => cells.find((c) => c.protocol === protocol && c.adapter === adapter && c.set === set);
+    const headline = (c: CellResult) => (metric === 'acc_norm' && c.accNorm ? c.accNorm : c.acc);
+    const probes = plan.probes ?? [];
+    return {
+      protocol, scorer: protocolScorer(cfg, protocol), metric, heldOut, cross, ownSet,
+      promptSwap: promptSwapTables(probes, plan.generated, cellOf, headline),
+      inDistribution: inDistributionRows(probes, plan.trainingLoras, cellOf, headline),
+      sets: sets.map((s) => ({ name: s.name, total: s.total, n: s.items.length, subsampleSeed: s.items.length < s.total ? cfg.seed : null, chance: chanceLevel(s.items) })),
+    };
   });
-
-  const crossRows = [{ adapter: 'base', trainedOn: null as string | null, failed: null as string | null }, ...plan.trainingLoras.map((l) => ({ adapter: l.name, trainedOn: l.trainedOn, failed: l.failed ?? null }))];
-  const cols = sets.map((s) => s.name);
-  const cross = { rows: crossRows, cols, cells: crossRows.map((r) => cols.map((c) => { const x = cell(r.adapter, c); return x ? headline(x) : null; })) };
-
+  const first = protocols[0]!;
   const results: EvaluationResults = {
-    schemaVersion: 1, baseModel: model.baseModelNameOrPath, metric: cfg.scorer === 'loglik' ? cfg.metric : 'acc', scorer: cfg.scorer, config: cfg,
-    sets: sets.map((s) => ({ name: s.name, total: s.total, n: s.items.length, subsampleSeed: s.items.length < s.total ? cfg.seed : null })),
-    heldOut, cross, cells,
+    schemaVersion: 2, baseModel: model.baseModelNameOrPath, config: cfg, protocols,
+    metric: first.metric, scorer: first.scorer, sets: first.sets, heldOut: first.heldOut, cross: first.cross, cells,
+    spread: generatedSpread(plan.probes ?? [], plan.generated),
   };
   return { results, rows };
 }

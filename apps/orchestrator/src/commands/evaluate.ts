@@ -77,7 +77,7 @@ export async function runEvaluate(o: EvaluateCommandOptions, progress?: (s: stri
     await evaluate({
       baseModel: { dir: baseDir, nameOrPath: baseDir }, sets: sets.map((s) => ({ name: s.name, file: s.file })), heldOut: sets.map((s) => s.name),
       trainingLoras: adapters.map((a) => ({ name: a.name, trainedOn: '-', dir: a.dir })), generated: [], averageTrainingLoras: false,
-      runInfo: { 'tensor backend': backend.name, command: 'dnd evaluate' },
+      runInfo: { backend: backend.name, runId: 'dnd evaluate', date: new Date().toISOString(), baseModel: { name: path.basename(baseDir) } },
     }, cfg, {
       outDir: tmp,
       loadModel: async (dir, name) => hostCausalLM(await loadCausalLM(dir), name),
