@@ -40,6 +40,8 @@ export const CollectStepSchema = z.strictObject({
   trainFraction: z.number().gt(0).lt(1).default(C.trainFraction),
   promptTemplate: z.string().includes('{prompt}').default(C.promptTemplate).describe('"{prompt}" is replaced by the instruction'),
   skipBad: z.boolean().default(C.skipBad),
+  trainOn: z.enum(['label', 'knowledge', 'both']).optional()
+    .describe("What the LoRAs are fine-tuned on: 'label' (the sets' answer format, the default), 'knowledge' (the gold choice text after \"Question: ...\\nAnswer:\"), or both"),
 });
 
 /** buildPairs: @dnd/dataset's BuildPairsConfig. */
@@ -95,13 +97,24 @@ export const GenerativeSchema = z.strictObject({
 });
 
 /** @dnd/evaluator's EvaluatorConfig. */
+export const KnowledgeSchema = z.strictObject({
+  metric: z.enum(['acc', 'acc_norm']).default(E.knowledge.metric),
+  maxItemsPerSet: int(0).default(E.knowledge.maxItemsPerSet).refine((n) => n === 0 || n >= 1000, 'must be 0 (the full test split) or at least 1000')
+    .describe('Knowledge-protocol items per set at most: 0 = the full split, else at least 1000'),
+  crossMatrix: z.boolean().default(E.knowledge.crossMatrix),
+});
+
 export const EvaluatorSchema = z.strictObject({
+  protocols: z.array(z.enum(['paper', 'knowledge'])).min(1).default([...E.protocols])
+    .refine((p) => new Set(p).size === p.length, 'lists a protocol twice').describe('Protocols of every evaluation, in report order'),
   scorer: z.enum(['loglik', 'generative']).default(E.scorer),
   metric: z.enum(['acc', 'acc_norm']).default(E.metric),
   maxItemsPerSet: int(0).default(E.maxItemsPerSet).describe('Items per set at most (0 = all)'),
   seed: int(0, 2 ** 32 - 1).default(E.seed),
   batchSize: int(1).default(E.batchSize),
   crossMatrix: z.boolean().default(E.crossMatrix),
+  knowledge: KnowledgeSchema.prefault({}),
+  bootstrapResamples: int(100).default(E.bootstrapResamples),
   generative: GenerativeSchema.prefault({}),
 });
 

@@ -41,20 +41,20 @@ export function runSchemaFor(steps?: StepFunctions) {
  * @example validateRunConfig(config, createStepFunctions()).steps.trainGenerator
  */
 export function validateRunConfig(c: RunConfig, steps?: StepFunctions, source?: string): RunConfig {
-  const r = runSchemaFor(steps).safeParse(c, { reportInput: true });
   const head = `config${source ? ` ${source}` : ''}`;
+  // Every set name becomes a workflow id and a folder name: one name rule (validateName), wherever it came from.
+  const named = (field: string, kind: string, v: unknown): void => {
+    try { validateName(kind, v); } catch (e) { throw new BadInputError(`${head}: RunConfig.${field}: ${(e as Error).message}`); }
+  };
+  if (Array.isArray(c.sets)) c.sets.forEach((s, i) => named(`sets[${i}]`, 'set', s));
+  if (Array.isArray(c.heldOut)) c.heldOut.forEach((h, i) => named(`heldOut[${i}]`, 'held-out set', h));
+  for (const name of Object.keys(c.setDirs && typeof c.setDirs === 'object' ? c.setDirs : {})) named('setDirs', 'set', name);
+  const r = runSchemaFor(steps).safeParse(c, { reportInput: true });
   if (!r.success) {
     const issues = configIssues(r.error);
     throw new BadInputError(`${head}: ${issues.length === 1 ? '1 problem' : `${issues.length} problems`}, nothing was started:\n${issues.map((i) => `  ${i.path}: ${i.message}`).join('\n')}`);
   }
   const { $schema: _s, $comment: _c, ...out } = r.data as RunConfig & { $schema?: string; $comment?: string };
-  // Every set name becomes a workflow id and a folder name: one name rule (validateName), wherever it came from.
-  const named = (field: string, kind: string, v: unknown): void => {
-    try { validateName(kind, v); } catch (e) { throw new BadInputError(`${head}: ${field}: ${(e as Error).message}`); }
-  };
-  out.sets.forEach((s, i) => named(`sets[${i}]`, 'set', s));
-  out.heldOut.forEach((h, i) => named(`heldOut[${i}]`, 'held-out set', h));
-  for (const name of Object.keys(out.setDirs ?? {})) named('setDirs', 'set', name);
   for (const [name, check] of Object.entries(steps?.validate ?? {})) {
     try {
       check!(out.steps[name as StepName]);
