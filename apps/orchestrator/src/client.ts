@@ -1,7 +1,9 @@
 // Client-side operations of the dnd command: start a pipeline, read its progress (the `progress` query
 // plus the heartbeats of pending activities), cancel, and the nightly Schedule. Not the worker.
 import { Client, Connection, ScheduleOverlapPolicy, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
+import { execFileSync } from 'child_process';
 import { defaultPayloadConverter } from '@temporalio/common';
+import { canonicalJson, sha256Hex } from '@dnd/core';
 import { plannedSteps } from './run-plan';
 import { connectOptions, type TemporalConnectionConfig } from './connection-options';
 import { explainConnect, type AddressSource } from './connection-error';
@@ -20,12 +22,21 @@ export async function connectClient(address: string, namespace = 'default', secu
 
 /** Starts dndPipeline with workflow id = runId on the CPU queue. */
 export async function startPipeline(client: Client, input: PipelineInput): Promise<WorkflowHandle> {
-  return client.workflow.start('dndPipeline', { taskQueue: input.config.temporal.cpuQueue, workflowId: input.runId, args: [input] });
+  return client.workflow.start('dndPipeline', { taskQueue: input.config.temporal.cpuQueue, workflowId: input.runId, args: [{ runMeta: runMetaOf(input.config), ...input }] });
+}
+
+/** When a run starts, the commit of the code (when run from a git checkout) and its config's digest: for the report. */
+export function runMetaOf(config: RunConfig): NonNullable<PipelineInput['runMeta']> {
+  let commit: string | undefined;
+  try {
+    commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: __dirname, stdio: ['ignore', 'pipe', 'ignore'], timeout: 5000 }).toString().trim() || undefined;
+  } catch { /* not a checkout, or no git */ }
+  return { date: new Date().toISOString(), ...(commit ? { commit } : {}), configDigest: sha256Hex(canonicalJson(config)) };
 }
 
 /** Starts leaveOneOut with workflow id = runId on the CPU queue. */
 export async function startLeaveOneOut(client: Client, input: LeaveOneOutInput): Promise<WorkflowHandle> {
-  return client.workflow.start('leaveOneOut', { taskQueue: input.config.temporal.cpuQueue, workflowId: input.runId, args: [input] });
+  return client.workflow.start('leaveOneOut', { taskQueue: input.config.temporal.cpuQueue, workflowId: input.runId, args: [{ runMeta: runMetaOf(input.config), ...input }] });
 }
 
 /** One line of progress: a workflow and what it is doing now. */

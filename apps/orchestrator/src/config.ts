@@ -7,7 +7,7 @@ import { resolveTaskSet } from '@dnd/dataset';
 import { BadInputError, mergeConfig, resolveInside, validateName } from '@dnd/core';
 import { z } from 'zod';
 import { configIssues, RunConfigSchema, runConfigSchema, StepConfigsSchema } from './config-schema';
-import type { StepFunctions, StepName } from './step-functions';
+import type { StepFunctions, StepName } from './step-contract';
 import type { RunConfig } from './types';
 
 /** Where presets live: `dnd run <name>` reads `<PRESETS_DIR>/<name>.json`. */

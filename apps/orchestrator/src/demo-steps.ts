@@ -1,10 +1,10 @@
 // Tiny real step functions that honour the StepFunctions contract: they read the task sets, write
 // small safetensors/JSON artifacts, checkpoint unit by unit and resume. Placeholders for the @dnd/*
-// steps (wired in steps.ts) and the tests' workload; NOT the method: no LM, no encoder, no decoder.
+// steps (chosen in step-selection.ts) and the tests' workload; NOT the method: no LM, no encoder, no decoder.
 import * as fs from 'fs';
 import * as path from 'path';
 import { readSafetensors, writeSafetensors, type ArtifactRef, type TensorData } from '@dnd/core';
-import { BadInputError, type StepContext, type StepFunctions } from './step-functions';
+import { BadInputError, type StepContext, type StepFunctions } from './step-contract';
 
 /** Options of the demo steps. */
 export interface DemoStepOptions {
@@ -166,7 +166,7 @@ export function createDemoSteps(opts: DemoStepOptions = {}): StepFunctions {
       const rows = input.sets.map((set) => ({ set, prompts: readPrompts(input.setDirs[set]!, set, max).length, generatorNorm: Number(norm.toFixed(6)) }));
       fs.writeFileSync(path.join(outDir, 'report.json'), JSON.stringify({ kind: 'demo', rows }, null, 2));
       fs.writeFileSync(path.join(outDir, 'report.md'), [
-        '# dnd report (demo steps)', '', 'Placeholder steps: no model was trained or scored. Wire the @dnd/* steps in apps/orchestrator/src/steps.ts.', '',
+        '# dnd report (demo steps)', '', 'Placeholder steps: no model was trained or scored. The @dnd/* steps are chosen in apps/orchestrator/src/step-selection.ts.', '',
         '| set | prompts | generator norm |', '|---|---|---|', ...rows.map((r) => `| ${r.set} | ${r.prompts} | ${r.generatorNorm} |`), '',
       ].join('\n'));
       return { sets: input.sets.length, generatorNorm: norm };

@@ -1,8 +1,8 @@
 // Public API of @dnd/orchestrator: everything other packages may use is exported here by name.
 export { buildCli } from './cli';
-export type { StepContext, StepFunction, StepFunctions, StepName, CollectSetInput, BuildPairsInput, TrainGeneratorInput, EvaluateInput } from './step-functions';
-export { BadInputError } from './step-functions';
-export { createStepFunctions } from './steps';
+export type { StepContext, StepFunction, StepFunctions, StepName, CollectSetInput, BuildPairsInput, TrainGeneratorInput, EvaluateInput } from './step-contract';
+export { BadInputError } from './step-contract';
+export { createStepFunctions } from './step-selection';
 export { createRealSteps, REAL_STEP_DEFAULTS, REAL_STEP_VERSIONS } from './real-steps';
 export type { RealSteps, RealStepOptions, CollectStepConfig, TrainGeneratorStepConfig, EvaluateStepConfig } from './real-steps';
 export { resolveModelDir, modelsDir } from './assets';

@@ -7,7 +7,7 @@ import { BACKEND_ORDER, BadInputError, isBadInput } from '@dnd/core';
 import { DEFAULT_COLLECT_CONFIG, loadTaskSet, trainingExample } from '@dnd/dataset';
 import { assertScorable, itemFromInstruction } from '@dnd/evaluator';
 import { setDirOf, validateRunConfig } from './config';
-import type { StepFunctions } from './step-functions';
+import type { StepFunctions } from './step-contract';
 import type { RunConfig } from './types';
 
 /** What preflight looked at, per set (for the log line of `dnd run`). */

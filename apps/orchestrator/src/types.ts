@@ -74,6 +74,8 @@ export interface CollectZooInput {
 export interface PipelineInput {
   runId: string;
   preset: string | null;
+  /** When the run started, its commit and config digest (for the report; absent in older histories). */
+  runMeta?: { date: string; commit?: string; configDigest: string };
   config: RunConfig;
   /** Reuse a collected zoo (leaveOneOut shares one) instead of collecting. */
   zoo?: ZooEntry[];
@@ -96,6 +98,7 @@ export interface PipelineResult {
 export interface LeaveOneOutInput {
   runId: string;
   preset: string | null;
+  runMeta?: PipelineInput['runMeta'];
   config: RunConfig;
   runDir: string;
   address: string;

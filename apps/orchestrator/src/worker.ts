@@ -1,6 +1,6 @@
 // Builds a dnd worker: the CPU role polls the CPU queue with every workflow and activity; the GPU role
 // polls the GPU queue with activities only (its presence on that queue is what routes training there).
-// Not the CLI (cli.ts) and not the step logic (steps.ts chooses the step functions).
+// Not the CLI (cli.ts) and not the step logic (step-selection.ts chooses the step functions).
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -8,7 +8,7 @@ import { monitorEventLoopDelay } from 'perf_hooks';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { currentBackend, sha256Hex, writeFileAtomic, type ArtifactStore } from '@dnd/core';
 import { createActivities } from './activities';
-import type { StepFunctions } from './step-functions';
+import type { StepFunctions } from './step-contract';
 
 /** Options of createDndWorker. */
 export interface DndWorkerOptions {
@@ -24,7 +24,7 @@ export interface DndWorkerOptions {
   identity?: string;
   /**
    * Concurrent activities (default 8). The real steps run their model work one at a time per process (a
-   * lock in real-steps.ts), so the slots hold waiting steps and quick activities (pickQueue, writeManifest):
+   * StepSlot in activities/run-step.ts), so the slots hold waiting steps and quick activities (pickQueue, writeManifest):
    * with 2, two model steps waiting on the lock kept a fold's writeManifest queued for minutes.
    */
   maxConcurrentActivityTaskExecutions?: number;

@@ -1,4 +1,4 @@
-// The real steps (src/real-steps.ts) end to end through a real Temporal dev server on tiny real parts:
+// The real steps (src/real-steps/) end to end through a real Temporal dev server on tiny real parts:
 // @dnd/lm's tiny Llama fixture (HF dir), @dnd/encoder's tiny BERT fixture, two 12-item sets, a 2-layer
 // decoder chain. Checks what each step hands the next, the report, that a re-run computes nothing, and that a
 // generator training attempt that dies is retried from its last checkpoint.

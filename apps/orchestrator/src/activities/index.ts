@@ -1,5 +1,5 @@
 // createActivities(deps): the activities the dnd workflows call, as thin wrappers over the step
-// functions (src/step-functions.ts) plus queue choice, aliases and the run manifest.
+// functions (src/step-contract.ts) plus queue choice, aliases and the run manifest.
 // Not the steps' logic, and nothing Temporal-specific beyond the activity context.
 import * as fs from 'fs';
 import * as os from 'os';
@@ -8,7 +8,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { digestPath, LocalArtifactStore, writeRunManifest, type ArtifactRef, type ArtifactStore, type RunManifest } from '@dnd/core';
 import { setDirOf } from '../config';
-import type { StepFunctions } from '../step-functions';
+import type { RunMeta, StepFunctions } from '../step-contract';
 import type { QueueChoice, RunConfig, StepResult, ZooEntry } from '../types';
 import { runStep } from './run-step';
 import { StepSlot } from './step-slot';
@@ -104,7 +104,7 @@ export function createActivities(deps: ActivityDeps) {
     },
 
     /** Scores a generator on sets; the output is the report directory. */
-    async evaluate(args: { generator: ArtifactRef; sets: string[]; config: RunConfig }): Promise<StepResult> {
+    async evaluate(args: { generator: ArtifactRef; sets: string[]; config: RunConfig; run?: RunMeta }): Promise<StepResult> {
       const { generator, sets, config } = args;
       if (sets.length === 0) throw ApplicationFailure.create({ message: 'evaluate: no sets to evaluate', type: 'BadInput', nonRetryable: true });
       const cfg = config.steps.evaluate;
@@ -112,7 +112,7 @@ export function createActivities(deps: ActivityDeps) {
       return runStep(env, {
         step: 'evaluate', version: steps.versions.evaluate, keyConfig: { cfg, seed: config.seed, sets: sorted },
         inputDigests: [generator.sha256, ...sorted.map((s) => setDigest(config, s))], mediaType: 'application/vnd.dnd.report+dir',
-        validate: check('evaluate', cfg), input: { generator, sets: sorted, setDirs: Object.fromEntries(sorted.map((s) => [s, setDirOf(config, s)])), config: cfg, seed: config.seed },
+        validate: check('evaluate', cfg), input: { ...(args.run ? { run: args.run } : {}), generator, sets: sorted, setDirs: Object.fromEntries(sorted.map((s) => [s, setDirOf(config, s)])), config: cfg, seed: config.seed },
       }, steps.evaluate);
     },
 

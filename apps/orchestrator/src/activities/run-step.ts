@@ -6,7 +6,7 @@ import * as path from 'path';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { artifactKey, isBadInput, type ArtifactRef, type ArtifactStore } from '@dnd/core';
-import type { StepContext, StepFunction } from '../step-functions';
+import type { StepContext, StepFunction } from '../step-contract';
 import type { Progress, StepResult } from '../types';
 import { heartbeatTickMs, type StepSlot } from './step-slot';
 

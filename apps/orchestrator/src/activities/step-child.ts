@@ -4,7 +4,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { currentBackend, type ArtifactRef } from '@dnd/core';
-import type { StepContext, StepFunctions } from '../step-functions';
+import type { StepContext, StepFunctions } from '../step-contract';
 import { deserializeError, serializeError, type FromChild, type ReplyMessage, type StartMessage, type ToChild } from './step-ipc';
 
 const send = (m: FromChild): Promise<void> => new Promise((resolve) => {

@@ -7,9 +7,10 @@ import { fork, type ChildProcess } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { Context } from '@temporalio/activity';
-import type { StepContext, StepFunction, StepFunctions, StepName } from '../step-functions';
+import type { StepContext, StepFunction, StepFunctions, StepName } from '../step-contract';
 import { deserializeError, serializeError, type FromChild, type StartMessage } from './step-ipc';
 import { heartbeatTickMs } from './step-slot';
+import { moveContents } from '../move-contents';
 
 /** Where the child finds its step functions, and how it is run. */
 export interface StepProcessOptions {
@@ -36,18 +37,6 @@ process.on('exit', () => {
 function childEntry(): { file: string; execArgv: string[] } {
   if (!TS) return { file: path.join(__dirname, 'step-child.js'), execArgv: [] };
   return { file: path.join(__dirname, 'step-child.ts'), execArgv: ['-r', path.resolve(__dirname, '..', '..', 'test', 'support', 'register.cjs')] };
-}
-
-/** Moves every entry of `from` into `to` (renames; copies across file systems). */
-function moveContents(from: string, to: string): void {
-  for (const f of fs.readdirSync(from)) {
-    const [a, b] = [path.join(from, f), path.join(to, f)];
-    try {
-      fs.renameSync(a, b);
-    } catch {
-      fs.cpSync(a, b, { recursive: true });
-    }
-  }
 }
 
 /**
@@ -99,7 +88,7 @@ export function runStepInChild(step: StepName, input: unknown, outDir: string, c
   });
 
   const start: StartMessage = {
-    t: 'start', module: o.module ?? path.join(__dirname, '..', TS ? 'steps.ts' : 'steps.js'), factory: o.factory ?? 'createStepFunctions',
+    t: 'start', module: o.module ?? path.join(__dirname, '..', TS ? 'step-selection.ts' : 'step-selection.js'), factory: o.factory ?? 'createStepFunctions',
     step, input, outDir, workDir: ctx.workDir, resume: ctx.resume,
   };
   child.send(start);
@@ -126,7 +115,7 @@ export function runStepInChild(step: StepName, input: unknown, outDir: string, c
 /**
  * `local` with each step run in a child process (runStepInChild); defaults, versions and validation stay
  * in this process (no model work). The child builds its own StepFunctions from `opts.module`, which must
- * choose the same steps as `local` (both default to src/steps.ts, which reads DND_STEPS).
+ * choose the same steps as `local` (both default to src/step-selection.ts, which reads DND_STEPS).
  * @example createDndWorker({ ..., steps: inChildProcesses(createStepFunctions()) })
  */
 export function inChildProcesses(local: StepFunctions, opts: StepProcessOptions = {}): StepFunctions {

@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import { runConfigJsonSchema } from '../config-schema';
 import { loadRunConfig } from '../config';
-import { createStepFunctions } from '../steps';
+import { createStepFunctions } from '../step-selection';
 
 /**
  * Adds `config schema` and `config show <preset|config.json>` to `program`.

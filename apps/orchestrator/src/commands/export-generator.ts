@@ -13,7 +13,7 @@ import { packageVersions } from '../activities/versions';
 import { DEFAULT_RUN_CONFIG } from '../config';
 import { runFiles, type SavedRun } from '../session';
 
-/** The fields of the pipeline's trainGenerator generator.json this command reads (written by real-steps.ts). */
+/** The fields of the pipeline's trainGenerator generator.json this command reads (written by real-steps/train-generator-step.ts). */
 interface PipelineGeneratorInfo {
   encoder: string;
   encoderDigest: string;

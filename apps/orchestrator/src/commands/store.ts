@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { isAtomicTempName, LocalArtifactStore, type EntryCheck } from '@dnd/core';
 import { loadRunConfig } from '../config';
 import { ownerAlive, runLockFile, type RunLockOwner } from '../run-lock';
-import { createStepFunctions } from '../steps';
+import { createStepFunctions } from '../step-selection';
 
 /** What verifyStore found. */
 export interface StoreVerifyResult {

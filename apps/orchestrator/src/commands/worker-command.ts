@@ -9,9 +9,9 @@ import { NativeConnection, type Worker } from '@temporalio/worker';
 import { openArtifactStore, writeFileAtomic } from '@dnd/core';
 import { loadRunConfig } from '../config';
 import { connectOptions, describeConnection, resolveConnection, type ConnectionFlags } from '../connection-options';
-import type { StepFunctions } from '../step-functions';
+import type { StepFunctions } from '../step-contract';
 import { inChildProcesses } from '../activities/step-process';
-import { createStepFunctions } from '../steps';
+import { createStepFunctions } from '../step-selection';
 import { createDndWorker, type DndWorkerOptions } from '../worker';
 
 /** The flags of `dnd worker` (connection flags included). */

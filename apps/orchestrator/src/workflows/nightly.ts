@@ -3,7 +3,7 @@
 import { executeChild, workflowInfo } from '@temporalio/workflow';
 import type { NightlyInput, StepResult } from '../types';
 import { quickActivities, trackProgress } from './common';
-import { evaluate } from './steps';
+import { evaluate } from './step-workflows';
 
 /** Resolves `generatorAlias`, then runs the evaluate child workflow on `config.sets`. */
 export async function nightlyEvaluation(input: NightlyInput): Promise<StepResult> {

@@ -5,7 +5,7 @@ import { evaluatedSets, foldId, pipelineZooSets } from '../run-plan';
 import type { LeaveOneOutInput, PipelineInput, PipelineResult, StepResult } from '../types';
 import { collectZoo } from './collect-zoo';
 import { badInput, quickActivities, trackProgress } from './common';
-import { buildPairs, evaluate, trainGenerator } from './steps';
+import { buildPairs, evaluate, trainGenerator } from './step-workflows';
 
 /** The whole method on one config: zoo, pairs, generator, report, manifest. Children are `<id>/zoo`, `<id>/pairs`, ... */
 export async function dndPipeline(input: PipelineInput): Promise<PipelineResult> {
@@ -30,7 +30,7 @@ export async function dndPipeline(input: PipelineInput): Promise<PipelineResult>
   if (!input.zoo) ids.push(...zooSets.map((s) => `${base}/zoo/${s}`));
   const pairs = await child('pairs', () => executeChild(buildPairs, { workflowId: `${base}/pairs`, args: [{ zoo, config }] }));
   const generator = await child('train', () => executeChild(trainGenerator, { workflowId: `${base}/train`, args: [{ pairs, config }] }));
-  const report = await child('evaluate', () => executeChild(evaluate, { workflowId: `${base}/evaluate`, args: [{ generator: generator.ref, sets: evalSets, config }] }));
+  const report = await child('evaluate', () => executeChild(evaluate, { workflowId: `${base}/evaluate`, args: [{ generator: generator.ref, sets: evalSets, config, run: { runId: input.runId, ...(input.preset ? { preset: input.preset } : {}), ...(input.runMeta ?? {}) } }] }));
 
   p.stage = 'manifest';
   const steps: StepResult[] = [...zoo.map((z) => z.result), pairs, generator, report];
@@ -62,7 +62,7 @@ export async function leaveOneOut(input: LeaveOneOutInput): Promise<PipelineResu
     p.children.push(id);
     return executeChild(dndPipeline, {
       workflowId: id,
-      args: [{ runId: foldId(input.runId, set), preset: input.preset, config: { ...config, heldOut: [set] }, zoo, runDir: foldId(input.runDir, set), address: input.address }],
+      args: [{ runId: foldId(input.runId, set), preset: input.preset, runMeta: input.runMeta, config: { ...config, heldOut: [set] }, zoo, runDir: foldId(input.runDir, set), address: input.address }],
     }).then((r) => (p.finished.push(set), r));
   }));
   p.stage = 'done';

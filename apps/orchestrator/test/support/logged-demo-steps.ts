@@ -3,7 +3,7 @@
 // processes. Test support only.
 import * as fs from 'fs';
 import { createDemoSteps } from '../../src/demo-steps';
-import type { StepFunctions } from '../../src/step-functions';
+import type { StepFunctions } from '../../src/step-contract';
 
 export function createLoggedDemoSteps(): StepFunctions {
   const log = process.env['DND_TEST_UNIT_LOG'];

@@ -1,4 +1,4 @@
-// A finished pipeline run on tiny real parts, made by calling the real steps (src/real-steps.ts) in order
+// A finished pipeline run on tiny real parts, made by calling the real steps (src/real-steps/) in order
 // without Temporal: @dnd/lm's tiny Llama collects 3 snapshots per set on two 12-item sets, pairs, a 2-layer
 // decoder trained for 4 steps on the tiny BERT's conditions, and the evaluate step's generated LoRAs and
 // report; stored in a LocalArtifactStore with the run directory (config.json, manifest.json) and the
@@ -11,7 +11,7 @@ import { tinyBertFixtureDir } from '@dnd/encoder';
 import { LATEST_GENERATOR_ALIAS } from '../../src/activities';
 import { createRealSteps, REAL_STEP_DEFAULTS } from '../../src/real-steps';
 import { saveRun } from '../../src/session';
-import type { StepContext } from '../../src/step-functions';
+import type { StepContext } from '../../src/step-contract';
 import type { RunConfig } from '../../src/types';
 import { DATA_DIR, testConfig } from './env';
 import { TINY_LLAMA } from './tiny-generator';

@@ -1,6 +1,6 @@
 // The contract between the orchestrator and the packages' pipeline steps: what each step function
 // takes, what it may call back (checkpoints, heartbeats, cancellation) and where it writes.
-// Not an implementation: src/steps.ts wires the real @dnd/* functions, src/demo-steps.ts tiny ones.
+// Not an implementation: src/step-selection.ts wires the real @dnd/* functions, src/demo-steps.ts tiny ones.
 import type { ArtifactRef } from '@dnd/core';
 
 /**
@@ -65,8 +65,22 @@ export interface TrainGeneratorInput {
   seed: number;
 }
 
+/** What a report says about the run that made it (not part of the step's key: a reused report keeps its own). */
+export interface RunMeta {
+  runId?: string;
+  preset?: string;
+  /** When the run started, ISO 8601. */
+  date?: string;
+  /** The code's git commit, when the command ran from a checkout. */
+  commit?: string;
+  /** sha256 of the run's canonical config. */
+  configDigest?: string;
+}
+
 /** Input of evaluate: generate LoRA for each set's prompts and score them (method §6). */
 export interface EvaluateInput {
+  /** The run, for the report's header. */
+  run?: RunMeta;
   generator: ArtifactRef;
   sets: string[];
   /** Each evaluated set's folder, by name. */

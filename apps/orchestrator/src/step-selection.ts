@@ -1,6 +1,6 @@
 // THE one place where the pipeline's step functions are chosen: the real @dnd/* steps (real-steps.ts),
-// or the demo steps (demo-steps.ts, no model) when DND_STEPS=demo. Not the contract (step-functions.ts).
-import type { StepFunctions } from './step-functions';
+// or the demo steps (demo-steps.ts, no model) when DND_STEPS=demo. Not the contract (step-contract.ts).
+import type { StepFunctions } from './step-contract';
 import { createDemoSteps } from './demo-steps';
 
 /**

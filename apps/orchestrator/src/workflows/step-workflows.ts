@@ -1,6 +1,7 @@
 // buildPairs, trainGenerator and evaluate as workflows of one activity each, so that the pipeline
 // shows them as children and each can run alone (nightlyEvaluation runs evaluate). Deterministic only.
 import type { ArtifactRef } from '@dnd/core';
+import type { RunMeta } from '../step-contract';
 import type { RunConfig, StepResult, ZooEntry } from '../types';
 import { onBestQueue, stepActivities, trackProgress } from './common';
 
@@ -21,7 +22,7 @@ export async function trainGenerator(input: { pairs: StepResult; config: RunConf
 }
 
 /** Scores a generator on `sets`; returns the report reference. */
-export async function evaluate(input: { generator: ArtifactRef; sets: string[]; config: RunConfig }): Promise<StepResult> {
+export async function evaluate(input: { generator: ArtifactRef; sets: string[]; config: RunConfig; run?: RunMeta }): Promise<StepResult> {
   const p = trackProgress('evaluating');
   const r = await stepActivities(input.config).evaluate(input);
   p.stage = 'done';
