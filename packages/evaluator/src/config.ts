@@ -12,8 +12,10 @@ export interface EvaluatorConfig {
   maxItemsPerSet: number;
   /** Seed of the subsample (recorded in the report). */
   seed: number;
-  /** Continuations per scoreContinuations call. */
+  /** Continuations per scoreContinuations call (per adapter when several adapters share a pass). */
   batchSize: number;
+  /** Log-likelihood: adapters scored together on a set per forward pass (per-row LoRA); 1 = one adapter after another. */
+  adaptersPerPass: number;
   /** Score every training LoRA on every set (the LoRA-by-set cross matrix), not only on the held-out sets. */
   crossMatrix: boolean;
   generative: GenerativeOptions;
@@ -26,6 +28,7 @@ export const DEFAULT_EVALUATOR_CONFIG: EvaluatorConfig = {
   maxItemsPerSet: 0, // all items: subsampling widens the intervals and must be asked for
   seed: 1234, // any fixed value; it is printed in every report that subsamples
   batchSize: 32, // keeps a batch of logits small on a 2-core machine
+  adaptersPerPass: 16, // a held-out set's ~14 adapters + base in one or two passes; activations grow with it (~1 GB at 16 x 32)
   crossMatrix: true, // the heat map needs every LoRA on every set
   generative: {
     maxNewTokens: 16, // "the correct answer is answer1" is 8-10 tokens
@@ -45,6 +48,7 @@ export function validateEvaluatorConfig(cfg: EvaluatorConfig, where = 'Evaluator
   checkNumber(where, 'maxItemsPerSet', cfg.maxItemsPerSet, { min: 0, integer: true });
   checkNumber(where, 'seed', cfg.seed, { min: 0, max: 2 ** 32 - 1, integer: true });
   checkNumber(where, 'batchSize', cfg.batchSize, { min: 1, integer: true });
+  checkNumber(where, 'adaptersPerPass', cfg.adaptersPerPass, { min: 1, integer: true });
   if (typeof cfg.crossMatrix !== 'boolean') throw new Error(`${where}.crossMatrix must be a boolean, got ${JSON.stringify(cfg.crossMatrix)}`);
   const g = cfg.generative;
   checkNumber(`${where}.generative`, 'maxNewTokens', g.maxNewTokens, { min: 1, integer: true });

@@ -14,7 +14,7 @@ import { runEvaluation, type EvalSet, type EvaluationResults, type GeneratedLora
 import type { EvalModel } from './scoring-model';
 
 /** Bump when outputs change for the same input and config (part of the orchestrator's cache key). */
-export const EVALUATE_STEP_VERSION = '2'; // 2: results carry runInfo (tensor backend)
+export const EVALUATE_STEP_VERSION = '3'; // 3: shared-prefix and multi-adapter scoring (same numbers up to float rounding); 2: results carry runInfo
 
 /** A set: items as typed data, or an instruction-format JSON file to convert. */
 export interface EvaluateSetInput {

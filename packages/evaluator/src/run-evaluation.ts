@@ -118,7 +118,9 @@ function checkPlan(plan: EvaluationPlan): void {
  * Runs the plan on `model`: base on every set; each training LoRA on every set (or only on the
  * held-out sets without crossMatrix); per held-out set the element-wise averaged LoRA of the training
  * LoRAs not trained on it; each generated LoRA on its held-out set. Adapters are checked against the base
- * before any scoring, so a mismatch fails fast.
+ * before any scoring, so a mismatch fails fast. With the log-likelihood scorer and a model that scores several
+ * adapters per pass, a set's adapters are scored together (cfg.adaptersPerPass at a time); results and
+ * prediction rows come out in plan order either way.
  * @example const { results, rows } = await runEvaluation(plan, resolveEvaluatorConfig(), model);
  */
 export async function runEvaluation(plan: EvaluationPlan, cfg: EvaluatorConfig, model: EvalModel, progress?: Progress): Promise<{ results: EvaluationResults; rows: PredictionRow[] }> {
@@ -160,19 +162,43 @@ export async function runEvaluation(plan: EvaluationPlan, cfg: EvaluatorConfig, 
 
   const total = jobs.reduce((a, j) => a + j.sets.length, 0);
   let done = 0;
+  const scored = new Map<string, ItemResult[]>(); // `${adapter}\n${set}`
+  const key = (adapter: string, set: string): string => `${adapter}\n${set}`;
+  const finish = (job: Job, setName: string, results: ItemResult[]): void => {
+    scored.set(key(job.adapter, setName), results);
+    progress?.({ done: ++done, total, last: `${job.adapter} on ${setName}` });
+  };
+  // Log-likelihood on a set: the adapters that score it go together, up to adaptersPerPass per pass.
+  for (const s of sets) {
+    const scorer = pickScorer(cfg, s.items);
+    if (!(scorer instanceof LoglikScorer) || cfg.adaptersPerPass < 2 || !model.scoreContinuationsMulti) continue;
+    const group = jobs.filter((j) => !j.failed && j.sets.includes(s.name));
+    if (group.length < 2) continue;
+    for (let i = 0; i < group.length; i += cfg.adaptersPerPass) {
+      const part = group.slice(i, i + cfg.adaptersPerPass);
+      const res = await scorer.scoreMany(model, part.map((j) => j.lora), s.items);
+      part.forEach((j, k) => finish(j, s.name, res[k]!));
+    }
+  }
+  // The rest one adapter at a time (generative and numeric scorers, failed LoRAs, a model without multi-adapter scoring).
+  for (const job of jobs) {
+    const todo = job.sets.filter((s) => !scored.has(key(job.adapter, s)));
+    if (todo.length === 0) continue;
+    if (!job.failed) await model.useAdapter(job.lora);
+    for (const setName of todo) {
+      const items = setItems.get(setName)!;
+      finish(job, setName, job.failed
+        ? items.map((it) => ({ itemId: it.id, set: it.set, choiceScores: [], prediction: -1, predictionNorm: null, gold: it.gold, correct: false, correctNorm: null, output: null }))
+        : await pickScorer(cfg, items).score(model, items));
+    }
+  }
+  // Cells and prediction rows in plan order (adapter, then set), however they were scored.
   const cells: CellResult[] = [];
   const rows: PredictionRow[] = [];
   for (const job of jobs) {
-    if (!job.failed) await model.useAdapter(job.lora);
     for (const setName of job.sets) {
-      const items = setItems.get(setName)!;
-      const scorer = pickScorer(cfg, items);
-      let results: ItemResult[];
-      if (job.failed) {
-        results = items.map((it) => ({ itemId: it.id, set: it.set, choiceScores: [], prediction: -1, predictionNorm: null, gold: it.gold, correct: false, correctNorm: null, output: null }));
-      } else {
-        results = await scorer.score(model, items);
-      }
+      const scorer = pickScorer(cfg, setItems.get(setName)!);
+      const results = scored.get(key(job.adapter, setName))!;
       const nOk = results.filter((r) => r.correct).length;
       const hasNorm = !job.failed && scorer.metrics.includes('acc_norm');
       cells.push({
@@ -181,7 +207,6 @@ export async function runEvaluation(plan: EvaluationPlan, cfg: EvaluatorConfig, 
         accNorm: hasNorm ? wilson(results.filter((r) => r.correctNorm).length, results.length) : (job.failed && scorer.metrics.includes('acc_norm') ? wilson(0, results.length) : null),
       });
       for (const r of results) rows.push({ ...r, adapter: job.adapter, role: job.role, scorer: job.failed ? 'failed' : scorer.name });
-      progress?.({ done: ++done, total, last: `${job.adapter} on ${setName}` });
     }
   }
   await model.useAdapter(null);

@@ -1,9 +1,11 @@
 // Pluggable scorers over a ScoringModel: multiple-choice log-likelihood (acc, acc_norm exactly as
-// lm-evaluation-harness computes them), generative with strict answer parsing, numeric exact match.
+// lm-evaluation-harness computes them; several adapters at once when the model can), generative with strict
+// answer parsing, numeric exact match.
 // Not the evaluation plan (which adapters on which sets): see evaluate.ts.
 import { assertScorable, type EvalItem } from './eval-item';
 import { numbersEqual, parseChoice, parseNumber, type ParseMode } from './answer-parse';
-import type { ScoringModel } from './scoring-model';
+import type { LoraAdapter } from '@dnd/core';
+import type { ContinuationRequest, ContinuationScore, EvalModel, ScoringModel } from './scoring-model';
 
 /** One item's outcome, the row that goes to predictions.arrow. */
 export interface ItemResult {
@@ -63,29 +65,57 @@ export class LoglikScorer implements Scorer {
   constructor(private readonly batchSize = 64) {}
 
   async score(model: ScoringModel, items: readonly EvalItem[]): Promise<ItemResult[]> {
+    const [res] = await this.scoreChunks(items, 1, (reqs) => model.scoreContinuations(reqs, { batchSize: this.batchSize }).then((r) => [r]));
+    return res!;
+  }
+
+  /**
+   * The same results as `score` under each adapter in turn (null = the bare base), computed together when the
+   * model scores several adapters per forward pass (ScoringModel.scoreContinuationsMulti); one adapter after
+   * another through `useAdapter` otherwise. Returns [adapters.length][items.length].
+   * @example const [base, a] = await new LoglikScorer().scoreMany(model, [null, adapter], items);
+   */
+  async scoreMany(model: EvalModel, adapters: readonly (LoraAdapter | null)[], items: readonly EvalItem[]): Promise<ItemResult[][]> {
+    if (model.scoreContinuationsMulti && adapters.length > 1) {
+      const multi = model.scoreContinuationsMulti.bind(model);
+      return this.scoreChunks(items, adapters.length, (reqs) => multi([...adapters], reqs, { batchSize: this.batchSize }));
+    }
+    const out: ItemResult[][] = [];
+    for (const a of adapters) { await model.useAdapter(a); out.push(await this.score(model, items)); }
+    return out;
+  }
+
+  /** Requests in chunks of whole items (at most batchSize requests, a larger item alone), so a context's choices stay together. */
+  private async scoreChunks(items: readonly EvalItem[], K: number, run: (reqs: ContinuationRequest[]) => Promise<ContinuationScore[][]>): Promise<ItemResult[][]> {
     bySet(items);
-    const reqs: { context: string; continuation: string }[] = [];
+    for (const it of items) if (it.answerFormat === 'numeric') throw new Error(`loglik scorer: item ${it.id} is numeric; use the numeric scorer`);
+    const lls: number[][] = Array.from({ length: K }, () => []);
+    const flush = async (reqs: ContinuationRequest[]): Promise<void> => {
+      const out = await run(reqs);
+      if (out.length !== K) throw new Error(`scoring returned ${out.length} adapters' scores for ${K}`);
+      out.forEach((o, k) => {
+        if (o.length !== reqs.length) throw new Error(`scoreContinuations returned ${o.length} scores for ${reqs.length} requests`);
+        for (const x of o) lls[k]!.push(x.logprob);
+      });
+    };
+    let chunk: ContinuationRequest[] = [];
     for (const it of items) {
-      if (it.answerFormat === 'numeric') throw new Error(`loglik scorer: item ${it.id} is numeric; use the numeric scorer`);
-      for (const c of it.choices) reqs.push({ context: it.context, continuation: ` ${c}` });
+      if (chunk.length > 0 && chunk.length + it.choices.length > this.batchSize) { await flush(chunk); chunk = []; }
+      for (const c of it.choices) chunk.push({ context: it.context, continuation: ` ${c}` });
     }
-    const lls: number[] = [];
-    for (let i = 0; i < reqs.length; i += this.batchSize) {
-      const batch = reqs.slice(i, i + this.batchSize);
-      const out = await model.scoreContinuations(batch, { batchSize: this.batchSize });
-      if (out.length !== batch.length) throw new Error(`scoreContinuations returned ${out.length} scores for ${batch.length} requests`);
-      for (const o of out) lls.push(o.logprob);
-    }
-    let k = 0;
-    return items.map((it) => {
-      const ll = lls.slice(k, k + it.choices.length);
-      k += it.choices.length;
-      const pred = argmaxFirst(ll);
-      const predNorm = argmaxFirst(ll.map((v, i) => v / pyLen(it.choices[i]!)));
-      return {
-        itemId: it.id, set: it.set, choiceScores: ll, prediction: pred, predictionNorm: predNorm, gold: it.gold,
-        correct: pred === it.gold, correctNorm: predNorm === it.gold, output: null,
-      };
+    if (chunk.length) await flush(chunk);
+    return lls.map((all) => {
+      let k = 0;
+      return items.map((it) => {
+        const ll = all.slice(k, k + it.choices.length);
+        k += it.choices.length;
+        const pred = argmaxFirst(ll);
+        const predNorm = argmaxFirst(ll.map((v, i) => v / pyLen(it.choices[i]!)));
+        return {
+          itemId: it.id, set: it.set, choiceScores: ll, prediction: pred, predictionNorm: predNorm, gold: it.gold,
+          correct: pred === it.gold, correctNorm: predNorm === it.gold, output: null,
+        };
+      });
     });
   }
 }
