@@ -12,7 +12,7 @@ export interface EvaluatorConfig {
   maxItemsPerSet: number;
   /** Seed of the subsample (recorded in the report). */
   seed: number;
-  /** Continuations per scoreContinuations call (per adapter when several adapters share a pass). */
+  /** Continuations per scoreContinuations call; with several adapters per pass, the model splits a pass among them. */
   batchSize: number;
   /** Log-likelihood: adapters scored together on a set per forward pass (per-row LoRA); 1 = one adapter after another. */
   adaptersPerPass: number;
@@ -28,7 +28,7 @@ export const DEFAULT_EVALUATOR_CONFIG: EvaluatorConfig = {
   maxItemsPerSet: 0, // all items: subsampling widens the intervals and must be asked for
   seed: 1234, // any fixed value; it is printed in every report that subsamples
   batchSize: 32, // keeps a batch of logits small on a 2-core machine
-  adaptersPerPass: 16, // a held-out set's ~14 adapters + base in one or two passes; activations grow with it (~1 GB at 16 x 32)
+  adaptersPerPass: 16, // a held-out set's ~14 adapters + base share passes; a pass keeps batchSize requests in total
   crossMatrix: true, // the heat map needs every LoRA on every set
   generative: {
     maxNewTokens: 16, // "the correct answer is answer1" is 8-10 tokens

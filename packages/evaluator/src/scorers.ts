@@ -65,7 +65,7 @@ export class LoglikScorer implements Scorer {
   constructor(private readonly batchSize = 64) {}
 
   async score(model: ScoringModel, items: readonly EvalItem[]): Promise<ItemResult[]> {
-    const [res] = await this.scoreChunks(items, 1, (reqs) => model.scoreContinuations(reqs, { batchSize: this.batchSize }).then((r) => [r]));
+    const [res] = await this.scoreChunks(items, 1, this.batchSize, (reqs) => model.scoreContinuations(reqs, { batchSize: this.batchSize }).then((r) => [r]));
     return res!;
   }
 
@@ -78,15 +78,15 @@ export class LoglikScorer implements Scorer {
   async scoreMany(model: EvalModel, adapters: readonly (LoraAdapter | null)[], items: readonly EvalItem[]): Promise<ItemResult[][]> {
     if (model.scoreContinuationsMulti && adapters.length > 1) {
       const multi = model.scoreContinuationsMulti.bind(model);
-      return this.scoreChunks(items, adapters.length, (reqs) => multi([...adapters], reqs, { batchSize: this.batchSize }));
+      return this.scoreChunks(items, adapters.length, this.batchSize * adapters.length, (reqs) => multi([...adapters], reqs, { batchSize: this.batchSize }));
     }
     const out: ItemResult[][] = [];
     for (const a of adapters) { await model.useAdapter(a); out.push(await this.score(model, items)); }
     return out;
   }
 
-  /** Requests in chunks of whole items (at most batchSize requests, a larger item alone), so a context's choices stay together. */
-  private async scoreChunks(items: readonly EvalItem[], K: number, run: (reqs: ContinuationRequest[]) => Promise<ContinuationScore[][]>): Promise<ItemResult[][]> {
+  /** Requests in chunks of whole items (at most `chunkSize` requests, a larger item alone), so a context's choices stay together. */
+  private async scoreChunks(items: readonly EvalItem[], K: number, chunkSize: number, run: (reqs: ContinuationRequest[]) => Promise<ContinuationScore[][]>): Promise<ItemResult[][]> {
     bySet(items);
     for (const it of items) if (it.answerFormat === 'numeric') throw new Error(`loglik scorer: item ${it.id} is numeric; use the numeric scorer`);
     const lls: number[][] = Array.from({ length: K }, () => []);
@@ -100,7 +100,7 @@ export class LoglikScorer implements Scorer {
     };
     let chunk: ContinuationRequest[] = [];
     for (const it of items) {
-      if (chunk.length > 0 && chunk.length + it.choices.length > this.batchSize) { await flush(chunk); chunk = []; }
+      if (chunk.length > 0 && chunk.length + it.choices.length > chunkSize) { await flush(chunk); chunk = []; }
       for (const c of it.choices) chunk.push({ context: it.context, continuation: ` ${c}` });
     }
     if (chunk.length) await flush(chunk);

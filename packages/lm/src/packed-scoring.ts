@@ -113,8 +113,10 @@ export interface TokenScores { lp: Float32Array; greedy: Uint8Array }
 
 /**
  * Scores packed rows in batches; with a bank, every batch runs once per adapter in one forward pass
- * (K * B rows). Returns out[k][req] (k = 0 only without a bank). `numReqs` sizes the result.
- * The caller has called ensurePositions for the largest position.
+ * (K * B rows). `batchSize` counts requests per pass in total: with K adapters a batch holds batchSize / K
+ * requests of each (at least one packed row), so a pass stays the size of a one-adapter pass (measured: passes
+ * K times larger ran slower per item on 2 cores, docs/benchmarks.md `## eval`). Returns out[k][req] (k = 0 only
+ * without a bank); `numReqs` sizes the result. The caller has called ensurePositions for the largest position.
  */
 export async function scorePackedRows(m: ModelParts, rows: readonly PackedRow[], numReqs: number, batchSize: number, padId: number, bank: LoraBank | null = null): Promise<TokenScores[][]> {
   const K = bank?.K ?? 1;
@@ -123,7 +125,7 @@ export async function scorePackedRows(m: ModelParts, rows: readonly PackedRow[],
   const saved = m.bank;
   m.bank = bank;
   try {
-    for (const batch of batchRows(rows, batchSize)) {
+    for (const batch of batchRows(rows, Math.max(1, Math.floor(batchSize / K)))) {
       const B = batch.length; const T = Math.max(...batch.map((r) => r.ids.length));
       const ids = new Int32Array(B * T).fill(padId); const pos = new Int32Array(B * T);
       batch.forEach((r, b) => { ids.set(r.ids, b * T); pos.set(r.pos, b * T); });

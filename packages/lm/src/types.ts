@@ -20,7 +20,7 @@ export interface ScoreResult {
 
 /** Options for scoreContinuations. */
 export interface ScoreOptions {
-  /** Requests per forward pass (padded together); with several adapters, requests per adapter per pass. */
+  /** Requests per forward pass (padded together); with K adapters, batchSize / K of each (at least one context's requests). */
   batchSize?: number;
   /**
    * Run each distinct context once and let every continuation of it attend to its keys and values (default
