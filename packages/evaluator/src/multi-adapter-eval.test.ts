@@ -42,7 +42,12 @@ it('scores a set\'s adapters in one pass with the results of one adapter at a ti
     let multiCalls = 0;
     const counted = { ...model, scoreContinuationsMulti: (...a: Parameters<NonNullable<typeof model.scoreContinuationsMulti>>) => { multiCalls++; return model.scoreContinuationsMulti!(...a); } };
     const one = await runEvaluation(plan, resolveEvaluatorConfig({ adaptersPerPass: 1, batchSize: 8 }), model);
-    const many = await runEvaluation(plan, resolveEvaluatorConfig({ adaptersPerPass: 3, batchSize: 8 }), counted);
+    const beats: { done: number; total: number; last: string }[] = [];
+    const many = await runEvaluation(plan, resolveEvaluatorConfig({ adaptersPerPass: 3, batchSize: 8 }), counted, (p) => beats.push(p));
+    // Progress between cells too (heartbeats on full test sets), never going back, ending at the total.
+    expect(beats.some((b) => /3 adapters on piqa: \d+\/10 items/.test(b.last))).toBe(true);
+    beats.forEach((b, i) => expect(b.done).toBeGreaterThanOrEqual(i ? beats[i - 1]!.done : 0));
+    expect(beats[beats.length - 1]!.done).toBe(beats[0]!.total);
     expect(multiCalls).toBeGreaterThan(0);
     expect(many.results.cells.map((c) => [c.adapter, c.set, c.acc.correct, c.accNorm?.correct])).toEqual(one.results.cells.map((c) => [c.adapter, c.set, c.acc.correct, c.accNorm?.correct]));
     expect(many.rows.length).toBe(one.rows.length);

@@ -164,6 +164,10 @@ export async function runEvaluation(plan: EvaluationPlan, cfg: EvaluatorConfig, 
   let done = 0;
   const scored = new Map<string, ItemResult[]>(); // `${adapter}\n${set}`
   const key = (adapter: string, set: string): string => `${adapter}\n${set}`;
+  // Between cells too (a cell on a full test set runs for minutes): same `done`, the items so far in `last`.
+  const tick = (what: string, setName: string, n: number) => (itemsDone: number): void => {
+    progress?.({ done, total, last: `${what} on ${setName}: ${itemsDone}/${n} items` });
+  };
   const finish = (job: Job, setName: string, results: ItemResult[]): void => {
     scored.set(key(job.adapter, setName), results);
     progress?.({ done: ++done, total, last: `${job.adapter} on ${setName}` });
@@ -176,7 +180,7 @@ export async function runEvaluation(plan: EvaluationPlan, cfg: EvaluatorConfig, 
     if (group.length < 2) continue;
     for (let i = 0; i < group.length; i += cfg.adaptersPerPass) {
       const part = group.slice(i, i + cfg.adaptersPerPass);
-      const res = await scorer.scoreMany(model, part.map((j) => j.lora), s.items);
+      const res = await scorer.scoreMany(model, part.map((j) => j.lora), s.items, tick(`${part.length} adapters`, s.name, s.items.length));
       part.forEach((j, k) => finish(j, s.name, res[k]!));
     }
   }
@@ -189,7 +193,7 @@ export async function runEvaluation(plan: EvaluationPlan, cfg: EvaluatorConfig, 
       const items = setItems.get(setName)!;
       finish(job, setName, job.failed
         ? items.map((it) => ({ itemId: it.id, set: it.set, choiceScores: [], prediction: -1, predictionNorm: null, gold: it.gold, correct: false, correctNorm: null, output: null }))
-        : await pickScorer(cfg, items).score(model, items));
+        : await pickScorer(cfg, items).score(model, items, tick(job.adapter, setName, items.length)));
     }
   }
   // Cells and prediction rows in plan order (adapter, then set), however they were scored.

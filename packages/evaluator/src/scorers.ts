@@ -29,7 +29,8 @@ export interface Scorer {
   readonly name: string;
   /** Metric names this scorer fills; the first is the headline metric. */
   readonly metrics: readonly ('acc' | 'acc_norm')[];
-  score(model: ScoringModel, items: readonly EvalItem[]): Promise<ItemResult[]>;
+  /** `onItems(done)` is called after each call to the model with the items scored so far (for heartbeats). */
+  score(model: ScoringModel, items: readonly EvalItem[], onItems?: (done: number) => void): Promise<ItemResult[]>;
 }
 
 /** numpy.argmax: the first index of the maximum (NaN never wins here; all-NaN gives 0). */
@@ -64,8 +65,8 @@ export class LoglikScorer implements Scorer {
   readonly metrics = ['acc', 'acc_norm'] as const;
   constructor(private readonly batchSize = 64) {}
 
-  async score(model: ScoringModel, items: readonly EvalItem[]): Promise<ItemResult[]> {
-    const [res] = await this.scoreChunks(items, 1, this.batchSize, (reqs) => model.scoreContinuations(reqs, { batchSize: this.batchSize }).then((r) => [r]));
+  async score(model: ScoringModel, items: readonly EvalItem[], onItems?: (done: number) => void): Promise<ItemResult[]> {
+    const [res] = await this.scoreChunks(items, 1, (reqs) => model.scoreContinuations(reqs, { batchSize: this.batchSize }).then((r) => [r]), onItems);
     return res!;
   }
 
@@ -75,23 +76,29 @@ export class LoglikScorer implements Scorer {
    * another through `useAdapter` otherwise. Returns [adapters.length][items.length].
    * @example const [base, a] = await new LoglikScorer().scoreMany(model, [null, adapter], items);
    */
-  async scoreMany(model: EvalModel, adapters: readonly (LoraAdapter | null)[], items: readonly EvalItem[]): Promise<ItemResult[][]> {
+  async scoreMany(model: EvalModel, adapters: readonly (LoraAdapter | null)[], items: readonly EvalItem[], onItems?: (done: number) => void): Promise<ItemResult[][]> {
     if (model.scoreContinuationsMulti && adapters.length > 1) {
       const multi = model.scoreContinuationsMulti.bind(model);
-      return this.scoreChunks(items, adapters.length, this.batchSize * adapters.length, (reqs) => multi([...adapters], reqs, { batchSize: this.batchSize }));
+      return this.scoreChunks(items, adapters.length, (reqs) => multi([...adapters], reqs, { batchSize: this.batchSize }), onItems);
     }
     const out: ItemResult[][] = [];
-    for (const a of adapters) { await model.useAdapter(a); out.push(await this.score(model, items)); }
+    for (const a of adapters) { await model.useAdapter(a); out.push(await this.score(model, items, onItems)); }
     return out;
   }
 
-  /** Requests in chunks of whole items (at most `chunkSize` requests, a larger item alone), so a context's choices stay together. */
-  private async scoreChunks(items: readonly EvalItem[], K: number, chunkSize: number, run: (reqs: ContinuationRequest[]) => Promise<ContinuationScore[][]>): Promise<ItemResult[][]> {
+  /**
+   * Requests in chunks of whole items (at most batchSize requests, a larger item alone), so a context's choices
+   * stay together; with K adapters each chunk is one call for all of them.
+   */
+  private async scoreChunks(items: readonly EvalItem[], K: number, run: (reqs: ContinuationRequest[]) => Promise<ContinuationScore[][]>, onItems?: (done: number) => void): Promise<ItemResult[][]> {
     bySet(items);
     for (const it of items) if (it.answerFormat === 'numeric') throw new Error(`loglik scorer: item ${it.id} is numeric; use the numeric scorer`);
     const lls: number[][] = Array.from({ length: K }, () => []);
+    let itemsDone = 0; let chunkItems = 0;
     const flush = async (reqs: ContinuationRequest[]): Promise<void> => {
       const out = await run(reqs);
+      itemsDone += chunkItems; chunkItems = 0;
+      onItems?.(itemsDone);
       if (out.length !== K) throw new Error(`scoring returned ${out.length} adapters' scores for ${K}`);
       out.forEach((o, k) => {
         if (o.length !== reqs.length) throw new Error(`scoreContinuations returned ${o.length} scores for ${reqs.length} requests`);
@@ -100,7 +107,8 @@ export class LoglikScorer implements Scorer {
     };
     let chunk: ContinuationRequest[] = [];
     for (const it of items) {
-      if (chunk.length > 0 && chunk.length + it.choices.length > chunkSize) { await flush(chunk); chunk = []; }
+      if (chunk.length > 0 && chunk.length + it.choices.length > this.batchSize) { await flush(chunk); chunk = []; }
+      chunkItems++;
       for (const c of it.choices) chunk.push({ context: it.context, continuation: ` ${c}` });
     }
     if (chunk.length) await flush(chunk);
@@ -133,13 +141,14 @@ export interface GenerativeOptions {
   batchSize: number;
 }
 
-async function generateAll(model: ScoringModel, items: readonly EvalItem[], o: GenerativeOptions): Promise<string[]> {
+async function generateAll(model: ScoringModel, items: readonly EvalItem[], o: GenerativeOptions, onItems?: (done: number) => void): Promise<string[]> {
   const outs: string[] = [];
   for (let i = 0; i < items.length; i += o.batchSize) {
     const prompts = items.slice(i, i + o.batchSize).map((it) => o.template.split('{prompt}').join(it.prompt));
     const got = await model.generate(prompts, { maxNewTokens: o.maxNewTokens, greedy: o.greedy, temperature: o.temperature, seed: o.seed + i });
     if (got.length !== prompts.length) throw new Error(`generate returned ${got.length} outputs for ${prompts.length} prompts`);
     outs.push(...got);
+    onItems?.(outs.length);
   }
   return outs;
 }
@@ -154,9 +163,9 @@ export class GenerativeScorer implements Scorer {
   readonly metrics = ['acc'] as const;
   constructor(private readonly o: GenerativeOptions) {}
 
-  async score(model: ScoringModel, items: readonly EvalItem[]): Promise<ItemResult[]> {
+  async score(model: ScoringModel, items: readonly EvalItem[], onItems?: (done: number) => void): Promise<ItemResult[]> {
     bySet(items);
-    const outs = await generateAll(model, items, this.o);
+    const outs = await generateAll(model, items, this.o, onItems);
     return items.map((it, i) => {
       const pred = parseChoice(outs[i]!, it.answerFormat, it.choices.length, this.o.parse);
       return { itemId: it.id, set: it.set, choiceScores: [], prediction: pred, predictionNorm: null, gold: it.gold, correct: pred >= 0 && pred === it.gold, correctNorm: null, output: outs[i]! };
@@ -173,9 +182,9 @@ export class NumericScorer implements Scorer {
   readonly metrics = ['acc'] as const;
   constructor(private readonly o: GenerativeOptions) {}
 
-  async score(model: ScoringModel, items: readonly EvalItem[]): Promise<ItemResult[]> {
+  async score(model: ScoringModel, items: readonly EvalItem[], onItems?: (done: number) => void): Promise<ItemResult[]> {
     bySet(items);
-    const outs = await generateAll(model, items, this.o);
+    const outs = await generateAll(model, items, this.o, onItems);
     return items.map((it, i) => {
       const ok = numbersEqual(parseNumber(outs[i]!), it.target ?? '');
       return { itemId: it.id, set: it.set, choiceScores: [], prediction: -1, predictionNorm: null, gold: it.gold, correct: ok, correctNorm: null, output: outs[i]! };
