@@ -187,6 +187,7 @@ function yieldingEvalModel(m: EvalModel): EvalModel {
     baseModelNameOrPath: m.baseModelNameOrPath,
     useAdapter: (a) => m.useAdapter(a),
     scoreContinuations: async (items, o) => { await yieldToEventLoop(); return m.scoreContinuations(items, o); },
+    ...(m.scoreContinuationsMulti ? { scoreContinuationsMulti: async (as: Parameters<NonNullable<EvalModel['scoreContinuationsMulti']>>[0], items: Parameters<EvalModel['scoreContinuations']>[0], o?: Record<string, unknown>) => { await yieldToEventLoop(); return m.scoreContinuationsMulti!(as, items, o); } } : {}),
     generate: async (prompts, o) => { await yieldToEventLoop(); return m.generate(prompts, o); },
   };
 }
