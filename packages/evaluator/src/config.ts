@@ -36,7 +36,7 @@ export interface EvaluatorConfig {
   bootstrapResamples: number;
   /** Seed of the subsample (recorded in the report). */
   seed: number;
-  /** Continuations per scoreContinuations call. */
+  /** Continuations per scoreContinuations call; with several adapters per pass, the model splits a pass among them. */
   batchSize: number;
   /** Score every training LoRA on every set (the LoRA-by-set cross matrix), not only on the held-out sets. */
   crossMatrix: boolean;

@@ -79,7 +79,7 @@ describe('runEvaluation', () => {
 
   it('scores no averaged LoRA when told the adapters are unrelated (dnd evaluate)', async () => {
     const p = { ...plan(), averageTrainingLoras: false };
-    const { results, rows } = await runEvaluation(p, resolveEvaluatorConfig(), new FakeModel(allItems(p), 0.3));
+    const { results, rows } = await runEvaluation(p, resolveEvaluatorConfig({ protocols: ['paper'] }), new FakeModel(allItems(p), 0.3));
     expect(results.heldOut.map((h) => h.averagedLora)).toEqual([null, null]);
     expect(results.heldOut.find((h) => h.set === 'C')!.loraMean!.value).toBeCloseTo(0.4, 12);
     expect(rows.length).toBe(60 * 4 + 40);

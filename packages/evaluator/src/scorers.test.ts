@@ -1,8 +1,9 @@
 import type { EvalItem } from './eval-item';
 import { DEFAULT_EVALUATOR_CONFIG } from './config';
 import { GenerativeScorer, LoglikScorer, NumericScorer, argmaxFirst, pyLen } from './scorers';
+import type { LoraAdapter } from '@dnd/core';
 import type { ContinuationRequest, ScoringModel } from './scoring-model';
-import { FakeModel, makeItems } from '../test/fake-model';
+import { FakeModel, fakeAdapter, makeItems } from '../test/fake-model';
 
 /** A model that returns a fixed log-likelihood per continuation text and records the requests. */
 function tableModel(ll: Record<string, number>): ScoringModel & { seen: ContinuationRequest[]; batches: number[] } {
@@ -38,13 +39,34 @@ describe('LoglikScorer (lm-evaluation-harness multiple_choice)', () => {
     expect(pyLen('café')).toBe(4);
     expect(pyLen('😀x')).toBe(2);
   });
-  it('batches across item boundaries and maps scores back to items', async () => {
+  it("batches whole items (a context's choices stay in one call) and maps scores back to items", async () => {
     const m = tableModel({ ' a': -3, ' b': -1, ' c': -2 });
     const items = [item('x/0', ['a', 'b', 'c'], 1), item('x/1', ['c', 'a'], 0), item('x/2', ['a', 'b'], 0)];
-    const rs = await new LoglikScorer(2).score(m, items);
-    expect(m.batches).toEqual([2, 2, 2, 1]);
+    const rs = await new LoglikScorer(4).score(m, items);
+    expect(m.batches).toEqual([3, 4]); // not [4, 3]: x/0's choices are not split
     expect(rs.map((r) => r.prediction)).toEqual([1, 0, 1]);
     expect(rs.map((r) => r.correct)).toEqual([true, true, false]);
+  });
+  it('scoreMany: several adapters in one call when the model can, the same results as adapter after adapter', async () => {
+    const items = makeItems('s', 20);
+    const skills = [0.2, 0.5, 0.9];
+    const adapters = [null, fakeAdapter(skills[1]!), fakeAdapter(skills[2]!)];
+    const one = new FakeModel(items, skills[0]);
+    const multiCalls: number[] = [];
+    const multi = Object.assign(new FakeModel(items, skills[0]), {
+      async scoreContinuationsMulti(this: FakeModel, as: (LoraAdapter | null)[], reqs: ContinuationRequest[]) {
+        multiCalls.push(as.length);
+        const out = [];
+        for (const a of as) { await this.useAdapter(a); out.push(await this.scoreContinuations(reqs)); }
+        return out;
+      },
+    });
+    const want = await new LoglikScorer(8).scoreMany(one, adapters, items);
+    const got = await new LoglikScorer(8).scoreMany(multi, adapters, items);
+    expect(got).toEqual(want);
+    expect(multiCalls.length).toBeGreaterThan(0);
+    expect(multiCalls.every((k) => k === 3)).toBe(true);
+    expect(want.map((r) => r.filter((x) => x.correct).length)).toEqual([4, 10, 18]); // each adapter's own skill
   });
   it('refuses unlabeled and empty sets', async () => {
     const m = tableModel({});

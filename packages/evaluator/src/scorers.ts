@@ -1,9 +1,11 @@
 // Pluggable scorers over a ScoringModel: multiple-choice log-likelihood (acc, acc_norm exactly as
-// lm-evaluation-harness computes them), generative with strict answer parsing, numeric exact match.
+// lm-evaluation-harness computes them; several adapters at once when the model can), generative with strict
+// answer parsing, numeric exact match.
 // Not the evaluation plan (which adapters on which sets): see evaluate.ts.
 import { assertScorable, type EvalItem } from './eval-item';
 import { numbersEqual, parseChoice, parseNumber, type ParseMode } from './answer-parse';
-import type { ScoringModel } from './scoring-model';
+import type { LoraAdapter } from '@dnd/core';
+import type { ContinuationRequest, ContinuationScore, EvalModel, ScoringModel } from './scoring-model';
 
 /** One item's outcome, the row that goes to predictions.arrow. */
 export interface ItemResult {
@@ -27,7 +29,8 @@ export interface Scorer {
   readonly name: string;
   /** Metric names this scorer fills; the first is the headline metric. */
   readonly metrics: readonly ('acc' | 'acc_norm')[];
-  score(model: ScoringModel, items: readonly EvalItem[]): Promise<ItemResult[]>;
+  /** `onItems(done)` is called after each call to the model with the items scored so far (for heartbeats). */
+  score(model: ScoringModel, items: readonly EvalItem[], onItems?: (done: number) => void): Promise<ItemResult[]>;
 }
 
 /** numpy.argmax: the first index of the maximum (NaN never wins here; all-NaN gives 0). */
@@ -62,30 +65,65 @@ export class LoglikScorer implements Scorer {
   readonly metrics = ['acc', 'acc_norm'] as const;
   constructor(private readonly batchSize = 64) {}
 
-  async score(model: ScoringModel, items: readonly EvalItem[]): Promise<ItemResult[]> {
+  async score(model: ScoringModel, items: readonly EvalItem[], onItems?: (done: number) => void): Promise<ItemResult[]> {
+    const [res] = await this.scoreChunks(items, 1, (reqs) => model.scoreContinuations(reqs, { batchSize: this.batchSize }).then((r) => [r]), onItems);
+    return res!;
+  }
+
+  /**
+   * The same results as `score` under each adapter in turn (null = the bare base), computed together when the
+   * model scores several adapters per forward pass (ScoringModel.scoreContinuationsMulti); one adapter after
+   * another through `useAdapter` otherwise. Returns [adapters.length][items.length].
+   * @example const [base, a] = await new LoglikScorer().scoreMany(model, [null, adapter], items);
+   */
+  async scoreMany(model: EvalModel, adapters: readonly (LoraAdapter | null)[], items: readonly EvalItem[], onItems?: (done: number) => void): Promise<ItemResult[][]> {
+    if (model.scoreContinuationsMulti && adapters.length > 1) {
+      const multi = model.scoreContinuationsMulti.bind(model);
+      return this.scoreChunks(items, adapters.length, (reqs) => multi([...adapters], reqs, { batchSize: this.batchSize }), onItems);
+    }
+    const out: ItemResult[][] = [];
+    for (const a of adapters) { await model.useAdapter(a); out.push(await this.score(model, items, onItems)); }
+    return out;
+  }
+
+  /**
+   * Requests in chunks of whole items (at most batchSize requests, a larger item alone), so a context's choices
+   * stay together; with K adapters each chunk is one call for all of them.
+   */
+  private async scoreChunks(items: readonly EvalItem[], K: number, run: (reqs: ContinuationRequest[]) => Promise<ContinuationScore[][]>, onItems?: (done: number) => void): Promise<ItemResult[][]> {
     bySet(items);
-    const reqs: { context: string; continuation: string }[] = [];
+    for (const it of items) if (it.answerFormat === 'numeric') throw new Error(`loglik scorer: item ${it.id} is numeric; use the numeric scorer`);
+    const lls: number[][] = Array.from({ length: K }, () => []);
+    let itemsDone = 0; let chunkItems = 0;
+    const flush = async (reqs: ContinuationRequest[]): Promise<void> => {
+      const out = await run(reqs);
+      itemsDone += chunkItems; chunkItems = 0;
+      onItems?.(itemsDone);
+      if (out.length !== K) throw new Error(`scoring returned ${out.length} adapters' scores for ${K}`);
+      out.forEach((o, k) => {
+        if (o.length !== reqs.length) throw new Error(`scoreContinuations returned ${o.length} scores for ${reqs.length} requests`);
+        for (const x of o) lls[k]!.push(x.logprob);
+      });
+    };
+    let chunk: ContinuationRequest[] = [];
     for (const it of items) {
-      if (it.answerFormat === 'numeric') throw new Error(`loglik scorer: item ${it.id} is numeric; use the numeric scorer`);
-      for (const c of it.choices) reqs.push({ context: it.context, continuation: ` ${c}` });
+      if (chunk.length > 0 && chunk.length + it.choices.length > this.batchSize) { await flush(chunk); chunk = []; }
+      chunkItems++;
+      for (const c of it.choices) chunk.push({ context: it.context, continuation: ` ${c}` });
     }
-    const lls: number[] = [];
-    for (let i = 0; i < reqs.length; i += this.batchSize) {
-      const batch = reqs.slice(i, i + this.batchSize);
-      const out = await model.scoreContinuations(batch, { batchSize: this.batchSize });
-      if (out.length !== batch.length) throw new Error(`scoreContinuations returned ${out.length} scores for ${batch.length} requests`);
-      for (const o of out) lls.push(o.logprob);
-    }
-    let k = 0;
-    return items.map((it) => {
-      const ll = lls.slice(k, k + it.choices.length);
-      k += it.choices.length;
-      const pred = argmaxFirst(ll);
-      const predNorm = argmaxFirst(ll.map((v, i) => v / pyLen(it.choices[i]!)));
-      return {
-        itemId: it.id, set: it.set, choiceScores: ll, prediction: pred, predictionNorm: predNorm, gold: it.gold,
-        correct: pred === it.gold, correctNorm: predNorm === it.gold, output: null,
-      };
+    if (chunk.length) await flush(chunk);
+    return lls.map((all) => {
+      let k = 0;
+      return items.map((it) => {
+        const ll = all.slice(k, k + it.choices.length);
+        k += it.choices.length;
+        const pred = argmaxFirst(ll);
+        const predNorm = argmaxFirst(ll.map((v, i) => v / pyLen(it.choices[i]!)));
+        return {
+          itemId: it.id, set: it.set, choiceScores: ll, prediction: pred, predictionNorm: predNorm, gold: it.gold,
+          correct: pred === it.gold, correctNorm: predNorm === it.gold, output: null,
+        };
+      });
     });
   }
 }
@@ -103,13 +141,14 @@ export interface GenerativeOptions {
   batchSize: number;
 }
 
-async function generateAll(model: ScoringModel, items: readonly EvalItem[], o: GenerativeOptions): Promise<string[]> {
+async function generateAll(model: ScoringModel, items: readonly EvalItem[], o: GenerativeOptions, onItems?: (done: number) => void): Promise<string[]> {
   const outs: string[] = [];
   for (let i = 0; i < items.length; i += o.batchSize) {
     const prompts = items.slice(i, i + o.batchSize).map((it) => o.template.split('{prompt}').join(it.prompt));
     const got = await model.generate(prompts, { maxNewTokens: o.maxNewTokens, greedy: o.greedy, temperature: o.temperature, seed: o.seed + i });
     if (got.length !== prompts.length) throw new Error(`generate returned ${got.length} outputs for ${prompts.length} prompts`);
     outs.push(...got);
+    onItems?.(outs.length);
   }
   return outs;
 }
@@ -124,9 +163,9 @@ export class GenerativeScorer implements Scorer {
   readonly metrics = ['acc'] as const;
   constructor(private readonly o: GenerativeOptions) {}
 
-  async score(model: ScoringModel, items: readonly EvalItem[]): Promise<ItemResult[]> {
+  async score(model: ScoringModel, items: readonly EvalItem[], onItems?: (done: number) => void): Promise<ItemResult[]> {
     bySet(items);
-    const outs = await generateAll(model, items, this.o);
+    const outs = await generateAll(model, items, this.o, onItems);
     return items.map((it, i) => {
       const pred = parseChoice(outs[i]!, it.answerFormat, it.choices.length, this.o.parse);
       return { itemId: it.id, set: it.set, choiceScores: [], prediction: pred, predictionNorm: null, gold: it.gold, correct: pred >= 0 && pred === it.gold, correctNorm: null, output: outs[i]! };
@@ -143,9 +182,9 @@ export class NumericScorer implements Scorer {
   readonly metrics = ['acc'] as const;
   constructor(private readonly o: GenerativeOptions) {}
 
-  async score(model: ScoringModel, items: readonly EvalItem[]): Promise<ItemResult[]> {
+  async score(model: ScoringModel, items: readonly EvalItem[], onItems?: (done: number) => void): Promise<ItemResult[]> {
     bySet(items);
-    const outs = await generateAll(model, items, this.o);
+    const outs = await generateAll(model, items, this.o, onItems);
     return items.map((it, i) => {
       const ok = numbersEqual(parseNumber(outs[i]!), it.target ?? '');
       return { itemId: it.id, set: it.set, choiceScores: [], prediction: -1, predictionNorm: null, gold: it.gold, correct: ok, correctNorm: null, output: outs[i]! };

@@ -28,6 +28,11 @@ export interface GenerateOptions {
 export interface ScoringModel {
   scoreContinuations(items: ContinuationRequest[], opts?: Record<string, unknown>): Promise<ContinuationScore[]>;
   generate(prompts: string[], opts: GenerateOptions): Promise<string[]>;
+  /**
+   * Optional: the same requests under K adapters (null = the bare base) in one pass, [K][items.length]; the
+   * numbers of useAdapter(adapters[k]) + scoreContinuations up to float rounding. The attached adapter is ignored.
+   */
+  scoreContinuationsMulti?(adapters: (LoraAdapter | null)[], items: ContinuationRequest[], opts?: Record<string, unknown>): Promise<ContinuationScore[][]>;
 }
 
 /** A scoring model whose adapter can be switched: null = the bare base model. */
@@ -85,6 +90,7 @@ export interface LoraCapableLM extends ScoringModel {
 /**
  * Wraps a @dnd/lm CausalLM as an EvalModel: useAdapter(a) attaches a LoRA with a's config, reads the
  * shapes the base expects, checks a against them (and the base name), then loads a's weights.
+ * scoreContinuationsMulti (when the LM has it) checks base names and leaves the shape checks to the LM.
  * @example const model = hostCausalLM(await loadCausalLM(dir), 'Qwen/Qwen2.5-0.5B'); await model.useAdapter(adapter);
  */
 export function hostCausalLM(lm: LoraCapableLM, baseModelNameOrPath: string): EvalModel {
@@ -92,6 +98,12 @@ export function hostCausalLM(lm: LoraCapableLM, baseModelNameOrPath: string): Ev
   return {
     baseModelNameOrPath,
     scoreContinuations: (items, opts) => lm.scoreContinuations(items, opts),
+    ...(lm.scoreContinuationsMulti ? {
+      scoreContinuationsMulti: (adapters: (LoraAdapter | null)[], items: ContinuationRequest[], opts?: Record<string, unknown>) => {
+        adapters.forEach((a, k) => { if (a) checkAdapterFits(a, baseModelNameOrPath, null, `adapter ${k}`); });
+        return lm.scoreContinuationsMulti!(adapters, items, opts);
+      },
+    } : {}),
     generate: (prompts, opts) => lm.generate(prompts, opts),
     async useAdapter(adapter) {
       if (attached) { await lm.detachLora(); attached = false; }

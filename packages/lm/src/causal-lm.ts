@@ -10,14 +10,13 @@ import {
 } from '@dnd/core';
 import { ByteTokenizer } from './byte-tokenizer';
 import { LoraState } from './lora';
+import { LoraBank } from './lora-bank';
+import { headScores, packRequests, scorePackedRows, type EncodedRequest, type TokenScores } from './packed-scoring';
 import { mulberry32 } from '@dnd/core';
 import { ropeTables } from './rope';
 import { forwardHidden, headLogits, maskBias, type KVCache, type ModelParts } from './transformer';
 import type { CausalLM, GenerateOptions, ScoreOptions, ScoreRequest, ScoreResult } from './types';
 import { allTensors, loadBaseWeights, randomBaseWeights, type BaseWeights } from './weights';
-
-/** Most logits values materialised at once when scoring (4M floats = 16 MB). */
-const HEAD_CHUNK_VALUES = 1 << 22;
 
 /** A sequence to score: predict `targets` from the tail of `input` (targets[k] follows input[len - n + k]). */
 export interface ScoreRow { input: number[]; targets: number[] }
@@ -36,6 +35,10 @@ export function padRight(seqs: number[][], padId: number, G: number): { ids: tf.
     keyMask.push(m);
   });
   return { ids: tf.tensor2d(ids, [B, T], 'int32'), pos: tf.tensor2d(pos, [B, T], 'int32'), bias: maskBias(keyMask, T, G), T };
+}
+
+function toScoreResult(r: TokenScores): ScoreResult {
+  return { logprob: r.lp.reduce((a, b) => a + b, 0), numTokens: r.lp.length, isGreedy: r.greedy.every((g) => g === 1) };
 }
 
 /** tf.tidy for a step that returns logits and a KV cache (tidy's typing wants flat containers). */
@@ -156,28 +159,6 @@ export class TfCausalLM implements CausalLM {
     return { data, shape: [ids.length, Math.max(...ids.map((s) => s.length)), this.config.vocabSize] };
   }
 
-  /** log P and argmax-match of `targets` from hidden rows [N, D], in chunks so at most HEAD_CHUNK_VALUES logits exist at once. */
-  private headScores(rows: tf.Tensor2D, targets: Int32Array): { lp: Float32Array; greedy: Uint8Array } {
-    const N = rows.shape[0]; const V = this.config.vocabSize;
-    const chunk = Math.max(1, Math.floor(HEAD_CHUNK_VALUES / V));
-    const lp = new Float32Array(N); const greedy = new Uint8Array(N);
-    for (let s = 0; s < N; s += chunk) {
-      const n = Math.min(chunk, N - s);
-      const tgt = targets.subarray(s, s + n);
-      const [l, a] = tf.tidy(() => {
-        const logits = headLogits(this.parts, rows.slice([s, 0], [n, -1]));
-        const flatIdx = tf.tensor1d(Int32Array.from(tgt, (t, i) => i * V + t), 'int32');
-        const picked = tf.gather(logits.flatten(), flatIdx);
-        return [picked.sub(tf.logSumExp(logits, 1)), tf.argMax(logits, 1)];
-      });
-      lp.set(l.dataSync() as Float32Array, s);
-      const am = a.dataSync();
-      for (let i = 0; i < n; i++) greedy[s + i] = am[i] === tgt[i] ? 1 : 0;
-      l.dispose(); a.dispose();
-    }
-    return { lp, greedy };
-  }
-
   /** Scores rows in batches of `batchSize` (sorted by length so padding stays small). */
   async scoreRows(rows: ScoreRow[], batchSize = 8): Promise<Array<{ lp: Float32Array; greedy: Uint8Array }>> {
     this.live();
@@ -200,7 +181,7 @@ export class TfCausalLM implements CausalLM {
         const { hidden } = forwardHidden(this.parts, b.ids, b.pos, b.bias);
         return tf.gather(hidden.reshape([-1, this.config.hiddenSize]), tf.tensor1d(rowIdx, 'int32')) as tf.Tensor2D;
       });
-      const res = (() => { try { return this.headScores(hiddenRows, Int32Array.from(targets)); } finally { hiddenRows.dispose(); } })();
+      const res = (() => { try { return headScores(this.parts, hiddenRows, Int32Array.from(targets)); } finally { hiddenRows.dispose(); } })();
       let off = 0;
       for (const i of idx) {
         const n = rows[i]!.targets.length;
@@ -233,17 +214,47 @@ export class TfCausalLM implements CausalLM {
     return { ctx, cont: whole.slice(ctx.length) };
   }
 
-  async scoreContinuations(items: ScoreRequest[], opts: ScoreOptions = {}): Promise<ScoreResult[]> {
-    const maxLength = opts.maxLength ?? this.config.maxPositionEmbeddings;
-    const rows: ScoreRow[] = items.map((it, i) => {
+  /** Encodes requests lm-eval's way; a request longer than maxLength + 1 tokens keeps its tail (as lm-eval). */
+  private encodeRequests(items: ScoreRequest[], maxLength: number, where: string): EncodedRequest[] {
+    return items.map((it, i) => {
       const { ctx, cont } = this.encodePair(it.context, it.continuation);
-      if (cont.length === 0) throw new Error(`scoreContinuations: item ${i} has an empty continuation after tokenization`);
-      if (cont.length > maxLength) throw new Error(`scoreContinuations: item ${i}'s continuation has ${cont.length} tokens, over maxLength ${maxLength}`);
+      if (cont.length === 0) throw new Error(`${where}: item ${i} has an empty continuation after tokenization`);
+      if (cont.length > maxLength) throw new Error(`${where}: item ${i}'s continuation has ${cont.length} tokens, over maxLength ${maxLength}`);
       const full = [...ctx, ...cont].slice(-(maxLength + 1));
-      return { input: full.slice(0, -1), targets: cont };
+      return { prefix: full.slice(0, full.length - cont.length), targets: cont };
     });
-    const res = await this.scoreRows(rows, opts.batchSize ?? 8);
-    return res.map((r) => ({ logprob: r.lp.reduce((a, b) => a + b, 0), numTokens: r.lp.length, isGreedy: r.greedy.every((g) => g === 1) }));
+  }
+
+  /** Shared-prefix scoring of encoded requests, under `bank` (K adapters) or the attached LoRA (K = 1). */
+  private async scorePacked(reqs: EncodedRequest[], opts: ScoreOptions, bank: LoraBank | null): Promise<TokenScores[][]> {
+    this.live();
+    this.checkIds(reqs.flatMap((r) => [r.prefix, r.targets]), 'scoreContinuations');
+    this.ensurePositions(Math.max(...reqs.map((r) => r.prefix.length + r.targets.length)));
+    const rows = packRequests(reqs, opts.sharePrefix ?? true);
+    return scorePackedRows(this.parts, rows, reqs.length, opts.batchSize ?? 8, this.padId, bank);
+  }
+
+  async scoreContinuations(items: ScoreRequest[], opts: ScoreOptions = {}): Promise<ScoreResult[]> {
+    const reqs = this.encodeRequests(items, opts.maxLength ?? this.config.maxPositionEmbeddings, 'scoreContinuations');
+    if (reqs.length === 0) return [];
+    const res = opts.sharePrefix === false
+      ? await this.scoreRows(reqs.map((r) => ({ input: [...r.prefix, ...r.targets].slice(0, -1), targets: r.targets })), opts.batchSize ?? 8)
+      : (await this.scorePacked(reqs, opts, null))[0]!;
+    return res.map(toScoreResult);
+  }
+
+  async scoreContinuationsMulti(adapters: (LoraAdapter | null)[], items: ScoreRequest[], opts: ScoreOptions = {}): Promise<ScoreResult[][]> {
+    this.live();
+    if (this.parts.lora?.merged) throw new Error('scoreContinuationsMulti: a merged LoRA is folded into the base weights; unmerge or detach it first');
+    const reqs = this.encodeRequests(items, opts.maxLength ?? this.config.maxPositionEmbeddings, 'scoreContinuationsMulti');
+    const bank = LoraBank.fromAdapters(adapters, this.config, 'scoreContinuationsMulti');
+    try {
+      if (reqs.length === 0) return adapters.map(() => []);
+      const res = await this.scorePacked(reqs, opts, bank);
+      return res.map((perAdapter) => perAdapter.map(toScoreResult));
+    } finally {
+      bank.dispose();
+    }
   }
 
   async generate(prompts: string[], opts: GenerateOptions): Promise<string[]> {

@@ -9,6 +9,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { HfModelConfig } from '@dnd/core';
 import type { LoraState } from './lora';
+import type { LoraBank } from './lora-bank';
 import type { BaseWeights, ProjName } from './weights';
 
 /** Per-layer cached keys (post-RoPE) and values. */
@@ -22,6 +23,8 @@ export interface ModelParts {
   cfg: HfModelConfig;
   w: BaseWeights;
   lora: LoraState | null;
+  /** Per-row LoRA of K adapters (adapter-major rows); while set, it replaces `lora`. */
+  bank?: LoraBank | null;
   ropeCos: tf.Tensor2D; // [Pmax, HD]
   ropeSin: tf.Tensor2D; // [Pmax, HD]
 }
@@ -47,6 +50,10 @@ function rotateHalf(x: tf.Tensor4D): tf.Tensor4D { // [B, T, h, HD]
 function linear(m: ModelParts, layer: number, proj: ProjName, x: tf.Tensor2D, bias: tf.Tensor1D | null, opts: ForwardOptions, seedOff: number): tf.Tensor2D {
   let y = tf.matMul(x, m.w.layers[layer]![proj], false, true) as tf.Tensor2D; // [N, out]
   if (bias) y = y.add(bias) as tf.Tensor2D;
+  if (m.bank) {
+    const d = m.bank.delta(layer, proj, x); // [N, out]
+    return d ? y.add(d) as tf.Tensor2D : y;
+  }
   const lora = m.lora && !m.lora.merged ? m.lora.get(layer, proj) : undefined;
   if (lora) {
     const p = m.lora!.config.loraDropout;

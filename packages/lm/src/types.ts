@@ -20,8 +20,14 @@ export interface ScoreResult {
 
 /** Options for scoreContinuations. */
 export interface ScoreOptions {
-  /** Requests per forward pass (padded together). */
+  /** Requests per forward pass (padded together); with K adapters, batchSize / K of each (at least one context's requests). */
   batchSize?: number;
+  /**
+   * Run each distinct context once and let every continuation of it attend to its keys and values (default
+   * true); false runs context + continuation per request as lm-eval does. Both give the same log-likelihoods
+   * up to float rounding (tested within 1e-4).
+   */
+  sharePrefix?: boolean;
   /** Longest context+continuation in tokens; longer requests are cut from the left (as lm-eval does). */
   maxLength?: number;
 }
@@ -65,6 +71,12 @@ export interface CausalLM {
   /** Per-token log P(ids[t] | ids[<t]) for t >= 1 of each sequence: ragged, one Float32Array of length len-1 per sequence. */
   tokenLogprobs(ids: number[][]): Promise<Float32Array[]>;
   scoreContinuations(items: ScoreRequest[], opts?: ScoreOptions): Promise<ScoreResult[]>;
+  /**
+   * Scores the same requests under K adapters in one forward pass per batch (per-row LoRA: the base weights are
+   * shared, rows of adapter k add its own B A; null = the bare base). Returns [K][items.length]; the same numbers
+   * as setLoraWeights(adapters[k]) + scoreContinuations, up to float rounding. Ignores any attached (unmerged) LoRA.
+   */
+  scoreContinuationsMulti(adapters: (LoraAdapter | null)[], items: ScoreRequest[], opts?: ScoreOptions): Promise<ScoreResult[][]>;
   generate(prompts: string[], opts: GenerateOptions): Promise<string[]>;
   dispose(): void;
 }

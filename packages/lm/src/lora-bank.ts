@@ -1,0 +1,96 @@
+// A bank of K LoRA adapters applied per batch row in one forward pass: the base weights are shared, and
+// row block k (adapter-major: rows [k*n, (k+1)*n)) adds its own scaling_k * B_k A_k. Scoring only (no
+// gradients, no merge). Not the single trainable LoRA (lora.ts) and not the adapter file format (@dnd/core).
+//
+// Dimensions: K adapters, r the largest rank (smaller ranks are zero-padded, which adds exact zeros),
+// in / out the projection's features, N = K * n rows of the flattened batch.
+import * as tf from '@tensorflow/tfjs';
+import { loraScaling, peftTensorName, validateLoraAdapter, type HfModelConfig, type LoraAdapter } from '@dnd/core';
+import { projShape, type ProjName } from './weights';
+
+/** One projection's stacked factors; B already carries each adapter's scaling. */
+export interface LoraBankPair {
+  A: tf.Tensor3D; // [K, r, in]
+  B: tf.Tensor3D; // [K, out, r] (scaling_k folded in)
+}
+
+/**
+ * K adapters stacked for per-row LoRA. `null` stands for the bare base model (zero factors). A projection
+ * that no adapter targets is left out; one that only some target gets zeros for the others.
+ * @example const bank = LoraBank.fromAdapters([a, b, null], lm.config); ... bank.dispose();
+ */
+export class LoraBank {
+  readonly pairs = new Map<string, LoraBankPair>(); // key `${layer}.${proj}`
+
+  private constructor(readonly K: number) {}
+
+  /** Checks every adapter against the base (every layer x its target modules, shapes [r, in] / [out, r]) and stacks them. */
+  static fromAdapters(adapters: readonly (LoraAdapter | null)[], mc: HfModelConfig, where = 'LoraBank'): LoraBank {
+    if (adapters.length === 0) throw new Error(`${where}: no adapters`);
+    adapters.forEach((a, k) => { if (a) validateLoraAdapter(a, `${where}: adapter ${k}`); });
+    const r = Math.max(1, ...adapters.map((a) => (a ? a.config.r : 0)));
+    const K = adapters.length;
+    const projs = new Set<ProjName>();
+    for (const a of adapters) for (const m of a?.config.targetModules ?? []) projs.add(m as ProjName);
+    // Check shapes before allocating anything.
+    adapters.forEach((a, k) => {
+      if (!a) return;
+      for (const name of a.tensors.keys()) {
+        const layer = Number(/layers\.(\d+)\./.exec(name)?.[1]);
+        if (layer >= mc.numHiddenLayers) throw new Error(`${where}: adapter ${k} tensor "${name}" is for layer ${layer}, but the base model has ${mc.numHiddenLayers} layers`);
+      }
+      for (let l = 0; l < mc.numHiddenLayers; l++) {
+        for (const proj of a.config.targetModules as ProjName[]) {
+          const [out, inF] = projShape(mc, proj);
+          const want = { A: [a.config.r, inF], B: [out, a.config.r] };
+          for (const part of ['A', 'B'] as const) {
+            const n = peftTensorName(l, proj, part);
+            const t = a.tensors.get(n);
+            if (!t) throw new Error(`${where}: adapter ${k} is missing tensor "${n}"`);
+            if (t.shape.length !== 2 || t.shape[0] !== want[part][0] || t.shape[1] !== want[part][1]) {
+              throw new Error(`${where}: adapter ${k} tensor "${n}" has shape [${t.shape}] but the base model needs [${want[part]}]`);
+            }
+          }
+        }
+      }
+    });
+    const bank = new LoraBank(K);
+    try {
+      for (let l = 0; l < mc.numHiddenLayers; l++) {
+        for (const proj of projs) {
+          const [out, inF] = projShape(mc, proj);
+          const A = new Float32Array(K * r * inF); // [K, r, in]
+          const B = new Float32Array(K * out * r); // [K, out, r]
+          adapters.forEach((a, k) => {
+            if (!a || !a.config.targetModules.includes(proj)) return;
+            const ra = a.config.r; const s = loraScaling(a.config);
+            const ta = a.tensors.get(peftTensorName(l, proj, 'A'))!.data as Float32Array; // [ra, in]
+            const tb = a.tensors.get(peftTensorName(l, proj, 'B'))!.data as Float32Array; // [out, ra]
+            A.set(ta, k * r * inF);
+            for (let o = 0; o < out; o++) for (let j = 0; j < ra; j++) B[(k * out + o) * r + j] = Math.fround(tb[o * ra + j]! * s);
+          });
+          bank.pairs.set(`${l}.${proj}`, { A: tf.tensor3d(A, [K, r, inF]), B: tf.tensor3d(B, [K, out, r]) });
+        }
+      }
+    } catch (e) { bank.dispose(); throw e; }
+    return bank;
+  }
+
+  /**
+   * The LoRA term of one projection for adapter-major rows: x [N, in] -> [N, out], N divisible by K.
+   * Call inside tf.tidy. Returns null when no adapter wraps this projection.
+   */
+  delta(layer: number, proj: ProjName, x: tf.Tensor2D): tf.Tensor2D | null {
+    const p = this.pairs.get(`${layer}.${proj}`);
+    if (!p) return null;
+    const [N, inF] = x.shape;
+    if (N % this.K !== 0) throw new Error(`LoraBank.delta(${proj}): ${N} rows do not split into ${this.K} adapter blocks`);
+    const xa = tf.matMul(x.reshape([this.K, N / this.K, inF]) as tf.Tensor3D, p.A, false, true); // [K, n, r]
+    return tf.matMul(xa, p.B, false, true).reshape([N, -1]) as tf.Tensor2D; // [N, out]
+  }
+
+  dispose(): void {
+    for (const p of this.pairs.values()) { p.A.dispose(); p.B.dispose(); }
+    this.pairs.clear();
+  }
+}

@@ -1,0 +1,141 @@
+// Shared-prefix and many-adapter scoring are exact: per-request log-likelihoods, token counts and is_greedy
+// match the plain path (context + continuation per request, one adapter at a time) within 1e-4, on the tiny
+// Llama fixture and on SmolLM2-135M-Instruct (provisioned by infra/bootstrap.sh); no tensors leak.
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs';
+import { DEFAULT_LORA_ADAPTER_CONFIG, initBackend, mulberry32, readPeftAdapter, type LoraAdapter, type LoraAdapterConfig } from '@dnd/core';
+import { loadCausalLM } from './causal-lm';
+import { packRequests, treeMaskBias } from './packed-scoring';
+import type { CausalLM, ScoreRequest, ScoreResult } from './types';
+
+const FIX = path.join(__dirname, '..', 'test', 'fixtures');
+const SMOLLM2 = path.join(process.env.DND_CACHE ?? path.join(os.homedir(), '.cache', 'dnd'), 'models', 'smollm2-135m-instruct');
+
+/** 4-choice items in lm-eval's multiple_choice shape: continuation " " + choice; choices of unequal length. */
+function mcRequests(): ScoreRequest[] {
+  const items = [
+    { q: 'Question: Which gas do plants take in from the air?\nAnswer:', c: ['carbon dioxide', 'oxygen', 'nitrogen gas from the soil', 'helium'] },
+    { q: 'Question: What makes a shadow?\nAnswer:', c: ['light blocked by an object', 'wind', 'sound', 'a mirror that reflects all colours'] },
+    { q: 'The sun rises in the', c: ['east', 'west', 'north', 'south'] },
+    { q: 'Water freezes at', c: ['zero degrees Celsius', '100 degrees', 'room temperature', 'ten'] },
+    { q: 'Answer: ', c: ['yes', 'no', 'maybe so', 'never'] }, // trailing space moves into the continuation
+  ];
+  return items.flatMap((it) => it.c.map((c) => ({ context: it.q, continuation: ` ${c}` })));
+}
+
+/** An adapter with non-zero B (a fresh LoRA has B = 0, which would make every adapter the base). */
+function randomAdapter(lm: CausalLM, cfg: LoraAdapterConfig, seed: number, scale: number): LoraAdapter {
+  lm.attachLora(cfg, seed);
+  const a = lm.getLoraWeights();
+  lm.detachLora();
+  const rand = mulberry32(seed + 1);
+  for (const [name, t] of a.tensors) if (name.includes('lora_B')) for (let i = 0; i < t.data.length; i++) (t.data as Float32Array)[i] = (rand() * 2 - 1) * scale;
+  return a;
+}
+
+function expectSame(got: ScoreResult[], want: ScoreResult[], tol: number): void {
+  expect(got.length).toBe(want.length);
+  got.forEach((g, i) => {
+    expect(g.numTokens).toBe(want[i]!.numTokens);
+    expect(g.isGreedy).toBe(want[i]!.isGreedy);
+    expect(Math.abs(g.logprob - want[i]!.logprob)).toBeLessThan(tol);
+  });
+}
+
+/** Reference: each adapter set on the model in turn, plain path. */
+async function oneAtATime(lm: CausalLM, adapters: (LoraAdapter | null)[], reqs: ScoreRequest[], batchSize: number): Promise<ScoreResult[][]> {
+  const out: ScoreResult[][] = [];
+  for (const a of adapters) {
+    if (a) lm.setLoraWeights(a); else lm.detachLora();
+    out.push(await lm.scoreContinuations(reqs, { batchSize, sharePrefix: false }));
+  }
+  lm.detachLora();
+  return out;
+}
+
+beforeAll(async () => { await initBackend(); });
+
+describe('packing', () => {
+  it('groups requests by prefix and puts each continuation at the positions it has alone', () => {
+    const rows = packRequests([{ prefix: [5, 6], targets: [7, 8, 9] }, { prefix: [1], targets: [2] }, { prefix: [5, 6], targets: [3] }], true);
+    expect(rows).toHaveLength(2);
+    expect(rows[0]).toEqual({ ids: [5, 6, 7, 8], pos: [0, 1, 2, 3], seg: [-1, -1, 0, 0], members: [{ req: 0, at: [1, 2, 3], targets: [7, 8, 9] }, { req: 2, at: [1], targets: [3] }] });
+    expect(packRequests([{ prefix: [5, 6], targets: [7] }, { prefix: [5, 6], targets: [8] }], false)).toHaveLength(2);
+  });
+
+  it('tree mask: a continuation sees the prefix and its own earlier tokens, not the other continuations', () => {
+    const [row] = packRequests([{ prefix: [5, 6], targets: [7, 8, 9] }, { prefix: [5, 6], targets: [3, 4] }], true); // ids 5 6 7 8 3
+    const bias = treeMaskBias([row!], 6, 1);
+    const m = Array.from(bias.dataSync(), (v) => (v === 0 ? 1 : 0));
+    bias.dispose();
+    const at = (i: number): number[] => m.slice(i * 6, i * 6 + 6);
+    expect(at(1)).toEqual([1, 1, 0, 0, 0, 0]);
+    expect(at(3)).toEqual([1, 1, 1, 1, 0, 0]); // choice 0's second token
+    expect(at(4)).toEqual([1, 1, 0, 0, 1, 0]); // choice 1's token skips choice 0
+    expect(at(5)).toEqual([1, 1, 0, 0, 0, 0]); // padding sees the prefix only
+  });
+});
+
+describe.each([
+  ['tiny Llama fixture', path.join(FIX, 'llama'), 1e-4],
+  ['SmolLM2-135M-Instruct', SMOLLM2, 1e-4],
+])('%s', (_name, dir, tol) => {
+  let lm: CausalLM;
+  let baseline: number;
+  const reqs = mcRequests();
+  beforeAll(async () => {
+    if (!fs.existsSync(path.join(dir, 'config.json'))) throw new Error(`${dir} is missing: run bash infra/assets-smollm2.sh (infra/bootstrap.sh does)`);
+    baseline = tf.memory().numTensors;
+    lm = await loadCausalLM(dir);
+  });
+  afterAll(() => {
+    lm.dispose();
+    expect(tf.memory().numTensors).toBe(baseline);
+  });
+
+  it('shared prefixes give the plain path\'s log-likelihoods within 1e-4, base and with a LoRA, at any batch size', async () => {
+    const plain = await lm.scoreContinuations(reqs, { batchSize: 8, sharePrefix: false });
+    for (const bs of [1, 7, 64]) expectSame(await lm.scoreContinuations(reqs, { batchSize: bs }), plain, tol);
+    lm.setLoraWeights(randomAdapter(lm, { ...DEFAULT_LORA_ADAPTER_CONFIG, r: 4, loraAlpha: 8 }, 3, 0.05));
+    const plainLora = await lm.scoreContinuations(reqs, { batchSize: 8, sharePrefix: false });
+    expect(Math.max(...plainLora.map((r, i) => Math.abs(r.logprob - plain[i]!.logprob)))).toBeGreaterThan(1e-3); // the LoRA matters
+    expectSame(await lm.scoreContinuations(reqs, { batchSize: 16 }), plainLora, tol);
+    lm.detachLora();
+  });
+
+  it('contexts cut to maxLength score as the plain path cuts them', async () => {
+    const conts = reqs.map((r) => lm.tokenizer.encode(r.continuation).length);
+    const maxLength = Math.max(...conts) + 2;
+    expect(reqs.filter((r) => lm.tokenizer.encode(r.context + r.continuation).length > maxLength + 1).length).toBeGreaterThan(4); // some are cut
+    const opts = { maxLength, batchSize: 8 };
+    expectSame(await lm.scoreContinuations(reqs, opts), await lm.scoreContinuations(reqs, { ...opts, sharePrefix: false }), tol);
+  });
+
+  it('K adapters in one batch (ranks, targets, scalings and the bare base mixed) match one adapter at a time within 1e-4', async () => {
+    const all = DEFAULT_LORA_ADAPTER_CONFIG.targetModules;
+    const adapters: (LoraAdapter | null)[] = [
+      randomAdapter(lm, { ...DEFAULT_LORA_ADAPTER_CONFIG, r: 4, loraAlpha: 8 }, 5, 0.05),
+      null,
+      randomAdapter(lm, { ...DEFAULT_LORA_ADAPTER_CONFIG, r: 2, loraAlpha: 16, targetModules: ['q_proj', 'v_proj'] }, 6, 0.05),
+      randomAdapter(lm, { ...DEFAULT_LORA_ADAPTER_CONFIG, r: 8, loraAlpha: 4, targetModules: [...all], useRslora: true }, 7, 0.05),
+    ];
+    if (dir.startsWith(FIX)) adapters.push(readPeftAdapter(path.join(FIX, 'llama-adapter'))); // the PEFT-written one
+    const want = await oneAtATime(lm, adapters, reqs, 8);
+    const got = await lm.scoreContinuationsMulti(adapters, reqs, { batchSize: 8 });
+    expect(got).toHaveLength(adapters.length);
+    got.forEach((g, k) => expectSame(g, want[k]!, tol));
+    const noShare = await lm.scoreContinuationsMulti(adapters, reqs, { batchSize: 5, sharePrefix: false });
+    noShare.forEach((g, k) => expectSame(g, want[k]!, tol));
+  });
+
+  it('rejects an adapter that does not fit, naming it, and leaves nothing behind', async () => {
+    const bad = randomAdapter(lm, { ...DEFAULT_LORA_ADAPTER_CONFIG, r: 2, loraAlpha: 4 }, 8, 0.01);
+    const name = [...bad.tensors.keys()].find((n) => n.includes('lora_A'))!;
+    bad.tensors.set(name, { data: new Float32Array(6), shape: [2, 3] });
+    const before = tf.memory().numTensors;
+    await expect(lm.scoreContinuationsMulti([null, bad], reqs)).rejects.toThrow(/adapter 1 tensor ".*lora_A.weight" has shape \[2,3\]/);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
