@@ -26,9 +26,8 @@ function errorOf(fn: () => unknown): Error {
 }
 
 describe('config schema', () => {
-  it('its step defaults are the real steps\' defaults (one source: real-steps.ts must agree until it imports them)', () => {
+  it('its step defaults are the real steps\' defaults (the step files keep them beside a why for each field; the types are the schema\'s)', () => {
     expect(DEFAULT_STEP_CONFIGS).toEqual(REAL_STEP_DEFAULTS);
-    // And its types fit where the steps' hand-written ones are used (checked by the typecheck target).
     const typed: typeof REAL_STEP_DEFAULTS = DEFAULT_STEP_CONFIGS;
     expect(typed).toBe(DEFAULT_STEP_CONFIGS);
   });

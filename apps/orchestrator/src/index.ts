@@ -4,7 +4,7 @@ export type { StepContext, StepFunction, StepFunctions, StepName, CollectSetInpu
 export { BadInputError } from './step-contract';
 export { createStepFunctions } from './step-selection';
 export { createRealSteps, REAL_STEP_DEFAULTS, REAL_STEP_VERSIONS } from './real-steps';
-export type { RealSteps, RealStepOptions, CollectStepConfig, TrainGeneratorStepConfig, EvaluateStepConfig } from './real-steps';
+export type { RealSteps, RealStepOptions, CollectStepConfig, BuildPairsStepConfig, TrainGeneratorStepConfig, EvaluateStepConfig } from './real-steps';
 export { resolveModelDir, modelsDir } from './assets';
 export { inChildProcesses, runStepInChild } from './activities/step-process';
 export type { StepProcessOptions } from './activities/step-process';
@@ -23,8 +23,8 @@ export type { DevServer, DevServerOptions } from './dev-server';
 export { DEFAULT_RUN_CONFIG, defaultRunConfig, validateRunConfig, loadRunConfig, PRESETS_DIR } from './config';
 export type { LoadedConfig } from './config';
 export { RunConfigSchema, StepConfigsSchema, DEFAULT_STEP_CONFIGS, runConfigJsonSchema } from './config-schema';
-// The schema's step config types keep their names in config-schema.ts; here under Schema* until real-steps.ts's go.
-export type { StepConfigs, TypedRunConfig, BuildPairsStepConfig, ConfigIssue, CollectStepConfig as SchemaCollectStepConfig, TrainGeneratorStepConfig as SchemaTrainGeneratorStepConfig, EvaluateStepConfig as SchemaEvaluateStepConfig } from './config-schema';
+// The step config types are the schema's (config-schema.ts); real-steps/ re-exports them beside its defaults.
+export type { StepConfigs, TypedRunConfig, ConfigIssue } from './config-schema';
 export { preflightRunConfig, assertRunnable } from './config-preflight';
 export { listRuns, readRunStatus } from './run-record';
 export type { RunListing, RunStatus } from './run-record';

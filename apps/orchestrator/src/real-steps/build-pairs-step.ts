@@ -2,11 +2,13 @@
 // token grids, loss weights), plus the zoo references trainGenerator needs. Not the pairing itself.
 import * as path from 'path';
 import { mergeConfig, writeFileAtomic } from '@dnd/core';
-import { buildPairs, DEFAULT_BUILD_PAIRS_CONFIG, validateBuildPairsConfig, type BuildPairsConfig } from '@dnd/dataset';
+import { buildPairs, DEFAULT_BUILD_PAIRS_CONFIG, validateBuildPairsConfig } from '@dnd/dataset';
 import type { BuildPairsInput, StepFunction } from '../step-contract';
 import { ZOO_REFS_FILE } from './generator-info';
 
-export type BuildPairsStepConfig = BuildPairsConfig;
+import type { BuildPairsStepConfig } from '../config-schema';
+
+export type { BuildPairsStepConfig };
 
 export const DEFAULT_BUILD_PAIRS_STEP_CONFIG: BuildPairsStepConfig = { ...DEFAULT_BUILD_PAIRS_CONFIG }; // token width chosen from the LoRA shapes
 

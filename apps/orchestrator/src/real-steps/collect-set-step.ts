@@ -8,26 +8,26 @@ import { createLoraTrainer } from '@dnd/lm';
 import { resolveModelDir } from '../assets';
 import { moveContents } from '../move-contents';
 import type { CollectSetInput, StepFunction } from '../step-contract';
+import type { CollectStepConfig } from '../config-schema';
 import type { RealStepEnv } from './step-env';
 
-/** collectSet's config: the base model plus @dnd/dataset's CollectConfig (its seed is the run seed). */
-export interface CollectStepConfig extends Omit<CollectConfig, 'seed'> {
-  /** Base LM: a HF directory, or a name under $DND_CACHE/models. */
-  model: string;
-}
+/** Its type is the config schema's (src/config-schema.ts: the one source of types, ranges and defaults). */
+export type { CollectStepConfig };
 
 const { seed: _seed, ...COLLECT_NO_SEED } = DEFAULT_COLLECT_CONFIG;
 
 export const DEFAULT_COLLECT_STEP_CONFIG: CollectStepConfig = {
   model: 'smollm2-135m-instruct', // the project's real base LM (infra/assets-smollm2.sh)
   ...COLLECT_NO_SEED, // @dnd/dataset's defaults: the paper's common-sense collection (r 8, 75 + 50 steps)
+  targetModules: [...COLLECT_NO_SEED.targetModules] as CollectStepConfig['targetModules'], // PEFT module names (the schema's enum)
 };
 
 /** The step config as @dnd/dataset takes it (validated there), with the run seed. */
 export function collectConfigOf(cfg: Record<string, unknown>, seed: number): { model: string; collect: CollectConfig } {
   const { model, ...rest } = cfg as unknown as CollectStepConfig;
+  const collect = resolveCollectConfig({ ...rest, seed });
   if (typeof model !== 'string' || !model) throw new BadInputError(`collectSet.model must be a directory or a model name, got ${JSON.stringify(model)}`);
-  return { model, collect: resolveCollectConfig({ ...rest, seed }) };
+  return { model, collect };
 }
 
 /** The collectSet step function over `env`. */

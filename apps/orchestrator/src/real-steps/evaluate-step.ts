@@ -10,22 +10,16 @@ import { generateLoraSamples, loadGenerator, loraTemplateFromAdapter } from '@dn
 import { loadTextEncoder } from '@dnd/encoder';
 import {
   DEFAULT_EVALUATOR_CONFIG, evaluate, hostCausalLM, itemFromInstruction, memoizedEvalModel, resolveEvaluatorConfig,
-  type EvaluateSetInput, type EvaluationResults, type EvaluatorConfig, type RunInfo,
+  type EvaluateSetInput, type EvaluationResults, type RunInfo,
 } from '@dnd/evaluator';
 import { modelProvenance } from '../assets';
 import type { EvaluateInput, StepFunction } from '../step-contract';
 import { GENERATOR_INFO_FILE, type GeneratorInfo } from './generator-info';
 import { cancelled, readJson, type RealStepEnv } from './step-env';
+import type { EvaluateStepConfig } from '../config-schema';
 
-/** evaluate's config: generation (K LoRAs per set from N prompts) and @dnd/evaluator's config. */
-export interface EvaluateStepConfig {
-  /** K generated LoRAs per evaluated set, each from a fresh seeded sample of N prompts. */
-  samples: number;
-  /** Which pool's unlabeled instructions condition generation: 'test' = the scored items (the paper's
-   *  transductive setting, labelled as such in generation.json), 'train' = the set's train pool. */
-  promptSplit: 'test' | 'train';
-  evaluator: EvaluatorConfig;
-}
+/** Its type is the config schema's (src/config-schema.ts: the one source of types, ranges and defaults). */
+export type { EvaluateStepConfig };
 
 export const DEFAULT_EVALUATE_STEP_CONFIG: EvaluateStepConfig = {
   samples: 3, // K generated LoRAs per set (paper: 10)

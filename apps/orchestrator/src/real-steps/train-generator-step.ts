@@ -9,35 +9,17 @@ import { BadInputError, checkNumber, checkOneOf, mergeConfig, writeFileAtomic } 
 import { PairSampler, readZooManifest, trainingLossWeights } from '@dnd/dataset';
 import {
   DEFAULT_TRAIN_CONFIG, decoderParamCount, formatProgress, interpolatedChain, latestCheckpoint, trainDecoder,
-  validateDecoderConfig, validateTrainConfig, type Feature, type TrainConfig,
+  validateDecoderConfig, validateTrainConfig,
 } from '@dnd/decoder';
 import { loadTextEncoder } from '@dnd/encoder';
 import { resolveModelDir } from '../assets';
 import type { StepFunction, TrainGeneratorInput } from '../step-contract';
 import { GENERATOR_INFO_FILE, ZOO_REFS_FILE, type GeneratorInfo } from './generator-info';
 import { cancelled, readJson, type RealStepEnv } from './step-env';
+import type { TrainGeneratorStepConfig } from '../config-schema';
 
-/** trainGenerator's config: encoder, pair shapes, decoder chain and @dnd/decoder's TrainConfig (seed = run seed). */
-export interface TrainGeneratorStepConfig {
-  /** Frozen text encoder: a BERT directory, or a name under $DND_CACHE/models. */
-  encoder: string;
-  /** N prompts per condition. */
-  promptsPerPair: number;
-  /** L encoder positions per prompt. */
-  textLength: number;
-  /** Prompts per training set encoded once and sampled from (0 = the whole train pool). */
-  poolPerSet: number;
-  /** Decoder layers of the interpolated chain from [N, L, C] to the token grid (when `features` is empty). */
-  layers: number;
-  kernelSize: number;
-  /** An explicit (N, H, W) chain; empty = interpolatedChain over `layers`. */
-  features: Feature[];
-  /** Pairs per optimizer step (B). */
-  batchSize: number;
-  /** 'method': §4.4 per-token weights averaged over the training sets; 'uniform': all 1. */
-  lossWeights: 'method' | 'uniform';
-  train: Omit<TrainConfig, 'seed'>;
-}
+/** Its type is the config schema's (src/config-schema.ts: the one source of types, ranges and defaults). */
+export type { TrainGeneratorStepConfig };
 
 const { seed: _seed, ...TRAIN_NO_SEED } = DEFAULT_TRAIN_CONFIG;
 
