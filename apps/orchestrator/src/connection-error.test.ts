@@ -14,8 +14,8 @@ describe('connection errors', () => {
     const raw = new Error('tonic::transport::Error(Transport, ConnectError(ConnectError("tcp connect error", Os { code: 111, kind: ConnectionRefused, message: "Connection refused" })))');
     const e = connectionError('temporal:7233', 'TEMPORAL_ADDRESS', raw);
     expect(e.message).toBe('cannot reach Temporal at temporal:7233 (TEMPORAL_ADDRESS): connection refused (nothing listens on that port). '
-      + 'Check that a Temporal frontend runs there (`temporal operator cluster health --address ...`), that TEMPORAL_ADDRESS is host:port (no http://), '
-      + 'and the network between; unset TEMPORAL_ADDRESS to let dnd start a local dev server.');
+      + 'Check that a Temporal frontend runs there (`temporal operator cluster health --address ...`), that the address is host:port (no http://), '
+      + 'the TLS settings, and the network between; without an address (no TEMPORAL_ADDRESS, no --address) dnd starts a local dev server.');
     expect(connectionFailureReason('Failed to connect before the deadline')).toBe('no answer in time');
     expect(connectionFailureReason('tonic::transport::Error(Transport, hyper::Error(Connect, "dns error"))')).toBe('the host name does not resolve');
   });

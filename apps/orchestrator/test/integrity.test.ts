@@ -46,7 +46,7 @@ describe('names that become paths (item 1)', () => {
     const cfg = writeConfig(cwd, { sets: ['boolq', evil], heldOut: [evil], dataDir: DATA_DIR });
     const r = dnd(cwd, ['run', cfg, '--run-id', 'p1', '--no-ui']);
     expect(r.status).toBe(1);
-    expect(r.lastLine).toBe(`dnd: RunConfig.sets[1]: set ${JSON.stringify(evil)} is not a valid name: it must start with a letter or digit and use only letters, digits, '.', '_' or '-' (at most 128 characters, no "..")`);
+    expect(r.lastLine).toBe(`dnd: config ${cfg}: RunConfig.sets[1]: set ${JSON.stringify(evil)} is not a valid name: it must start with a letter or digit and use only letters, digits, '.', '_' or '-' (at most 128 characters, no "..")`);
     expect(fs.readdirSync(target)).toEqual([]);
     expect(fs.readdirSync(cwd)).toEqual(['probe.json']);
   });
@@ -103,7 +103,9 @@ describe('bad input fails fast, once, with its own message (item 5)', () => {
     const cfg = writeConfig(cwd, { sets: ['boolq', 'openbookqa'], heldOut: ['openbookqa'], dataDir: data, steps: { collectSet: { rank: -4 } } });
     const r = dnd(cwd, ['run', cfg, '--run-id', 'p5', '--no-ui'], { DND_STEPS: 'real' });
     expect(r.status).toBe(1);
-    expect(r.lastLine).toBe('dnd: RunConfig.steps.collectSet.rank must be an integer >= 1, got -4');
+    // The config check lists every problem, one per line, each with its field path: here the one.
+    expect(r.lastLine).toBe('  steps.collectSet.rank: Too small: expected number to be >=1');
+    expect(r.all).toContain('1 problem, nothing was started');
     expect(fs.readdirSync(cwd)).toEqual(['probe.json']);
   });
 

@@ -21,6 +21,8 @@ export interface EvaluateCommandOptions {
   /** Items per set (0 = all), subsampled with the evaluator's fixed seed. */
   limit: number;
   scorer: 'loglik' | 'generative';
+  /** Which protocols to run: the paper's (strict label format, `scorer`), the knowledge protocol (log-likelihood of the choice texts), or both. */
+  protocol?: 'paper' | 'knowledge' | 'both';
   /** How a prompt is shown to the model ({prompt}); the zoo's LoRAs were trained on '{prompt}\n'. */
   template: string;
   out: string;
@@ -65,7 +67,13 @@ export async function runEvaluate(o: EvaluateCommandOptions, progress?: (s: stri
     }
   });
   const sets = pairs(o.set, 'set').map(([name, p]) => ({ name, file: setFile(name, p) }));
-  const cfg = resolveEvaluatorConfig({ scorer: o.scorer, maxItemsPerSet: o.limit, crossMatrix: true, generative: { template: o.template } });
+  const protocols: Array<'paper' | 'knowledge'> = o.protocol === 'knowledge' ? ['knowledge'] : o.protocol === 'paper' ? ['paper'] : ['paper', 'knowledge'];
+  // --limit subsamples the paper protocol; the knowledge protocol scores the full split, or --limit items when that
+  // is at least 1,000 (fewer would hide the differences it is for).
+  const cfg = resolveEvaluatorConfig({
+    protocols, scorer: o.scorer, maxItemsPerSet: o.limit, crossMatrix: true,
+    knowledge: { metric: 'acc', maxItemsPerSet: o.limit >= 1000 ? o.limit : 0, crossMatrix: true }, generative: { template: o.template },
+  });
   const baseRef = o.base ?? adapters.find((a) => a.base)?.base;
   if (!baseRef) throw new BadInputError('the adapters name no base model (base_model_name_or_path); give --base <dir|name>');
   const baseDir = fs.existsSync(path.join(baseRef, 'config.json')) ? path.resolve(baseRef) : resolveModelDir(path.basename(baseRef), '--base');
@@ -107,8 +115,9 @@ export function registerEvaluate(program: Command, out: (s: string) => void, not
     .option('--adapter <name=dir>', 'an adapter directory (adapter_config.json + adapter_model.safetensors); repeatable', collect, [] as string[])
     .option('--set <name=path>', 'a set in the shipped instruction format: a .json file or a folder with test.json; repeatable', collect, [] as string[])
     .option('--base <dir|name>', 'the base model (default: the adapters\' base_model_name_or_path, by name under the model cache)')
-    .option('--limit <n>', 'items per set, subsampled with a fixed seed (0 = all)', int, 0)
+    .option('--limit <n>', 'items per set in the paper protocol, subsampled with a fixed seed (0 = all); the knowledge protocol scores the full split, or n items when n >= 1000', int, 0)
     .addOption(new Option('--scorer <kind>', 'log-likelihood of each choice, or generation with strict parsing (the paper)').choices(['loglik', 'generative']).default('loglik'))
+    .addOption(new Option('--protocol <which>', 'paper: the sets\' label format as --scorer scores it; knowledge: log-likelihood of the choice texts (lm-eval style); both').choices(['paper', 'knowledge', 'both']).default('both'))
     .option('--template <text>', 'how a prompt is shown to the model ({prompt} is replaced); the zoo was trained on "{prompt}\\n"', '{prompt}\n')
     .requiredOption('--out <dir>', 'the report directory to create (must not exist)')
     .addHelpText('after', '\nAdapters made for another base model are refused before anything is scored.\nExample:\n'
