@@ -46,7 +46,7 @@ describe('names that become paths (item 1)', () => {
     const cfg = writeConfig(cwd, { sets: ['boolq', evil], heldOut: [evil], dataDir: DATA_DIR });
     const r = dnd(cwd, ['run', cfg, '--run-id', 'p1', '--no-ui']);
     expect(r.status).toBe(1);
-    expect(r.lastLine).toBe(`dnd: config ${cfg}: RunConfig.sets[1]: set ${JSON.stringify(evil)} is not a valid name: it must start with a letter or digit and use only letters, digits, '.', '_' or '-' (at most 128 characters, no "..")`);
+    expect(r.lastLine).toBe(`dnd: config ${path.join(cwd, cfg)}: RunConfig.sets[1]: set ${JSON.stringify(evil)} is not a valid name: it must start with a letter or digit and use only letters, digits, '.', '_' or '-' (at most 128 characters, no "..")`);
     expect(fs.readdirSync(target)).toEqual([]);
     expect(fs.readdirSync(cwd)).toEqual(['probe.json']);
   });
