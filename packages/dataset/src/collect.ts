@@ -89,6 +89,12 @@ function sameJson(a: unknown, b: unknown): boolean {
  * const model = await loadCausalLM('models/smollm2'); 
  * await collectSet('piqa', 'zoo/piqa', { warmupSteps: 75, snapshotSteps: 50 }, { model, createTrainer: createLoraTrainer, onProgress: progressBar() });
  */
+/** The base model's name as adapters record it: the last component of its folder (a host path never leaves the host). */
+export function baseModelName(source: string): string {
+  const name = path.basename(source.replace(/[\\/]+$/, ''));
+  return name || 'random';
+}
+
 export async function collectSet(ref: string, setDir: string, preset: Partial<CollectConfig>, deps: CollectDeps): Promise<CollectSetResult> {
   const cfg = resolveCollectConfig(preset);
   const ts = await loadTaskSet(ref, { skipBad: cfg.skipBad, splitSeed: cfg.splitSeed, trainFraction: cfg.trainFraction });
@@ -99,7 +105,8 @@ export async function collectSet(ref: string, setDir: string, preset: Partial<Co
   }
   const examples = trainingExamples(ts.train, trainOn, cfg.promptTemplate, ts.name);
   const baseDigest = deps.baseModelDigest ?? modelDigest(deps.model);
-  const loraCfg: LoraAdapterConfig = { r: cfg.rank, loraAlpha: cfg.loraAlpha, loraDropout: cfg.loraDropout, targetModules: [...cfg.targetModules], baseModelNameOrPath: deps.model.source || 'random', useRslora: false };
+  // PEFT's base_model_name_or_path names the base (its folder's name), never a host path: adapters travel.
+  const loraCfg: LoraAdapterConfig = { r: cfg.rank, loraAlpha: cfg.loraAlpha, loraDropout: cfg.loraDropout, targetModules: [...cfg.targetModules], baseModelNameOrPath: baseModelName(deps.model.source), useRslora: false };
 
   let m = readZooManifest(setDir);
   const resumed = m !== null && m.status !== 'complete';

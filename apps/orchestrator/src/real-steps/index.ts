@@ -28,7 +28,7 @@ export const REAL_STEP_DEFAULTS: { collectSet: CollectStepConfig; buildPairs: Bu
 
 /** Bumped with the package step versions they wrap: old cache entries stop matching. */
 export const REAL_STEP_VERSIONS = {
-  collectSet: `real-1/dataset-${COLLECT_ZOO_STEP_VERSION}`,
+  collectSet: `real-2/dataset-${COLLECT_ZOO_STEP_VERSION}`, // 2: adapters name their base by folder name, not host path
   buildPairs: `real-1/dataset-${BUILD_PAIRS_STEP_VERSION}`,
   trainGenerator: `real-1/decoder-${CHECKPOINT_VERSION}.${TRAIN_VERSION}`,
   evaluate: `real-1/evaluator-${EVALUATE_STEP_VERSION}`,
