@@ -62,10 +62,11 @@ export async function createDndWorker(o: DndWorkerOptions): Promise<Worker> {
     stickyQueueScheduleToStartTimeout: o.stickyQueueScheduleToStartTimeoutMs ?? 10_000,
     // Give running activities a moment to heartbeat their last unit on shutdown.
     shutdownGraceTime: 5_000,
-    // Heartbeats carry the progress `dnd run`/`dnd status` show: send them every 3 s at most instead of the
-    // SDK's 0.8 x heartbeatTimeout (48 s with the defaults), at one small RPC per running step.
-    maxHeartbeatThrottleInterval: '3 seconds',
-    defaultHeartbeatThrottleInterval: '3 seconds',
+    // Heartbeats carry the progress `dnd run`/`dnd status` show, and the step processes' parents send one every
+    // tick: let one through every second at most (the SDK's default is 0.8 x heartbeatTimeout, 48 s here), so a
+    // heartbeat reaches the server well inside even a short timeout on a loaded machine; one small RPC per step.
+    maxHeartbeatThrottleInterval: '1 second',
+    defaultHeartbeatThrottleInterval: '1 second',
   });
 }
 
