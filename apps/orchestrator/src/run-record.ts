@@ -5,6 +5,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { writeFileAtomic } from '@dnd/core';
+import { alive } from './session';
 
 /** The files of a pipeline's report that `dnd run` places beside the run. */
 export const REPORT_FILES = ['report.md', 'report.html', 'results.json'] as const;
@@ -32,14 +33,6 @@ export function writeRunStatus(runDir: string, s: RunStatus): void {
   writeFileAtomic(statusFile(runDir), JSON.stringify(s, null, 2) + '\n');
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Reads `<runDir>/status.json`; a 'running' status whose dnd process is gone reads as 'interrupted'. Null when absent or unreadable. */
 export function readRunStatus(runDir: string): RunStatus | null {

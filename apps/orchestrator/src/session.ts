@@ -70,7 +70,8 @@ export function loadRun(runDir: string): SavedRun {
   return run;
 }
 
-function alive(pid: number): boolean {
+/** Whether process `pid` is alive (signal 0). */
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

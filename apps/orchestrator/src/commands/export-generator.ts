@@ -11,21 +11,11 @@ import { readZooManifest } from '@dnd/dataset';
 import { loadCheckpoint, loraTemplateFromAdapter, writeGeneratorDir, type GeneratorManifest, type GeneratorScore } from '@dnd/decoder';
 import { packageVersions } from '../activities/versions';
 import { DEFAULT_RUN_CONFIG } from '../config';
+import type { GeneratorInfo } from '../real-steps/generator-info';
 import { runFiles, type SavedRun } from '../session';
 
-/** The fields of the pipeline's trainGenerator generator.json this command reads (written by real-steps/train-generator-step.ts). */
-interface PipelineGeneratorInfo {
-  encoder: string;
-  encoderDigest: string;
-  promptsPerPair: number;
-  textLength: number;
-  tokenShape: [number, number, number];
-  trainSets: string[];
-  heldOut: string[];
-  zoo: Array<{ set: string; output: ArtifactRef }>;
-  baseModel: { source: string; digest: string };
-  split: { skipBad: boolean; splitSeed: number; trainFraction: number };
-}
+/** The pipeline's trainGenerator generator.json (written by real-steps/train-generator-step.ts). */
+type PipelineGeneratorInfo = GeneratorInfo;
 
 /** Where export-generator looks for runs and aliases. */
 export interface ExportGeneratorOptions {
