@@ -165,7 +165,7 @@ describe('PairSampler.trainingBatches', () => {
           expect(p.set).not.toBe('gamma');
           const enc = await encoder.encode(p.prompts, { maxLength: L });
           const got = batch.condition.data.slice(b * 3 * L * C, (b + 1) * 3 * L * C);
-          got.forEach((x, i) => expect(Math.abs(x - enc.condition.data[i]!)).toBeLessThan(1e-5));
+          got.forEach((x: number, i: number) => expect(Math.abs(x - enc.condition.data[i]!)).toBeLessThan(1e-5));
           expect(Array.from(batch.target.data.slice(b * Nw * R * Cw, (b + 1) * Nw * R * Cw))).toEqual(Array.from(p.checkpoint.tokens.data));
         }
       }

@@ -3,6 +3,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { adapterDigest, memoizedEvalModel, type MemoCall } from './call-memo';
 import { LoglikScorer } from './scorers';
+import type { ContinuationRequest } from './scoring-model';
 import { FakeModel, fakeAdapter, makeItems } from '../test/fake-model';
 
 describe('memoizedEvalModel', () => {
@@ -17,7 +18,7 @@ describe('memoizedEvalModel', () => {
     const counting = new FakeModel(items, 0.3);
     let calls = 0;
     const score = counting.scoreContinuations.bind(counting);
-    counting.scoreContinuations = async (reqs, o) => { calls += 1; if (calls === 3) throw new Error('killed'); return score(reqs, o); };
+    counting.scoreContinuations = async (reqs: ContinuationRequest[]) => { calls += 1; if (calls === 3) throw new Error('killed'); return score(reqs); };
     const m1 = memoizedEvalModel(counting, dir);
     await m1.useAdapter(fakeAdapter(2));
     await expect(new LoglikScorer(16).score(m1, items)).rejects.toThrow('killed');
