@@ -1,11 +1,11 @@
 // Starts and stops the embedded Temporal dev server (the official CLI's `temporal server start-dev`)
 // with its SQLite file in the run directory, so workflow history survives a restart.
 // Not for production: infra/docker-compose.yml describes a PostgreSQL-backed cluster.
-import { spawn, execFileSync, type ChildProcess } from 'child_process';
+import { spawn, type ChildProcess } from 'child_process';
 import * as fs from 'fs';
-import * as net from 'net';
 import * as path from 'path';
 import { Connection } from '@temporalio/client';
+import { freePort, provisionedBinary } from '@dnd/core';
 
 /** A running dev server started by this process. */
 export interface DevServer {
@@ -32,32 +32,13 @@ export interface DevServerOptions {
   startTimeoutMs?: number;
 }
 
-const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
-
 /** The Temporal CLI binary: DND_TEMPORAL_BIN, else provisioned by infra/temporal.sh (pinned, checksummed). */
 export function temporalBinary(): string {
-  const env = process.env['DND_TEMPORAL_BIN'];
-  if (env) {
-    if (!fs.existsSync(env)) throw new Error(`DND_TEMPORAL_BIN=${env} does not exist`);
-    return env;
-  }
-  const out = execFileSync('bash', [path.join(REPO_ROOT, 'infra', 'temporal.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-  if (!out || !fs.existsSync(out)) throw new Error(`infra/temporal.sh did not provide a Temporal CLI (got "${out}")`);
-  return out;
+  return provisionedBinary('DND_TEMPORAL_BIN', 'temporal.sh', 'a Temporal CLI');
 }
 
-/** A TCP port that was free a moment ago. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+/** A TCP port that was free a moment ago (re-exported from @dnd/core for the orchestrator's users). */
+export { freePort };
 
 /**
  * Starts `temporal server start-dev` on free ports and waits until its frontend answers.

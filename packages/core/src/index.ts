@@ -46,3 +46,4 @@ export type { OpenArtifactStoreOptions } from './artifact-store-url';
 export { openArtifactStore, parseS3Url } from './artifact-store-url';
 export type { SeaweedFsServer } from './seaweedfs-server';
 export { startSeaweedFs, seaweedFsBinary } from './seaweedfs-server';
+export { freePort, provisionedBinary } from './local-service';

@@ -1,14 +1,12 @@
 // Starts a real SeaweedFS server (`weed server -s3`, from infra/seaweedfs.sh) on loopback and free ports,
 // with one S3 identity and a bucket: the S3 endpoint of the tests and of a local multi-process set-up.
 // Not a production deployment, and not an S3 client (s3-artifact-store.ts).
-import { execFileSync, spawn, type ChildProcess } from 'child_process';
+import { spawn, type ChildProcess } from 'child_process';
 import * as crypto from 'crypto';
 import * as fs from 'fs';
-import * as net from 'net';
 import * as path from 'path';
+import { freePort, provisionedBinary } from './local-service';
 import { awsSdk } from './s3-artifact-store';
-
-const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
 
 /** A running SeaweedFS server. */
 export interface SeaweedFsServer {
@@ -31,32 +29,13 @@ export interface SeaweedFsServer {
  * @example execFileSync(seaweedFsBinary(), ['version'])
  */
 export function seaweedFsBinary(): string {
-  const env = process.env['DND_SEAWEEDFS_BIN'];
-  if (env) {
-    if (!fs.existsSync(env)) throw new Error(`DND_SEAWEEDFS_BIN=${env} does not exist`);
-    return env;
-  }
-  const out = execFileSync('bash', [path.join(REPO_ROOT, 'infra', 'seaweedfs.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
-  if (!out || !fs.existsSync(out)) throw new Error(`infra/seaweedfs.sh did not provide a weed binary (got "${out}")`);
-  return out;
+  return provisionedBinary('DND_SEAWEEDFS_BIN', 'seaweedfs.sh', 'a weed binary', { scriptStderr: 'inherit' });
 }
 
-// N distinct ports that were free a moment ago, each with port+10000 free too (weed's gRPC default offset
-// is not used: every gRPC port is given explicitly, but keeping them below 55536 keeps that option open).
+// N distinct ports that were free a moment ago (every gRPC port is given explicitly).
 async function freePorts(n: number): Promise<number[]> {
   const ports = new Set<number>();
-  while (ports.size < n) {
-    const p = await new Promise<number>((resolve, reject) => {
-      const srv = net.createServer();
-      srv.unref();
-      srv.on('error', reject);
-      srv.listen(0, '127.0.0.1', () => {
-        const port = (srv.address() as net.AddressInfo).port;
-        srv.close(() => resolve(port));
-      });
-    });
-    ports.add(p);
-  }
+  while (ports.size < n) ports.add(await freePort());
   return [...ports];
 }
 
