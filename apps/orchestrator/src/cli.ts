@@ -254,7 +254,7 @@ export function buildCli(): Command {
       const run: SavedRun = { runId, preset: loaded.preset, config: loaded.config, workflow: o.leaveOneOut ? 'leaveOneOut' : 'dndPipeline' };
       // Before any server, step or file: bad sets and configs fail here, once, in seconds.
       await preflight(run.config, createStepFunctions(), { workflow: run.workflow, scoring: process.env['DND_STEPS'] !== 'demo' });
-      await assertRunnable(run.config, run.workflow, loaded.source, { sets: false }); // model files, token width
+      await assertRunnable(run.config, loaded.source); // model files, token width
       const lock = acquireRunLock(runDir, runId); // a live run with this id: nothing below happens
       try {
         saveRun(runDir, run);

@@ -1,5 +1,5 @@
-// Preflight: the checks that need the run's files (sets, models) catch what the schema cannot, on the shipped
-// sets and the provisioned SmolLM2, each problem named with its config path; nothing is started.
+// Preflight: the checks that need the run's files (sets: preflight.ts; models: config-preflight.ts) catch what
+// the schema cannot, on the shipped sets and the provisioned SmolLM2, each problem named; nothing is started.
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -8,6 +8,7 @@ import { sharedDir } from '@dnd/dataset';
 import { loadRunConfig } from './config';
 import { assertRunnable, loraDimensions, preflightRunConfig } from './config-preflight';
 import { createDemoSteps } from './demo-steps';
+import { preflight } from './preflight';
 import { createRealSteps } from './real-steps';
 
 const DATA = path.join(sharedDir(), 'data', 'commonsense');
@@ -20,7 +21,9 @@ function withFile(content: unknown): string {
 
 describe('config preflight', () => {
   it('the quickstart preset passes on the shipped sets and the provisioned model', async () => {
-    expect(await preflightRunConfig(loadRunConfig('quickstart', createRealSteps()).config, 'dndPipeline')).toEqual([]);
+    const c = loadRunConfig('quickstart', createRealSteps()).config;
+    expect((await preflight(c, createRealSteps(), { workflow: 'dndPipeline' })).map((s) => s.name)).toEqual(c.sets);
+    expect(await preflightRunConfig(c)).toEqual([]);
   });
 
   it('a held-out set whose test records carry no labels cannot be scored: refused before the run, naming the set', async () => {
@@ -31,24 +34,27 @@ describe('config preflight', () => {
     fs.writeFileSync(path.join(dir, 'unlabeled', 'test.json'), JSON.stringify(records.slice(0, 20).map(({ answer: _a, ...r }) => r)));
     fs.writeFileSync(path.join(dir, 'c.json'), JSON.stringify({ sets: ['boolq', 'piqa', 'unlabeled'], heldOut: ['unlabeled'], setDirs: { unlabeled: 'unlabeled' } }));
     const c = loadRunConfig('c.json', createRealSteps(), dir).config;
-    const issues = await preflightRunConfig(c, 'dndPipeline');
-    expect(issues).toEqual([{ path: 'heldOut', message: expect.stringMatching(/^set "unlabeled" cannot be scored: set "unlabeled" has 20 of 20 items without labels/) }]);
+    const e = await preflight(c, createRealSteps(), { workflow: 'dndPipeline' }).then(() => null, (x: Error) => x);
+    expect(e && isBadInput(e)).toBe(true);
+    expect(e!.message).toMatch(/^held-out set "unlabeled" cannot be scored: set "unlabeled" has 20 of 20 items without labels/);
     // The same set as a training set only is fine: its prompts are never scored.
-    expect(await preflightRunConfig({ ...c, heldOut: ['boolq'] }, 'dndPipeline')).toEqual([]);
+    expect((await preflight({ ...c, heldOut: ['boolq'] }, createRealSteps(), { workflow: 'dndPipeline' })).find((s) => s.name === 'unlabeled')).toEqual({ name: 'unlabeled', train: expect.any(Number), test: 20, collected: true, evaluated: false });
   });
 
-  it('a token width that does not divide the base model\'s LoRA dimensions, a missing set and a missing model are all named', async () => {
+  it('a token width that does not divide the base model\'s LoRA dimensions and a missing encoder are both named; a missing set is refused first', async () => {
     const dir = withFile({ sets: ['boolq', 'nope'], heldOut: ['boolq'], steps: { collectSet: { targetModules: ['q_proj', 'v_proj'] }, buildPairs: { tokenWidth: 100 }, trainGenerator: { encoder: './no-encoder' } } });
     const c = loadRunConfig('c.json', createRealSteps(), dir).config;
-    const e = await assertRunnable(c, 'dndPipeline', 'c.json').then(() => null, (x: Error) => x);
+    const missing = await preflight(c, createRealSteps(), { workflow: 'dndPipeline' }).then(() => null, (x: Error) => x);
+    expect(missing && isBadInput(missing)).toBe(true);
+    expect(missing!.message).toMatch(/^task set "nope" not found: .*nope does not exist/);
+    const e = await assertRunnable(c, 'c.json').then(() => null, (x: Error) => x);
     expect(e && isBadInput(e)).toBe(true);
-    expect(e!.message).toContain('c.json: 3 problems with its files, nothing was started');
-    expect(e!.message).toMatch(/ {2}sets: set "nope" at .*nope: .*no such path/);
+    expect(e!.message).toContain('c.json: 2 problems with its files, nothing was started');
     expect(e!.message).toContain('steps.buildPairs.tokenWidth: 100 does not divide 576, 192 (the LoRA dimensions of smollm2-135m-instruct on q_proj, v_proj are 192, 576)');
     expect(e!.message).toMatch(/steps\.trainGenerator\.encoder: no model at .*no-encoder \(config\.json missing\)/);
     // 96 divides 192 and 576 (what buildPairs' auto width picks for SmolLM2).
     const ok = { ...c, sets: ['boolq', 'piqa'], steps: { ...c.steps, buildPairs: { tokenWidth: 96 }, trainGenerator: { ...c.steps.trainGenerator, encoder: 'all-MiniLM-L6-v2' } } };
-    expect(await preflightRunConfig(ok, 'dndPipeline')).toEqual([]);
+    expect(await preflightRunConfig(ok)).toEqual([]);
   });
 
   it('loraDimensions reads a Llama/Qwen2 config.json: grouped-query k/v width from num_key_value_heads x head_dim', () => {
@@ -57,8 +63,9 @@ describe('config preflight', () => {
     expect(() => loraDimensions({ hidden_size: '576' }, ['q_proj'])).toThrow('config.json: hidden_size must be a positive integer, got "576"');
   });
 
-  it('demo steps: only the set folders are checked', async () => {
+  it('demo steps: only the set folders are checked, no model', async () => {
     const c = loadRunConfig(null, createDemoSteps()).config;
-    expect(await preflightRunConfig(c, 'leaveOneOut')).toEqual([]);
+    expect((await preflight(c, createDemoSteps(), { workflow: 'leaveOneOut', scoring: false })).every((s) => s.collected && s.evaluated)).toBe(true);
+    expect(await preflightRunConfig(c)).toEqual([]);
   });
 });

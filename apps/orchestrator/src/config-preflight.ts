@@ -1,14 +1,11 @@
-// The checks on a run config that need files (sets, models) but no model loaded: every set folder resolves,
-// every evaluated set's test records can be scored, the model and encoder folders exist, and the token width
-// divides every LoRA dimension of the base model. `dnd run` calls it before it starts a server or a step.
-// Not the schema (config-schema.ts: types, ranges, cross-field rules that need no files).
+// The checks on a run config that need the model files but no model loaded: the model and encoder folders
+// exist, and the token width divides every LoRA dimension of the base model. `dnd run` calls it after
+// preflight.ts (which loads the sets) and before it starts a server or a step. Not the schema
+// (config-schema.ts: types, ranges, cross-field rules that need no files), not the sets (preflight.ts).
 import * as fs from 'fs';
 import * as path from 'path';
 import { BadInputError } from '@dnd/core';
-import { loadTaskSet } from '@dnd/dataset';
-import { assertScorable, itemFromInstruction } from '@dnd/evaluator';
 import { resolveModelDir } from './assets';
-import { setDirOf } from './config';
 import { StepConfigsSchema, type ConfigIssue, type StepConfigs } from './config-schema';
 import type { RunConfig } from './types';
 
@@ -39,36 +36,14 @@ export function loraDimensions(modelConfig: Record<string, unknown>, targetModul
 }
 
 /**
- * Every problem a run would meet on this machine's files, each with the config path it comes from
- * (`sets: false`: the model files only, where preflight.ts has loaded the sets already).
- * `workflow` decides which sets are evaluated (leaveOneOut: all; dndPipeline: the held-out ones).
- * @example const issues = await preflightRunConfig(config, 'dndPipeline'); // [] when the run can start
+ * Every problem the run's model files would cause, each with the config path it comes from; [] for
+ * the demo steps (no model). The sets are preflight.ts's.
+ * @example const issues = await preflightRunConfig(config); // [] when the models are there
  */
-export async function preflightRunConfig(config: RunConfig, workflow: 'dndPipeline' | 'leaveOneOut', opts: { sets?: boolean } = {}): Promise<ConfigIssue[]> {
+export async function preflightRunConfig(config: RunConfig): Promise<ConfigIssue[]> {
   const issues: ConfigIssue[] = [];
   const parsed = StepConfigsSchema.safeParse(config.steps);
   const steps: StepConfigs | null = parsed.success ? parsed.data : null; // null: not the real steps (demo)
-  const split = steps
-    ? { skipBad: steps.collectSet.skipBad, splitSeed: steps.collectSet.splitSeed, trainFraction: steps.collectSet.trainFraction }
-    : {};
-  const evaluated = new Set(workflow === 'leaveOneOut' ? config.sets : config.heldOut);
-  for (const name of opts.sets === false ? [] : config.sets) {
-    const where = config.setDirs?.[name] ? `setDirs.${name}` : 'sets';
-    const dir = setDirOf(config, name);
-    let ts;
-    try {
-      ts = await loadTaskSet(dir, split);
-    } catch (e) {
-      issues.push({ path: where, message: `set "${name}" at ${dir}: ${(e as Error).message}` });
-      continue;
-    }
-    if (!steps || !evaluated.has(name)) continue;
-    try {
-      assertScorable(name, ts.test.map((r, i) => itemFromInstruction(r, name, i, 'test')));
-    } catch (e) {
-      issues.push({ path: workflow === 'leaveOneOut' ? 'sets' : 'heldOut', message: `set "${name}" cannot be scored: ${(e as Error).message}` });
-    }
-  }
   if (!steps) return issues;
   let modelDir: string | null = null;
   try {
@@ -100,10 +75,10 @@ export async function preflightRunConfig(config: RunConfig, workflow: 'dndPipeli
 
 /**
  * Throws one BadInputError listing every preflight problem (nothing was started), or returns.
- * @example await assertRunnable(config, 'dndPipeline')
+ * @example await assertRunnable(config, 'quickstart.json')
  */
-export async function assertRunnable(config: RunConfig, workflow: 'dndPipeline' | 'leaveOneOut', source?: string | null, opts: { sets?: boolean } = {}): Promise<void> {
-  const issues = await preflightRunConfig(config, workflow, opts);
+export async function assertRunnable(config: RunConfig, source?: string | null): Promise<void> {
+  const issues = await preflightRunConfig(config);
   if (issues.length === 0) return;
   throw new BadInputError(`config${source ? ` ${source}` : ''}: ${issues.length === 1 ? '1 problem' : `${issues.length} problems`} with its files, nothing was started:\n${issues.map((i) => `  ${i.path}: ${i.message}`).join('\n')}`);
 }
