@@ -2,7 +2,7 @@
 // test items (context "Question: ...\nAnswer:", 4 choices, lm-eval's multiple_choice convention), their instruction
 // prompts, and 14 seeded LoRA adapters (r 8, all 7 modules, PEFT layout). `run` times, with adapter 0 attached:
 // log-likelihood scoring (shared prefixes, and the plain path), greedy generation of 10 new tokens, then 14 adapters
-// batched (per-row LoRA) vs adapter by adapter. Not a test.
+// batched (per-row LoRA) vs adapter by adapter, and greedy generation under 9 of them batched vs one by one. Not a test.
 // Usage: node tools/bench/run-ts.cjs tools/bench/eval-ts.ts prepare MODEL_DIR WORK_DIR N_LL N_GEN N_MULTI
 //        node tools/bench/run-ts.cjs tools/bench/eval-ts.ts run MODEL_DIR WORK_DIR OUT_JSON BATCH GEN_BATCH
 import * as fs from 'fs';
@@ -12,6 +12,7 @@ import { readInstructionSet } from '@dnd/evaluator';
 import { loadCausalLM, type ScoreRequest } from '@dnd/lm';
 
 const ADAPTERS = 14;
+const GEN_ADAPTERS = 9;
 interface Inputs { ll: { context: string; choices: string[] }[]; gen: string[]; multi: number; adapters: string[] }
 
 const requests = (items: Inputs['ll']): ScoreRequest[] => items.flatMap((it) => it.choices.map((c) => ({ context: it.context, continuation: ` ${c}` })));
@@ -62,13 +63,24 @@ async function run(modelDir: string, work: string, outFile: string, batch: numbe
   const [sequential] = await secondsOf(async () => {
     for (const a of adapters) { lm.setLoraWeights(a); oneByOne.push((await lm.scoreContinuations(multiReqs, { batchSize: batch })).map((r) => r.logprob)); }
   });
+  // Generation under GEN_ADAPTERS adapters (the quickstart scores 9 per held-out set): batched vs one by one.
+  const genAdapters = adapters.slice(0, GEN_ADAPTERS);
+  const genPrompts = inp.gen.slice(0, inp.multi);
+  const genOpts = { maxNewTokens: 10, greedy: true, batchSize: genBatch };
+  const [genBatched, genMany] = await secondsOf(() => lm.generateMulti(genAdapters, genPrompts, genOpts));
+  const genOneByOne: string[][] = [];
+  const [genSequential] = await secondsOf(async () => {
+    for (const a of genAdapters) { lm.setLoraWeights(a); genOneByOne.push(await lm.generate(genPrompts, genOpts)); }
+  });
+  lm.detachLora();
+  const genMultiSame = genMany.flat().filter((o, i) => o === genOneByOne.flat()[i]).length;
   lm.dispose();
   let multiDiff = 0;
   many.forEach((rs, k) => rs.forEach((r, i) => { multiDiff = Math.max(multiDiff, Math.abs(r.logprob - oneByOne[k]![i]!)); }));
   const sharedVsPlain = Math.max(...shared.map((r, i) => Math.abs(r.logprob - plain[i]!.logprob)));
   fs.writeFileSync(outFile, JSON.stringify({
     backend: backend.name, items: inp.ll.length, genItems: inp.gen.length, multiItems: inp.multi, adapters: adapters.length,
-    llShared, llPlain, gen, batched, sequential, lls: shared.map((r) => r.logprob), outputs, multiDiff, sharedVsPlain,
+    llShared, llPlain, gen, batched, sequential, genAdapters: genAdapters.length, genBatched, genSequential, genMultiSame, genMultiTotal: genMany.flat().length, lls: shared.map((r) => r.logprob), outputs, multiDiff, sharedVsPlain,
     maxRssMB: process.resourceUsage().maxRSS / 1024,
   }));
 }

@@ -113,6 +113,7 @@ export const EvaluatorSchema = z.strictObject({
   seed: int(0, 2 ** 32 - 1).default(E.seed),
   batchSize: int(1).default(E.batchSize),
   crossMatrix: z.boolean().default(E.crossMatrix),
+  adaptersPerPass: int(1, 64).default(E.adaptersPerPass).describe('Adapters scored together on a set in one pass (1 = one at a time)'),
   knowledge: KnowledgeSchema.prefault({}),
   bootstrapResamples: int(100).default(E.bootstrapResamples),
   generative: GenerativeSchema.prefault({}),

@@ -2,9 +2,10 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { adapterDigest, memoizedEvalModel, type MemoCall } from './call-memo';
-import { LoglikScorer } from './scorers';
+import { DEFAULT_EVALUATOR_CONFIG } from './config';
+import { GenerativeScorer, LoglikScorer } from './scorers';
 import type { ContinuationRequest } from './scoring-model';
-import { FakeModel, fakeAdapter, makeItems } from '../test/fake-model';
+import { FakeModel, FakeMultiModel, fakeAdapter, makeItems } from '../test/fake-model';
 
 describe('memoizedEvalModel', () => {
   it('an interrupted evaluation resumes from its stored calls with identical results, calling the model only for what is missing', async () => {
@@ -39,5 +40,31 @@ describe('memoizedEvalModel', () => {
     seen.length = 0;
     await new LoglikScorer(16).score(m2, items);
     expect(seen.every((c) => !c.reused)).toBe(true);
+  });
+
+  it('multi-adapter calls resume too, keyed by every adapter\'s content whatever is attached', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dnd-memo-multi-'));
+    const items = makeItems('s', 24);
+    const adapters = [null, fakeAdapter(0.5), fakeAdapter(0.9)];
+    const gen = new GenerativeScorer({ ...DEFAULT_EVALUATOR_CONFIG.generative, template: '{prompt}' });
+    const expected = await gen.scoreMany(new FakeMultiModel(items, 0.3), adapters, items);
+
+    const inner = new FakeMultiModel(items, 0.3);
+    const seen: MemoCall[] = [];
+    const m1 = memoizedEvalModel(inner, dir, (c) => seen.push(c));
+    expect(await gen.scoreMany(m1, adapters, items)).toEqual(expected);
+    expect(seen.map((c) => [c.method, c.size, c.reused])).toEqual([['generateMulti', 24, false], ['generateMulti', 24, false], ['generateMulti', 24, false]]);
+    expect(inner.passes).toEqual([3, 3, 3]);
+
+    // Again with another adapter attached: every call is read back, none reaches the model.
+    seen.length = 0;
+    const m2 = memoizedEvalModel(inner, dir, (c) => seen.push(c));
+    await m2.useAdapter(fakeAdapter(0.1));
+    expect(await gen.scoreMany(m2, adapters, items)).toEqual(expected);
+    expect(seen.every((c) => c.reused)).toBe(true);
+    expect(inner.passes).toHaveLength(3);
+    // Other adapters (the same ones in another order) are other calls.
+    await gen.scoreMany(m2, [adapters[1]!, null, adapters[2]!], items);
+    expect(inner.passes).toHaveLength(6);
   });
 });

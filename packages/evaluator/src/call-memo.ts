@@ -22,21 +22,29 @@ export function adapterDigest(adapter: LoraAdapter | null): string {
 
 /** What a memoized call reports when it finishes: computed now, or read back from an earlier attempt. */
 export interface MemoCall {
-  method: 'scoreContinuations' | 'generate';
+  method: 'scoreContinuations' | 'generate' | 'scoreContinuationsMulti' | 'generateMulti';
+  /** Requests or prompts of the call (times the adapters of a multi call). */
   size: number;
   reused: boolean;
 }
 
 /**
- * `model` with every `scoreContinuations` and `generate` call stored under `dir` and read back when the same
- * call (same adapter content, method, requests and options) comes again.
+ * `model` with every `scoreContinuations` and `generate` call (and their multi-adapter forms) stored under `dir`
+ * and read back when the same call (same adapter contents, method, requests and options) comes again.
  * @example const m = memoizedEvalModel(hostCausalLM(lm, name), path.join(workDir, 'calls'), (c) => heartbeat(c))
  */
 export function memoizedEvalModel(model: EvalModel, dir: string, onCall?: (c: MemoCall) => void): EvalModel {
   fs.mkdirSync(dir, { recursive: true });
   let adapter = 'base';
+  const digests = new WeakMap<LoraAdapter, string>();
+  const digestsOf = (as: (LoraAdapter | null)[]): string[] => as.map((a) => {
+    if (!a) return adapterDigest(a);
+    if (!digests.has(a)) digests.set(a, adapterDigest(a));
+    return digests.get(a)!;
+  });
+  // A multi call names its adapters by content in its arguments, and ignores the attached one.
   const memo = async <T>(method: MemoCall['method'], args: unknown, size: number, compute: () => Promise<T>): Promise<T> => {
-    const key = crypto.createHash('sha256').update(JSON.stringify([adapter, method, args])).digest('hex');
+    const key = crypto.createHash('sha256').update(JSON.stringify([method.endsWith('Multi') ? null : adapter, method, args])).digest('hex');
     const file = path.join(dir, `${key}.json`);
     if (fs.existsSync(file)) {
       const value = JSON.parse(fs.readFileSync(file, 'utf8')) as T;
@@ -58,5 +66,13 @@ export function memoizedEvalModel(model: EvalModel, dir: string, onCall?: (c: Me
       memo('scoreContinuations', [items, opts ?? null], items.length, () => model.scoreContinuations(items, opts)),
     generate: (prompts: string[], opts: GenerateOptions): Promise<string[]> =>
       memo('generate', [prompts, opts], prompts.length, () => model.generate(prompts, opts)),
+    ...(model.scoreContinuationsMulti ? {
+      scoreContinuationsMulti: (adapters: (LoraAdapter | null)[], items: ContinuationRequest[], opts?: Record<string, unknown>): Promise<ContinuationScore[][]> =>
+        memo('scoreContinuationsMulti', [digestsOf(adapters), items, opts ?? null], items.length * adapters.length, () => model.scoreContinuationsMulti!(adapters, items, opts)),
+    } : {}),
+    ...(model.generateMulti ? {
+      generateMulti: (adapters: (LoraAdapter | null)[], prompts: string[], opts: GenerateOptions & { batchSize?: number }): Promise<string[][]> =>
+        memo('generateMulti', [digestsOf(adapters), prompts, opts], prompts.length * adapters.length, () => model.generateMulti!(adapters, prompts, opts)),
+    } : {}),
   };
 }

@@ -75,6 +75,26 @@ describe('evaluate on @dnd/lm (tiny Llama, real adapters on disk)', () => {
     // LoRAs change the scores.
     const arcPiqa = rows.filter((r) => r.adapter === 'arc' && r.set === 'piqa' && r.protocol === 'knowledge');
     expect(arcPiqa[0]!.choiceScores[0]).not.toBeCloseTo(basePiqa[0]!.choiceScores[0]!, 3);
+    // The adapters of a set were scored together (per-row LoRA); one at a time gives the same predictions.
+    const input = {
+      baseModel: { dir: MODEL_DIR, nameOrPath: 'tiny-llama' },
+      sets: sets.map((s) => ({ name: s, file: path.join(dir, `${s}.json`) })),
+      heldOut: ['piqa', 'boolq'],
+      trainingLoras: [{ name: 'arc', trainedOn: 'ARC-Easy', dir: dirs.arc }, { name: 'boolq', trainedOn: 'boolq', dir: dirs.boolq }],
+      generated: [{ heldOut: 'piqa', sample: 0, dir: dirs.g0, numPrompts: 8 }, { heldOut: 'piqa', sample: 1, dir: dirs.g1, numPrompts: 8 }],
+    };
+    const single = await evaluate(input, { batchSize: 16, adaptersPerPass: 1, generative: { maxNewTokens: 4 } }, {
+      outDir: path.join(dir, 'out1'),
+      loadModel: async (d, name) => { lm = await loadCausalLM(d); return hostCausalLM(lm, name); },
+      releaseModel: () => lm?.dispose(),
+    });
+    const one = readPredictions(fs.readFileSync(fileURLToPath(single.predictions.uri))).rows;
+    expect(one.length).toBe(rows.length);
+    one.forEach((r, i) => {
+      const t = rows[i]!;
+      expect([r.adapter, r.set, r.protocol, r.itemId, r.prediction, r.output]).toEqual([t.adapter, t.set, t.protocol, t.itemId, t.prediction, t.output]);
+      r.choiceScores.forEach((v, j) => expect(Math.abs(v - t.choiceScores[j]!)).toBeLessThan(1e-4));
+    });
     if (process.env.DND_EVAL_KEEP) fs.cpSync(path.join(dir, 'out'), process.env.DND_EVAL_KEEP, { recursive: true });
   });
 });

@@ -1,6 +1,6 @@
 import { resolveEvaluatorConfig } from './config';
 import { runEvaluation, type EvaluationPlan } from './run-evaluation';
-import { FakeModel, fakeAdapter, makeItems } from '../test/fake-model';
+import { FakeModel, FakeMultiModel, fakeAdapter, makeItems } from '../test/fake-model';
 import { deltaCosine } from './lora-geometry';
 
 // Three sets of 20 items; LoRAs trained on A and B (skills 0.6 / 0.2), one failed LoRA on C;
@@ -75,6 +75,30 @@ describe('runEvaluation', () => {
     expect(rows.filter((r) => r.protocol === 'paper').every((r) => r.scorer === 'generative' || r.scorer === 'failed')).toBe(true);
     expect(new Set(rows.map((r) => r.role))).toEqual(new Set(['base', 'training', 'averaged', 'generated']));
     expect(results.sets.every((s) => s.subsampleSeed === null)).toBe(true);
+  });
+
+  it('scores a set\'s adapters together, adaptersPerPass at a time, with the results of one adapter at a time', async () => {
+    const p = plan();
+    const one = await runEvaluation(p, resolveEvaluatorConfig({ adaptersPerPass: 1 }), new FakeMultiModel(allItems(p), 0.3));
+    const m = new FakeMultiModel(allItems(p), 0.3);
+    const together = await runEvaluation(p, resolveEvaluatorConfig({ adaptersPerPass: 2 }), m);
+    expect(together.results.cells).toEqual(one.results.cells);
+    expect(together.rows).toEqual(one.rows);
+    expect(together.results.protocols).toEqual(one.results.protocols);
+    // Paper protocol, set C (held out): base, lora-A, lora-B, averaged(A+B), 2 generated = 6 live adapters in 3 passes
+    // of 2 (generate: 1 batch of 20 prompts each); lora-C failed and is not scored.
+    expect(m.passes.every((k) => k === 2)).toBe(true);
+    // Six live adapters on C (base, lora-A, lora-B, averaged, 2 generated) at most 4 per pass: 3 and 3, not 4 and 2.
+    const six = new FakeMultiModel(allItems(p), 0.3);
+    await runEvaluation({ ...p, heldOut: ['C'] }, resolveEvaluatorConfig({ protocols: ['paper'], adaptersPerPass: 4, crossMatrix: false, generative: { batchSize: 50 } }), six);
+    expect(six.passes).toEqual([3, 3]);
+  });
+
+  it('without the cross matrix the base is scored on the held-out sets only', async () => {
+    const p = plan();
+    const { results } = await runEvaluation({ ...p, heldOut: ['C'] }, resolveEvaluatorConfig({ protocols: ['paper'], crossMatrix: false }), new FakeModel(allItems(p), 0.3));
+    expect(results.cells.filter((c) => c.adapter === 'base').map((c) => c.set)).toEqual(['C']);
+    expect(results.cross.cells[0]).toEqual([null, null, expect.objectContaining({ value: 0.3 })]);
   });
 
   it('scores no averaged LoRA when told the adapters are unrelated (dnd evaluate)', async () => {

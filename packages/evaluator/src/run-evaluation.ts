@@ -150,9 +150,9 @@ function checkPlan(plan: EvaluationPlan): void {
  * Runs the plan on `model` under every protocol of the config: base on every set; each training LoRA on
  * every set (or only on the held-out sets without crossMatrix); per held-out set the element-wise averaged
  * LoRA of the training LoRAs not trained on it; each generated LoRA on its held-out set; each probe LoRA
- * on its set (with the own LoRA of an in-distribution probe's set scored there too). Each adapter is
- * attached once and scored under all protocols. Adapters are checked against the base before any scoring,
- * so a mismatch fails fast.
+ * on its set (with the own LoRA of an in-distribution probe's set scored there too). The base is scored on every
+ * set with crossMatrix, else on the held-out and probe sets. The adapters of one set are scored together,
+ * adaptersPerPass at a time. Adapters are checked against the base before any scoring, so a mismatch fails fast.
  * @example const { results, rows } = await runEvaluation(plan, resolveEvaluatorConfig(), model);
  */
 export async function runEvaluation(plan: EvaluationPlan, cfg: EvaluatorConfig, model: EvalModel, progress?: Progress): Promise<{ results: EvaluationResults; rows: PredictionRow[] }> {
@@ -175,7 +175,10 @@ export async function runEvaluation(plan: EvaluationPlan, cfg: EvaluatorConfig, 
   // The jobs: adapter -> sets.
   const setNames = plan.sets.map((s) => s.name);
   type Job = { adapter: string; role: CellResult['role']; lora: LoraAdapter | null; failed: string | null; sets: string[] };
-  const jobs: Job[] = [{ adapter: 'base', role: 'base', lora: null, failed: null, sets: setNames }];
+  // Without the cross matrix the base is scored where something is compared with it: the held-out sets and the probes' sets.
+  const probeSets = new Set((plan.probes ?? []).map((p) => p.scoredOn));
+  const baseSets = cfg.crossMatrix ? setNames : setNames.filter((s) => plan.heldOut.includes(s) || probeSets.has(s));
+  const jobs: Job[] = [{ adapter: 'base', role: 'base', lora: null, failed: null, sets: baseSets }];
   for (const l of plan.trainingLoras) {
     const want = cfg.crossMatrix ? setNames : plan.heldOut.filter((h) => h !== l.trainedOn);
     jobs.push({ adapter: l.name, role: 'training', lora: l.adapter, failed: l.failed ?? null, sets: want });
@@ -215,21 +218,43 @@ export async function runEvaluation(plan: EvaluationPlan, cfg: EvaluatorConfig, 
   };
   const total = jobs.reduce((a, j) => a + cfg.protocols.reduce((b, p) => b + setsFor(j, p).length, 0), 0);
   let done = 0;
+  // Scoring, per protocol and set: the adapters that score it, in passes of at most adaptersPerPass (split evenly),
+  // each pass one scoreMany call (one forward pass per batch for all of them when the model can).
+  const scored = new Map<string, ItemResult[]>();
+  const keyOf = (adapter: string, protocol: EvalProtocol, set: string) => JSON.stringify([adapter, protocol, set]);
+  const scorerOf = new Map<string, Scorer>();
+  for (const protocol of cfg.protocols) {
+    const setItems = new Map(protoSets.get(protocol)!.map((s) => [s.name, s.items]));
+    for (const setName of setNames) {
+      const here = jobs.filter((j) => setsFor(j, protocol).includes(setName));
+      if (here.length === 0) continue;
+      const items = setItems.get(setName)!;
+      const scorer = pickScorer(cfg, protocol, items);
+      scorerOf.set(JSON.stringify([protocol, setName]), scorer);
+      const finish = (job: Job, results: ItemResult[]): void => {
+        scored.set(keyOf(job.adapter, protocol, setName), results);
+        progress?.({ done: ++done, total, last: `${job.adapter} on ${setName} (${protocol})` });
+      };
+      for (const job of here.filter((j) => j.failed)) {
+        finish(job, items.map((it) => ({ itemId: it.id, set: it.set, choiceScores: [], prediction: -1, predictionNorm: null, gold: it.gold, correct: false, correctNorm: null, output: null })));
+      }
+      const live = here.filter((j) => !j.failed);
+      const per = Math.ceil(live.length / Math.ceil(live.length / cfg.adaptersPerPass));
+      for (let p = 0; p < live.length; p += per) {
+        const pass = live.slice(p, p + per);
+        const results = await scorer.scoreMany(model, pass.map((j) => j.lora), items);
+        pass.forEach((job, k) => finish(job, results[k]!));
+      }
+    }
+  }
+  // Cells and prediction rows in adapter order (adapter, protocol, set), whatever the passes were.
   const cells: CellResult[] = [];
   const rows: PredictionRow[] = [];
   for (const job of jobs) {
-    if (!job.failed) await model.useAdapter(job.lora);
     for (const protocol of cfg.protocols) {
-      const setItems = new Map(protoSets.get(protocol)!.map((s) => [s.name, s.items]));
       for (const setName of setsFor(job, protocol)) {
-        const items = setItems.get(setName)!;
-        const scorer = pickScorer(cfg, protocol, items);
-        let results: ItemResult[];
-        if (job.failed) {
-          results = items.map((it) => ({ itemId: it.id, set: it.set, choiceScores: [], prediction: -1, predictionNorm: null, gold: it.gold, correct: false, correctNorm: null, output: null }));
-        } else {
-          results = await scorer.score(model, items);
-        }
+        const results = scored.get(keyOf(job.adapter, protocol, setName))!;
+        const scorer = scorerOf.get(JSON.stringify([protocol, setName]))!;
         const nOk = results.filter((r) => r.correct).length;
         const hasNorm = !job.failed && scorer.metrics.includes('acc_norm');
         cells.push({
@@ -238,7 +263,6 @@ export async function runEvaluation(plan: EvaluationPlan, cfg: EvaluatorConfig, 
           accNorm: hasNorm ? wilson(results.filter((r) => r.correctNorm).length, results.length) : (job.failed && scorer.metrics.includes('acc_norm') ? wilson(0, results.length) : null),
         });
         for (const r of results) rows.push({ ...r, adapter: job.adapter, role: job.role, protocol, scorer: job.failed ? 'failed' : scorer.name });
-        progress?.({ done: ++done, total, last: `${job.adapter} on ${setName} (${protocol})` });
       }
     }
   }

@@ -31,6 +31,11 @@ export interface Scorer {
   readonly metrics: readonly ('acc' | 'acc_norm')[];
   /** `onItems(done)` is called after each call to the model with the items scored so far (for heartbeats). */
   score(model: ScoringModel, items: readonly EvalItem[], onItems?: (done: number) => void): Promise<ItemResult[]>;
+  /**
+   * `score` under each adapter in turn (null = the bare base): together when the model takes several adapters per
+   * pass, one after another through useAdapter otherwise. Returns [adapters.length][items.length].
+   */
+  scoreMany(model: EvalModel, adapters: readonly (LoraAdapter | null)[], items: readonly EvalItem[], onItems?: (done: number) => void): Promise<ItemResult[][]>;
 }
 
 /** numpy.argmax: the first index of the maximum (NaN never wins here; all-NaN gives 0). */
@@ -141,16 +146,31 @@ export interface GenerativeOptions {
   batchSize: number;
 }
 
-async function generateAll(model: ScoringModel, items: readonly EvalItem[], o: GenerativeOptions, onItems?: (done: number) => void): Promise<string[]> {
-  const outs: string[] = [];
+// Every item's prompt generated in batches of o.batchSize prompts: under the attached adapter, or, with `adapters`,
+// under each of them in one generateMulti call per batch. [K][items.length] (K = 1 without adapters).
+async function generateAll(model: ScoringModel, items: readonly EvalItem[], o: GenerativeOptions, onItems?: (done: number) => void, adapters?: readonly (LoraAdapter | null)[]): Promise<string[][]> {
+  const K = adapters?.length ?? 1;
+  const outs: string[][] = Array.from({ length: K }, () => []);
   for (let i = 0; i < items.length; i += o.batchSize) {
     const prompts = items.slice(i, i + o.batchSize).map((it) => o.template.split('{prompt}').join(it.prompt));
-    const got = await model.generate(prompts, { maxNewTokens: o.maxNewTokens, greedy: o.greedy, temperature: o.temperature, seed: o.seed + i });
-    if (got.length !== prompts.length) throw new Error(`generate returned ${got.length} outputs for ${prompts.length} prompts`);
-    outs.push(...got);
-    onItems?.(outs.length);
+    const opts = { maxNewTokens: o.maxNewTokens, greedy: o.greedy, temperature: o.temperature, seed: o.seed + i };
+    const got = adapters ? await model.generateMulti!([...adapters], prompts, { ...opts, batchSize: prompts.length }) : [await model.generate(prompts, opts)];
+    if (got.length !== K) throw new Error(`generate returned ${got.length} adapters' outputs for ${K}`);
+    got.forEach((g, k) => {
+      if (g.length !== prompts.length) throw new Error(`generate returned ${g.length} outputs for ${prompts.length} prompts`);
+      outs[k]!.push(...g);
+    });
+    onItems?.(outs[0]!.length);
   }
   return outs;
+}
+
+// generateAll under each adapter: together when the model can, else one adapter after another.
+async function generateMany(model: EvalModel, adapters: readonly (LoraAdapter | null)[], items: readonly EvalItem[], o: GenerativeOptions, onItems?: (done: number) => void): Promise<string[][]> {
+  if (adapters.length > 1 && model.generateMulti) return generateAll(model, items, o, onItems, adapters);
+  const out: string[][] = [];
+  for (const a of adapters) { await model.useAdapter(a); out.push((await generateAll(model, items, o, onItems))[0]!); }
+  return out;
 }
 
 /**
@@ -165,7 +185,15 @@ export class GenerativeScorer implements Scorer {
 
   async score(model: ScoringModel, items: readonly EvalItem[], onItems?: (done: number) => void): Promise<ItemResult[]> {
     bySet(items);
-    const outs = await generateAll(model, items, this.o, onItems);
+    return this.results(items, (await generateAll(model, items, this.o, onItems))[0]!);
+  }
+
+  async scoreMany(model: EvalModel, adapters: readonly (LoraAdapter | null)[], items: readonly EvalItem[], onItems?: (done: number) => void): Promise<ItemResult[][]> {
+    bySet(items);
+    return (await generateMany(model, adapters, items, this.o, onItems)).map((outs) => this.results(items, outs));
+  }
+
+  private results(items: readonly EvalItem[], outs: string[]): ItemResult[] {
     return items.map((it, i) => {
       const pred = parseChoice(outs[i]!, it.answerFormat, it.choices.length, this.o.parse);
       return { itemId: it.id, set: it.set, choiceScores: [], prediction: pred, predictionNorm: null, gold: it.gold, correct: pred >= 0 && pred === it.gold, correctNorm: null, output: outs[i]! };
@@ -184,7 +212,15 @@ export class NumericScorer implements Scorer {
 
   async score(model: ScoringModel, items: readonly EvalItem[], onItems?: (done: number) => void): Promise<ItemResult[]> {
     bySet(items);
-    const outs = await generateAll(model, items, this.o, onItems);
+    return this.results(items, (await generateAll(model, items, this.o, onItems))[0]!);
+  }
+
+  async scoreMany(model: EvalModel, adapters: readonly (LoraAdapter | null)[], items: readonly EvalItem[], onItems?: (done: number) => void): Promise<ItemResult[][]> {
+    bySet(items);
+    return (await generateMany(model, adapters, items, this.o, onItems)).map((outs) => this.results(items, outs));
+  }
+
+  private results(items: readonly EvalItem[], outs: string[]): ItemResult[] {
     return items.map((it, i) => {
       const ok = numbersEqual(parseNumber(outs[i]!), it.target ?? '');
       return { itemId: it.id, set: it.set, choiceScores: [], prediction: -1, predictionNorm: null, gold: it.gold, correct: ok, correctNorm: null, output: outs[i]! };

@@ -33,6 +33,11 @@ export interface ScoringModel {
    * numbers of useAdapter(adapters[k]) + scoreContinuations up to float rounding. The attached adapter is ignored.
    */
   scoreContinuationsMulti?(adapters: (LoraAdapter | null)[], items: ContinuationRequest[], opts?: Record<string, unknown>): Promise<ContinuationScore[][]>;
+  /**
+   * Optional: the same prompts generated under K adapters in one batch, [K][prompts.length]; what useAdapter(adapters[k])
+   * + generate gives, up to float rounding. The attached adapter is ignored.
+   */
+  generateMulti?(adapters: (LoraAdapter | null)[], prompts: string[], opts: GenerateOptions & { batchSize?: number }): Promise<string[][]>;
 }
 
 /** A scoring model whose adapter can be switched: null = the bare base model. */
@@ -90,7 +95,7 @@ export interface LoraCapableLM extends ScoringModel {
 /**
  * Wraps a @dnd/lm CausalLM as an EvalModel: useAdapter(a) attaches a LoRA with a's config, reads the
  * shapes the base expects, checks a against them (and the base name), then loads a's weights.
- * scoreContinuationsMulti (when the LM has it) checks base names and leaves the shape checks to the LM.
+ * scoreContinuationsMulti and generateMulti (when the LM has them) check base names and leave the shape checks to the LM.
  * @example const model = hostCausalLM(await loadCausalLM(dir), 'Qwen/Qwen2.5-0.5B'); await model.useAdapter(adapter);
  */
 export function hostCausalLM(lm: LoraCapableLM, baseModelNameOrPath: string): EvalModel {
@@ -102,6 +107,12 @@ export function hostCausalLM(lm: LoraCapableLM, baseModelNameOrPath: string): Ev
       scoreContinuationsMulti: (adapters: (LoraAdapter | null)[], items: ContinuationRequest[], opts?: Record<string, unknown>) => {
         adapters.forEach((a, k) => { if (a) checkAdapterFits(a, baseModelNameOrPath, null, `adapter ${k}`); });
         return lm.scoreContinuationsMulti!(adapters, items, opts);
+      },
+    } : {}),
+    ...(lm.generateMulti ? {
+      generateMulti: (adapters: (LoraAdapter | null)[], prompts: string[], opts: GenerateOptions & { batchSize?: number }) => {
+        adapters.forEach((a, k) => { if (a) checkAdapterFits(a, baseModelNameOrPath, null, `adapter ${k}`); });
+        return lm.generateMulti!(adapters, prompts, opts);
       },
     } : {}),
     generate: (prompts, opts) => lm.generate(prompts, opts),

@@ -76,3 +76,29 @@ export function makeItems(set: string, n: number, choices = ['a', 'bb', 'ccc', '
     prompt: `${set} prompt ${i}`,
   }));
 }
+
+/**
+ * The fake model with the multi-adapter calls: each adapter's answers are the single-adapter ones; `passes`
+ * records the number of adapters of every multi call.
+ */
+export class FakeMultiModel extends FakeModel {
+  passes: number[] = [];
+
+  private async under<T>(adapters: (LoraAdapter | null)[], f: () => Promise<T>): Promise<T[]> {
+    const saved = this.skill;
+    const out: T[] = [];
+    try {
+      for (const a of adapters) { await this.useAdapter(a); out.push(await f()); }
+    } finally { this.skill = saved; }
+    this.passes.push(adapters.length);
+    return out;
+  }
+
+  scoreContinuationsMulti(adapters: (LoraAdapter | null)[], reqs: ContinuationRequest[]): Promise<ContinuationScore[][]> {
+    return this.under(adapters, () => this.scoreContinuations(reqs));
+  }
+
+  generateMulti(adapters: (LoraAdapter | null)[], prompts: string[], o: GenerateOptions): Promise<string[][]> {
+    return this.under(adapters, () => this.generate(prompts, o));
+  }
+}

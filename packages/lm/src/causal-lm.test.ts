@@ -69,7 +69,7 @@ describe.each(['llama', 'qwen2'])('%s parity with transformers + peft', (kind) =
     const ref = parity.get(`${kind}.generate.lora`)!;
     const tok = lm.tokenizer;
     const prompts = ['Question: which is heavier?', 'The sky'].map((p) => tok.encode(p));
-    const got = lm.generateIds(prompts, ref.shape[1]!, true, 1, mulberry32(0));
+    const got = lm.generateIds(prompts, ref.shape[1]!, true, 1, ((r) => () => r)(mulberry32(0)));
     const want = [0, 1].map((b) => Array.from(ref.data as BigInt64Array).slice(b * ref.shape[1]!, (b + 1) * ref.shape[1]!).map(Number));
     // Our decoder stops at EOS (and drops it); transformers ran with eos_token_id=None.
     want.forEach((w, b) => {

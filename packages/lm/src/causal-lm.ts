@@ -259,21 +259,46 @@ export class TfCausalLM implements CausalLM {
 
   async generate(prompts: string[], opts: GenerateOptions): Promise<string[]> {
     this.live();
-    if (!(Number.isInteger(opts.maxNewTokens) && opts.maxNewTokens >= 1)) throw new Error(`generate: maxNewTokens must be an integer >= 1, got ${opts.maxNewTokens}`);
+    return (await this.generateBlocks(prompts, opts, 1, 'generate'))[0]!;
+  }
+
+  async generateMulti(adapters: (LoraAdapter | null)[], prompts: string[], opts: GenerateOptions): Promise<string[][]> {
+    this.live();
+    if (this.parts.lora?.merged) throw new Error('generateMulti: a merged LoRA is folded into the base weights; unmerge or detach it first');
+    const bank = LoraBank.fromAdapters(adapters, this.config, 'generateMulti');
+    const saved = this.parts.bank;
+    this.parts.bank = bank;
+    try {
+      return await this.generateBlocks(prompts, opts, adapters.length, 'generateMulti');
+    } finally {
+      this.parts.bank = saved;
+      bank.dispose();
+    }
+  }
+
+  /**
+   * Generates for `prompts` in batches; each batch runs as K adapter-major blocks of the same prompts (K = 1:
+   * the attached LoRA; K > 1: the bank set on parts). Each block samples from its own seeded generator, so
+   * block k gives what K = 1 gives under adapter k. Returns [K][prompts.length].
+   */
+  private async generateBlocks(prompts: string[], opts: GenerateOptions, K: number, where: string): Promise<string[][]> {
+    if (!(Number.isInteger(opts.maxNewTokens) && opts.maxNewTokens >= 1)) throw new Error(`${where}: maxNewTokens must be an integer >= 1, got ${opts.maxNewTokens}`);
     const greedy = opts.greedy ?? true;
     const temperature = opts.temperature ?? 1;
-    if (!greedy && !(temperature > 0)) throw new Error(`generate: temperature must be > 0, got ${temperature}`);
-    const rand = mulberry32(opts.seed ?? 0);
+    if (!greedy && !(temperature > 0)) throw new Error(`${where}: temperature must be > 0, got ${temperature}`);
+    const rands = Array.from({ length: K }, () => mulberry32(opts.seed ?? 0));
     const bs = opts.batchSize ?? 8;
-    const out: string[] = [];
+    const out: string[][] = Array.from({ length: K }, () => []);
     for (let s = 0; s < prompts.length; s += bs) {
       const batch = prompts.slice(s, s + bs).map((p) => {
         const ids = this.tokenizer.encode(p);
         return ids.length ? ids : [this.tokenizer.bosTokenId ?? this.config.bosTokenId ?? [...this.eosIds][0] ?? 0];
       });
-      this.checkIds(batch, 'generate');
-      const gen = this.generateIds(batch, opts.maxNewTokens, greedy, temperature, rand);
-      out.push(...gen.map((g) => this.tokenizer.decode(g)));
+      this.checkIds(batch, where);
+      const n = batch.length;
+      const rows = Array.from({ length: K }, () => batch).flat();
+      const gen = this.generateIds(rows, opts.maxNewTokens, greedy, temperature, (row) => rands[Math.floor(row / n)]!);
+      for (let k = 0; k < K; k++) out[k]!.push(...gen.slice(k * n, (k + 1) * n).map((g) => this.tokenizer.decode(g)));
       await Promise.resolve();
     }
     return out;
@@ -293,8 +318,11 @@ export class TfCausalLM implements CausalLM {
     return V - 1;
   }
 
-  /** Left-padded batched decoding with a KV cache; returns the new ids of each prompt (EOS excluded). */
-  generateIds(prompts: number[][], maxNew: number, greedy: boolean, temperature: number, rand: () => number): number[][] {
+  /**
+   * Left-padded batched decoding with a KV cache; returns the new ids of each prompt (EOS excluded). Row b
+   * samples from `randOf(b)` (one generator for all rows, or one per adapter block).
+   */
+  generateIds(prompts: number[][], maxNew: number, greedy: boolean, temperature: number, randOf: (row: number) => () => number): number[][] {
     const B = prompts.length; const T = Math.max(...prompts.map((p) => p.length)); const G = this.G; const V = this.config.vocabSize;
     this.ensurePositions(T + maxNew);
     const keyMask = prompts.map((p) => { const m = new Uint8Array(T); m.fill(1, T - p.length); return m; });
@@ -317,7 +345,7 @@ export class TfCausalLM implements CausalLM {
         const next = new Int32Array(B);
         for (let b = 0; b < B; b++) {
           if (done[b]) { next[b] = this.padId; continue; }
-          const id = this.pick(lv, b * V, greedy, temperature, rand);
+          const id = this.pick(lv, b * V, greedy, temperature, randOf(b));
           if (this.eosIds.has(id)) done[b] = true; else result[b]!.push(id);
           next[b] = id;
         }

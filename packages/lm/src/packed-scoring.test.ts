@@ -130,6 +130,25 @@ describe.each([
     noShare.forEach((g, k) => expectSame(g, want[k]!, tol));
   });
 
+  it('K adapters generate together what each generates alone, greedy and sampled (each adapter its own seeded sampler)', async () => {
+    const adapters: (LoraAdapter | null)[] = [
+      null,
+      randomAdapter(lm, { ...DEFAULT_LORA_ADAPTER_CONFIG, r: 4, loraAlpha: 8, targetModules: ['q_proj', 'v_proj'] }, 11, 0.05),
+      randomAdapter(lm, { ...DEFAULT_LORA_ADAPTER_CONFIG, r: 2, loraAlpha: 16, targetModules: ['v_proj', 'o_proj'] }, 12, 0.05),
+    ];
+    const prompts = [...new Set(reqs.map((r) => r.context))].slice(0, 3);
+    for (const opts of [{ maxNewTokens: 4, batchSize: 2 }, { maxNewTokens: 4, batchSize: 2, greedy: false, temperature: 0.9, seed: 5 }]) {
+      const alone: string[][] = [];
+      for (const a of adapters) {
+        if (a) lm.setLoraWeights(a); else lm.detachLora();
+        alone.push(await lm.generate(prompts, opts));
+      }
+      lm.detachLora();
+      expect(new Set(alone.map((x) => JSON.stringify(x))).size).toBeGreaterThan(1); // the adapters matter
+      expect(await lm.generateMulti(adapters, prompts, opts)).toEqual(alone);
+    }
+  });
+
   it('rejects an adapter that does not fit, naming it, and leaves nothing behind', async () => {
     const bad = randomAdapter(lm, { ...DEFAULT_LORA_ADAPTER_CONFIG, r: 2, loraAlpha: 4 }, 8, 0.01);
     const name = [...bad.tensors.keys()].find((n) => n.includes('lora_A'))!;

@@ -78,6 +78,12 @@ export interface CausalLM {
    */
   scoreContinuationsMulti(adapters: (LoraAdapter | null)[], items: ScoreRequest[], opts?: ScoreOptions): Promise<ScoreResult[][]>;
   generate(prompts: string[], opts: GenerateOptions): Promise<string[]>;
+  /**
+   * Generates for the same prompts under K adapters in one batch per step (per-row LoRA, as scoreContinuationsMulti;
+   * null = the bare base). Returns [K][prompts.length]: what setLoraWeights(adapters[k]) + generate gives, up to
+   * float rounding (a greedy near-tie may go the other way). Each adapter samples from its own seeded generator.
+   */
+  generateMulti(adapters: (LoraAdapter | null)[], prompts: string[], opts: GenerateOptions): Promise<string[][]>;
   dispose(): void;
 }
 
