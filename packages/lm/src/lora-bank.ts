@@ -4,14 +4,19 @@
 //
 // Dimensions: K adapters, r the largest rank (smaller ranks are zero-padded, which adds exact zeros),
 // in / out the projection's features, N = K * n rows of the flattened batch.
+//
+// The per-row term is two plain matmuls through all K adapters' factors side by side, with the other adapters'
+// rank columns masked to zero in between: x [N, in] @ A_cat^T [in, K r] -> * block mask -> @ B_cat [K r, out].
+// K r is small (36 for 9 adapters at r 4), so the extra work is negligible, and plain matmuls are several times
+// faster than TF's batched matmul over K small blocks (which made a decode step with 9 adapters 3.5x slower).
 import * as tf from '@tensorflow/tfjs';
 import { loraScaling, peftTensorName, validateLoraAdapter, type HfModelConfig, type LoraAdapter } from '@dnd/core';
 import { projShape, type ProjName } from './weights';
 
-/** One projection's stacked factors; B already carries each adapter's scaling. */
+/** One projection's factors of all K adapters side by side; B already carries each adapter's scaling. */
 export interface LoraBankPair {
-  A: tf.Tensor3D; // [K, r, in]
-  B: tf.Tensor3D; // [K, out, r] (scaling_k folded in)
+  A: tf.Tensor2D; // [K r, in]: rows k r .. k r + r - 1 are adapter k's A
+  B: tf.Tensor2D; // [K r, out]: rows k r .. are adapter k's (scaling_k B_k)^T
 }
 
 /**
@@ -21,8 +26,9 @@ export interface LoraBankPair {
  */
 export class LoraBank {
   readonly pairs = new Map<string, LoraBankPair>(); // key `${layer}.${proj}`
+  private readonly masks = new Map<number, tf.Tensor2D>(); // per row count N: [N, K r], 1 where row block = column block
 
-  private constructor(readonly K: number) {}
+  private constructor(readonly K: number, readonly r: number) {}
 
   /** Checks every adapter against the base (every layer x its target modules, shapes [r, in] / [out, r]) and stacks them. */
   static fromAdapters(adapters: readonly (LoraAdapter | null)[], mc: HfModelConfig, where = 'LoraBank'): LoraBank {
@@ -54,22 +60,22 @@ export class LoraBank {
         }
       }
     });
-    const bank = new LoraBank(K);
+    const bank = new LoraBank(K, r);
     try {
       for (let l = 0; l < mc.numHiddenLayers; l++) {
         for (const proj of projs) {
           const [out, inF] = projShape(mc, proj);
-          const A = new Float32Array(K * r * inF); // [K, r, in]
-          const B = new Float32Array(K * out * r); // [K, out, r]
+          const A = new Float32Array(K * r * inF); // [K r, in]
+          const B = new Float32Array(K * r * out); // [K r, out]
           adapters.forEach((a, k) => {
             if (!a || !a.config.targetModules.includes(proj)) return;
             const ra = a.config.r; const s = loraScaling(a.config);
             const ta = a.tensors.get(peftTensorName(l, proj, 'A'))!.data as Float32Array; // [ra, in]
             const tb = a.tensors.get(peftTensorName(l, proj, 'B'))!.data as Float32Array; // [out, ra]
             A.set(ta, k * r * inF);
-            for (let o = 0; o < out; o++) for (let j = 0; j < ra; j++) B[(k * out + o) * r + j] = Math.fround(tb[o * ra + j]! * s);
+            for (let o = 0; o < out; o++) for (let j = 0; j < ra; j++) B[(k * r + j) * out + o] = Math.fround(tb[o * ra + j]! * s);
           });
-          bank.pairs.set(`${l}.${proj}`, { A: tf.tensor3d(A, [K, r, inF]), B: tf.tensor3d(B, [K, out, r]) });
+          bank.pairs.set(`${l}.${proj}`, { A: tf.tensor2d(A, [K * r, inF]), B: tf.tensor2d(B, [K * r, out]) });
         }
       }
     } catch (e) { bank.dispose(); throw e; }
@@ -83,14 +89,35 @@ export class LoraBank {
   delta(layer: number, proj: ProjName, x: tf.Tensor2D): tf.Tensor2D | null {
     const p = this.pairs.get(`${layer}.${proj}`);
     if (!p) return null;
-    const [N, inF] = x.shape;
+    const N = x.shape[0];
     if (N % this.K !== 0) throw new Error(`LoraBank.delta(${proj}): ${N} rows do not split into ${this.K} adapter blocks`);
-    const xa = tf.matMul(x.reshape([this.K, N / this.K, inF]) as tf.Tensor3D, p.A, false, true); // [K, n, r]
-    return tf.matMul(xa, p.B, false, true).reshape([N, -1]) as tf.Tensor2D; // [N, out]
+    const h = tf.matMul(x, p.A, false, true); // [N, K r]
+    return tf.matMul(h.mul(this.mask(N)), p.B) as tf.Tensor2D; // [N, out]
+  }
+
+  // The block mask of N adapter-major rows, made once per N and kept outside any tidy; the 4 most recent are kept
+  // (one forward pass uses one N in every layer; a long scoring call sees many).
+  private mask(N: number): tf.Tensor2D {
+    let m = this.masks.get(N);
+    if (!m) {
+      if (this.masks.size >= 4) {
+        const [oldN, old] = this.masks.entries().next().value as [number, tf.Tensor2D];
+        old.dispose();
+        this.masks.delete(oldN);
+      }
+      const n = N / this.K; const W = this.K * this.r;
+      const data = new Float32Array(N * W);
+      for (let i = 0; i < N; i++) { const k = Math.floor(i / n); data.fill(1, i * W + k * this.r, i * W + (k + 1) * this.r); }
+      m = tf.keep(tf.tensor2d(data, [N, W]));
+      this.masks.set(N, m);
+    }
+    return m;
   }
 
   dispose(): void {
     for (const p of this.pairs.values()) { p.A.dispose(); p.B.dispose(); }
     this.pairs.clear();
+    for (const m of this.masks.values()) m.dispose();
+    this.masks.clear();
   }
 }
