@@ -1,7 +1,7 @@
 // The `dnd serve` load benchmark's measuring side: a SmolLM2-135M-shaped generator (r 8 on all 7 projections,
 // w 64 -> 4770 x 10 x 66 tokens; the decoder benchmark's generation chain, seeded random weights: latency does
 // not depend on training) with the real all-MiniLM-L6-v2 encoder, served by lora-server.ts on loopback and loaded
-// with autocannon at 1, 4 and 16 connections (a fixed number of requests per level); the reference, measured in the same run, is the same generation
+// (the generator in its child process, as `dnd serve` runs it) with autocannon at 1, 4 and 16 connections (a fixed number of requests per level); the reference, measured in the same run, is the same generation
 // called directly (generateAdapters, no HTTP). Writes one JSON object to argv[2]. Not a test.
 import * as fs from 'fs';
 import * as os from 'os';
@@ -10,6 +10,7 @@ import { initBackend, llamaLoraShapes, loraTokenLayout, LORA_TOKEN_MODULE_ORDER,
 import { HyperConvDecoder, writeGeneratorDir, type Feature } from '@dnd/decoder';
 import { loadTextEncoder } from '@dnd/encoder';
 import { generateAdapters, openGenerator } from '../src/commands/lora-generation';
+import { GeneratorProcess } from '../src/commands/generator-process';
 import { buildLoraServer, DEFAULT_SERVE_CONFIG } from '../src/commands/lora-server';
 
 /** What this script uses of autocannon 9 (no published types for 9). */
@@ -51,7 +52,9 @@ async function main(): Promise<void> {
       if (i > 0) direct.push((performance.now() - t0) / 1000);
       fs.rmSync(path.join(tmp, `direct-${i}`), { recursive: true });
     }
-    const app = buildLoraServer(g, { ...DEFAULT_SERVE_CONFIG, port: 0 }); // the defaults dnd serve runs with (queue 16, 30 s wait)
+    // As `dnd serve` runs: the generator in its child process, the defaults (queue 16, 30 s wait, 60 s limit).
+    const served = await GeneratorProcess.open(path.join(tmp, 'generator'), { encoder: minilm }, { timeoutMs: DEFAULT_SERVE_CONFIG.generateTimeoutMs });
+    const app = buildLoraServer(served, { ...DEFAULT_SERVE_CONFIG, port: 0 });
     const url = await app.listen({ host: '127.0.0.1', port: 0 });
     const levels = [];
     for (const connections of [1, 4, 16]) {
@@ -66,6 +69,7 @@ async function main(): Promise<void> {
       process.stderr.write(`[bench serve] ${connections} connection(s): ${ms.length} requests, p50 ${quantile(ms, 0.5).toFixed(0)} ms, p95 ${quantile(ms, 0.95).toFixed(0)} ms; other statuses ${JSON.stringify(statuses)}, non2xx ${r.non2xx}, errors ${r.errors}\n`);
     }
     await app.close();
+    served.close();
     fs.writeFileSync(outFile!, JSON.stringify({
       backend: backend.name, tokenShape: layout.tokenShape, features, params: g.manifest.weights.params, promptsPerRequest: prompts.length, perConnection: PER_CONNECTION, loadAverage: os.loadavg(),
       direct: { runs: direct.length, medianS: quantile(direct, 0.5) }, levels,

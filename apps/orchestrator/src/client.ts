@@ -72,7 +72,8 @@ export async function collectProgress(client: Client, workflowId: string, depth 
     } catch { /* undecodable details: leave null */ }
     line.activities.push({ type: a.activityType?.name ?? '?', attempt: a.attempt ?? 1, progress, lastFailure: a.lastFailure?.message ?? undefined });
   }
-  const children = (desc.raw.pendingChildren ?? []).map((c) => c.workflowId ?? '').filter(Boolean);
+  // Sorted: Temporal lists pending children in no fixed order, and a redrawn line must not reshuffle.
+  const children = (desc.raw.pendingChildren ?? []).map((c) => c.workflowId ?? '').filter(Boolean).sort();
   line.stage = children.length ? children.map((c) => c.slice(c.lastIndexOf('/') + 1)).join(', ') : undefined;
   if (depth < 4) for (const c of children) out.push(...(await collectProgress(client, c, depth + 1)));
   return out;

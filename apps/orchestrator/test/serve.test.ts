@@ -1,7 +1,9 @@
 // `dnd serve` over real HTTP on loopback: the service (lora-server.ts) listening on a free port with a tiny
 // generator answers /healthz, /metrics and /v1/loras; the adapter it returns is byte-identical to `dnd generate`'s
 // for the same prompts and seed; bad requests get the 4xx that names them; a full queue answers 429 and a
-// long wait 503; and the `dnd serve` command (a child process) serves and shuts down gracefully on SIGTERM.
+// long wait 503; a queued request whose client left is dropped; generation in its own process (as `dnd serve` runs it)
+// leaves the server answering, is stopped past its time limit and restarts; and the `dnd serve` command (a child
+// process) serves and shuts down gracefully on SIGTERM.
 import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
@@ -12,7 +14,8 @@ import { initBackend } from '@dnd/core';
 import { tinyBertFixtureDir } from '@dnd/encoder';
 import { runGenerate } from '../src/commands/generate';
 import { openGenerator, type OpenGenerator } from '../src/commands/lora-generation';
-import { buildLoraServer, DEFAULT_SERVE_CONFIG, type ServeConfig } from '../src/commands/lora-server';
+import { GeneratorProcess, type ServedGenerator } from '../src/commands/generator-process';
+import { buildLoraServer, DEFAULT_SERVE_CONFIG, inProcessGenerator, type ServeConfig } from '../src/commands/lora-server';
 import { ORCH_ROOT, tmpDir } from './support/env';
 import { TINY_N, writeTinyGenerator } from './support/tiny-generator';
 
@@ -32,8 +35,8 @@ afterAll(async () => {
   g?.dispose();
 });
 
-async function serve(cfg: Partial<ServeConfig> = {}, beforeGenerate?: () => Promise<void>): Promise<string> {
-  const app = buildLoraServer(g, { ...DEFAULT_SERVE_CONFIG, port: 0, ...cfg }, { beforeGenerate });
+async function serve(cfg: Partial<ServeConfig> = {}, beforeGenerate?: () => Promise<void>, served: ServedGenerator = inProcessGenerator(g)): Promise<string> {
+  const app = buildLoraServer(served, { ...DEFAULT_SERVE_CONFIG, port: 0, ...cfg }, { beforeGenerate });
   apps.push(app);
   return app.listen({ host: '127.0.0.1', port: 0 });
 }
@@ -132,6 +135,70 @@ describe('dnd serve', () => {
     expect((await held).status).toBe(200);
   });
 
+  it('drops a queued request whose client has gone instead of generating it', async () => {
+    let open!: () => void;
+    const gate = new Promise<void>((r) => { open = r; });
+    let entered = 0;
+    let generated = 0;
+    const counting: ServedGenerator = { ...inProcessGenerator(g), generate: (req, out) => { generated++; return inProcessGenerator(g).generate(req, out); } };
+    const url = await serve({ queueSize: 2 }, async () => { entered++; await gate; }, counting);
+    const first = post(url, { prompts: PROMPTS });
+    while (entered < 1) await new Promise((r) => setTimeout(r, 10));
+    const abort = new AbortController();
+    const second = fetch(`${url}/v1/loras`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ prompts: PROMPTS, seed: 1 }), signal: abort.signal });
+    while (((await (await fetch(`${url}/healthz`)).json()) as { queued: number }).queued < 1) await new Promise((r) => setTimeout(r, 10));
+    abort.abort();
+    await expect(second).rejects.toThrow();
+    await new Promise((r) => setTimeout(r, 100)); // the server sees the connection close
+    open();
+    expect((await first).status).toBe(200);
+    const third = await post(url, { prompts: PROMPTS, seed: 2 }); // after the dropped one's turn
+    expect(third.status).toBe(200);
+    expect(generated).toBe(2);
+    expect(await (await fetch(`${url}/metrics`)).text()).toContain('dnd_requests_abandoned_total 1');
+  });
+
+  it('generates in a child process: the server answers while a LoRA is made, a generation over its limit is stopped (503) and the next request gets a fresh process with the same bytes', async () => {
+    fs.writeFileSync(path.join(root, 'p.txt'), PROMPTS.join('\n'));
+    const proc = await GeneratorProcess.open(genDir, { encoder: tinyBertFixtureDir() }, { timeoutMs: 60_000 });
+    try {
+      expect(proc.digest).toBe(g.digest);
+      const url = await serve({}, undefined, proc);
+      // While 16 LoRAs are made in the child, /healthz answers from this process and says it is busy.
+      let doneAt = 0;
+      const big = post(url, { prompts: PROMPTS, samples: 16 }).then((r) => { doneAt = performance.now(); return r; });
+      let health: { busy: boolean } = { busy: false };
+      while (!health.busy) health = await (await fetch(`${url}/healthz`)).json() as { busy: boolean };
+      const healthAt = performance.now();
+      expect((await big).status).toBe(200);
+      expect(healthAt).toBeLessThan(doneAt);
+
+      const pid = proc.pid;
+      proc.timeoutMs = 1;
+      const slow = await post(url, { prompts: PROMPTS, samples: 4 });
+      expect([slow.status, (await slow.json() as { error: string }).error]).toEqual([503, 'generation took over 1 ms and was stopped; retry later or with fewer samples']);
+      expect(proc.pid).toBeNull(); // forgotten at once, and gone within seconds
+      const gone = async (): Promise<boolean> => { try { process.kill(pid!, 0); return false; } catch { return true; } };
+      for (let i = 0; i < 100 && !(await gone()); i++) await new Promise((r) => setTimeout(r, 50));
+      expect(await gone()).toBe(true);
+      proc.timeoutMs = 60_000;
+      const again = await post(url, { prompts: PROMPTS, seed: 5 });
+      expect(again.status).toBe(200);
+      expect(proc.starts).toBe(2);
+      const files = await untar(Buffer.from(await again.arrayBuffer()));
+      const out = path.join(root, 'cli-child');
+      await runGenerate({ generator: genDir, prompts: path.join(root, 'p.txt'), out, samples: 1, seed: 5, encoder: tinyBertFixtureDir() });
+      for (const f of ['adapter_config.json', 'adapter_model.safetensors']) expect(files.get(f)!.equals(fs.readFileSync(path.join(out, f)))).toBe(true);
+    } finally {
+      proc.close();
+    }
+  });
+
+  it('refuses a bad generator directory from the child process with its own message', async () => {
+    const bad = path.join(root, 'no-such-generator');
+    await expect(GeneratorProcess.open(bad, {}, { timeoutMs: 1000 })).rejects.toThrow(`generator directory ${bad} not found`);
+  });
+
   it('runs as `dnd serve` and finishes the request in flight on SIGTERM', async () => {
     const child = spawn(process.execPath, ['-r', path.join(__dirname, 'support', 'register.cjs'), path.join(ORCH_ROOT, 'src', 'cli.ts'),
       'serve', '--generator', genDir, '--encoder', tinyBertFixtureDir(), '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -149,6 +216,7 @@ describe('dnd serve', () => {
     const res = await inFlight;
     expect(res.status).toBe(200);
     expect(answeredAt).toBeGreaterThan(killedAt); // it was in flight when the signal came
+    expect(res.headers.get('connection')).toBe('close'); // so its keep-alive socket does not hold the shutdown open
     expect((await untar(Buffer.from(await res.arrayBuffer()))).size).toBe(16 * 2 + 1);
     expect(await exited).toBe(0);
     expect(stderr).toContain('SIGTERM: no new connections; finishing requests in flight');

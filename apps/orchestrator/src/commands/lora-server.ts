@@ -1,7 +1,8 @@
 // The HTTP service behind `dnd serve`, on fastify: POST /v1/loras (prompts in, the generated PEFT adapter out
 // as a tar with its dnd.json), GET /healthz, GET /metrics (Prometheus text via prom-client). Limits on prompt
 // count, bytes and queue wait; a bounded queue answers 429 when full; bad input is a 4xx naming the problem.
-// The adapter comes from generateAdapters, the function `dnd generate` calls, so its bytes are the same.
+// The adapter comes from generateAdapters, the function `dnd generate` calls, so its bytes are the same; `dnd serve`
+// runs it in a child process (generator-process.ts) with a time limit, so this event loop never computes.
 // Not the CLI wiring or signals (serve.ts), not generation (lora-generation.ts).
 import * as fs from 'fs';
 import * as os from 'os';
@@ -10,6 +11,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { pack } from 'tar-stream';
 import { BadInputError, checkNumber, isBadInput } from '@dnd/core';
+import { GenerationTimeoutError, type ServedGenerator } from './generator-process';
 import { generateAdapters, type GenerationRecord, type OpenGenerator } from './lora-generation';
 import { decodeUtf8 } from './prompt-input';
 
@@ -29,6 +31,8 @@ export interface ServeConfig {
   queueSize: number;
   /** A request still waiting for its turn after this long is answered 503. */
   queueTimeoutMs: number;
+  /** A generation running longer is stopped (its process killed) and answered 503 (enforced by GeneratorProcess). */
+  generateTimeoutMs: number;
 }
 
 export const DEFAULT_SERVE_CONFIG: ServeConfig = {
@@ -40,6 +44,7 @@ export const DEFAULT_SERVE_CONFIG: ServeConfig = {
   maxSamples: 16, // K LoRAs per request: the paper reports K = 10
   queueSize: 16, // one generation at a time (one model, 2 cores); 16 more wait
   queueTimeoutMs: 30_000, // a client waiting longer is better told to retry
+  generateTimeoutMs: 60_000, // one LoRA takes ~0.2 s idle (docs/benchmarks.md); 16 on a busy machine stay well inside
 };
 
 /** Throws naming the field and value of a config the service cannot run with. */
@@ -48,7 +53,7 @@ export function validateServeConfig(c: ServeConfig): ServeConfig {
   if (typeof c.host !== 'string' || !c.host) throw new BadInputError(`${w}.host must be a host name or address, got ${JSON.stringify(c.host)}`);
   try {
     checkNumber(w, 'port', c.port, { integer: true, min: 0, max: 65535 });
-    for (const f of ['maxPrompts', 'maxPromptBytes', 'maxBodyBytes', 'maxSamples', 'queueTimeoutMs'] as const) checkNumber(w, f, c[f], { integer: true, min: 1 });
+    for (const f of ['maxPrompts', 'maxPromptBytes', 'maxBodyBytes', 'maxSamples', 'queueTimeoutMs', 'generateTimeoutMs'] as const) checkNumber(w, f, c[f], { integer: true, min: 1 });
     checkNumber(w, 'queueSize', c.queueSize, { integer: true, min: 0 });
   } catch (e) {
     throw new BadInputError((e as Error).message);
@@ -92,7 +97,7 @@ async function tarOf(dir: string): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-function parseRequest(body: unknown, g: OpenGenerator, c: ServeConfig): Required<LoraRequest> {
+function parseRequest(body: unknown, g: ServedGenerator, c: ServeConfig): Required<LoraRequest> {
   if (!body || typeof body !== 'object' || Array.isArray(body)) throw new HttpError(400, 'the body must be a JSON object {"prompts": [...], "samples"?: K, "seed"?: S}');
   const b = body as Record<string, unknown>;
   const unknown = Object.keys(b).filter((k) => !['prompts', 'samples', 'seed'].includes(k));
@@ -120,11 +125,20 @@ export interface LoraServerOptions {
 }
 
 /**
- * The fastify app around an open generator (not listening yet: call `listen`). Closing it stops accepting
- * connections and waits for the requests in flight and queued; the generator stays the caller's to dispose.
- * @example const app = buildLoraServer(await openGenerator('gen'), DEFAULT_SERVE_CONFIG); await app.listen({ port: 8080 });
+ * A generator opened in this process as a ServedGenerator (no time limit: generation blocks this event loop;
+ * for tests and embedding; `dnd serve` uses GeneratorProcess).
  */
-export function buildLoraServer(g: OpenGenerator, config: ServeConfig, opts: LoraServerOptions = {}): FastifyInstance {
+export function inProcessGenerator(g: OpenGenerator): ServedGenerator {
+  return { digest: g.digest, manifest: g.manifest, generate: (req, outDir) => generateAdapters(g, req, outDir) };
+}
+
+/**
+ * The fastify app around a generator (not listening yet: call `listen`). Closing it stops accepting
+ * connections and waits for the requests in flight and queued; the generator stays the caller's to close.
+ * A queued request whose client has gone is dropped when its turn comes, not generated.
+ * @example const app = buildLoraServer(await GeneratorProcess.open('gen', {}, { timeoutMs: 60_000 }), DEFAULT_SERVE_CONFIG); await app.listen({ port: 8080 });
+ */
+export function buildLoraServer(g: ServedGenerator, config: ServeConfig, opts: LoraServerOptions = {}): FastifyInstance {
   const c = validateServeConfig({ ...config });
   const app = Fastify({ bodyLimit: c.maxBodyBytes, logger: false, return503OnClosing: true });
   const registry = new Registry();
@@ -133,6 +147,7 @@ export function buildLoraServer(g: OpenGenerator, config: ServeConfig, opts: Lor
   const latency = new Histogram({ name: 'dnd_http_request_duration_seconds', help: 'Request latency (queue wait + generation for /v1/loras)', labelNames: ['route'], buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers: [registry] });
   const generated = new Counter({ name: 'dnd_loras_generated_total', help: 'LoRAs generated', registers: [registry] });
   const queueDepth = new Gauge({ name: 'dnd_queue_depth', help: 'Requests waiting for their turn', registers: [registry] });
+  const abandoned = new Counter({ name: 'dnd_requests_abandoned_total', help: 'Queued requests dropped at their turn because the client had gone', registers: [registry] });
 
   // One generation at a time; up to queueSize wait, in order.
   let busy = false;
@@ -167,6 +182,12 @@ export function buildLoraServer(g: OpenGenerator, config: ServeConfig, opts: Lor
     }
   });
 
+  // Once close() starts, a response still in flight tells its client to close the connection: otherwise a
+  // keep-alive socket would hold close() open for the keep-alive timeout (72 s) after the last answer.
+  let closing = false;
+  app.addHook('preClose', async () => { closing = true; });
+  app.addHook('onSend', async (_req, reply) => { if (closing) void reply.header('connection', 'close'); });
+
   app.addHook('onResponse', async (req, reply) => {
     const route = req.routeOptions.url ?? 'unmatched';
     requests.inc({ route, method: req.method, status: String(reply.statusCode) });
@@ -194,14 +215,18 @@ export function buildLoraServer(g: OpenGenerator, config: ServeConfig, opts: Lor
 
   app.post('/v1/loras', async (req, reply) => {
     const r = parseRequest(req.body, g, c);
+    let gone = false;
+    reply.raw.once('close', () => { gone = true; });
     await acquire();
+    if (gone) { abandoned.inc(); release(); return reply; }
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dnd-serve-'));
     try {
       await opts.beforeGenerate?.();
       let rec: GenerationRecord;
       try {
-        rec = await generateAdapters(g, r, path.join(tmp, 'out'));
+        rec = await g.generate(r, path.join(tmp, 'out'));
       } catch (e) {
+        if (e instanceof GenerationTimeoutError) throw new HttpError(503, e.message);
         throw isBadInput(e) ? new HttpError(400, (e as Error).message) : e;
       }
       generated.inc(rec.samples.length);

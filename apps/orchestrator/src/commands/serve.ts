@@ -2,9 +2,9 @@
 // SIGTERM, then shuts down gracefully (no new connections; requests in flight and queued finish). Not the
 // routes or limits themselves (lora-server.ts).
 import type { Command } from 'commander';
-import { BadInputError, initBackend } from '@dnd/core';
+import { BadInputError } from '@dnd/core';
 import { DEFAULT_RUN_CONFIG } from '../config';
-import { openGenerator } from './lora-generation';
+import { GeneratorProcess } from './generator-process';
 import { buildLoraServer, DEFAULT_SERVE_CONFIG, validateServeConfig, type ServeConfig } from './lora-server';
 
 const int = (what: string) => (v: string): number => {
@@ -27,6 +27,7 @@ export function registerServe(program: Command, out: (s: string) => void, note: 
     .option('--max-samples <n>', 'most LoRAs per request', int('--max-samples'), d.maxSamples)
     .option('--queue <n>', 'requests that may wait while one generates (one more gets 429)', int('--queue'), d.queueSize)
     .option('--queue-timeout-ms <n>', 'a request waiting longer for its turn gets 503', int('--queue-timeout-ms'), d.queueTimeoutMs)
+    .option('--generate-timeout-ms <n>', 'a generation running longer is stopped and gets 503', int('--generate-timeout-ms'), d.generateTimeoutMs)
     .option('--encoder <dir|name>', 'the text encoder (default: the generator\'s, by name under the model cache)')
     .option('--base <name|dir>', 'refuse to start unless the generator is for this base model')
     .option('--artifacts <dir>', 'artifact store holding aliases', DEFAULT_RUN_CONFIG.artifactsDir)
@@ -36,19 +37,20 @@ export function registerServe(program: Command, out: (s: string) => void, note: 
       + 'with 400 (bad input), 413 (too large), 415 (not JSON), 429 (queue full), 503 (waited too long / shutting down).\n'
       + 'Example:\n  dnd serve --generator generators/cs --port 8080 &\n'
       + '  curl -s -H "content-type: application/json" -d @request.json localhost:8080/v1/loras | tar -x -C my-lora')
-    .action(async (o: { generator: string; host: string; port: number; maxPrompts: number; maxPromptBytes: number; maxBodyBytes: number; maxSamples: number; queue: number; queueTimeoutMs: number; encoder?: string; base?: string; artifacts: string }) => {
+    .action(async (o: { generator: string; host: string; port: number; maxPrompts: number; maxPromptBytes: number; maxBodyBytes: number; maxSamples: number; queue: number; queueTimeoutMs: number; generateTimeoutMs: number; encoder?: string; base?: string; artifacts: string }) => {
       const config: ServeConfig = validateServeConfig({
         host: o.host, port: o.port, maxPrompts: o.maxPrompts, maxPromptBytes: o.maxPromptBytes, maxBodyBytes: o.maxBodyBytes,
-        maxSamples: o.maxSamples, queueSize: o.queue, queueTimeoutMs: o.queueTimeoutMs,
+        maxSamples: o.maxSamples, queueSize: o.queue, queueTimeoutMs: o.queueTimeoutMs, generateTimeoutMs: o.generateTimeoutMs,
       });
-      await initBackend();
-      const g = await openGenerator(o.generator, { encoder: o.encoder, baseModel: o.base, artifactsDir: o.artifacts });
+      // The generator lives in a child process: generation never blocks this event loop, and one that runs past
+      // --generate-timeout-ms is killed (the next request gets a fresh process).
+      const g = await GeneratorProcess.open(o.generator, { encoder: o.encoder, baseModel: o.base, artifactsDir: o.artifacts }, { timeoutMs: config.generateTimeoutMs });
       const app = buildLoraServer(g, config);
       let stopping: Promise<void> | null = null;
       const stop = (signal: string): void => {
         if (stopping) return;
         note(`${signal}: no new connections; finishing requests in flight`);
-        stopping = app.close().then(() => { g.dispose(); note('stopped'); process.exit(0); }, (e: Error) => { note(`shutdown failed: ${e.message}`); process.exit(1); });
+        stopping = app.close().then(() => { g.close(); note('stopped'); process.exit(0); }, (e: Error) => { note(`shutdown failed: ${e.message}`); process.exit(1); });
       };
       process.once('SIGINT', () => stop('SIGINT'));
       process.once('SIGTERM', () => stop('SIGTERM'));
