@@ -75,6 +75,8 @@ export interface RunMeta {
   commit?: string;
   /** sha256 of the run's canonical config. */
   configDigest?: string;
+  /** Wall seconds of the steps before evaluate (the pipeline workflow's clock). */
+  stepSeconds?: { step: string; seconds: number }[];
 }
 
 /** Input of evaluate: generate LoRA for each set's prompts and score them (method §6). */

@@ -89,6 +89,10 @@ describe('the real steps on a real server', () => {
     expect(results.heldOut).toHaveLength(1);
     expect(results.heldOut[0]).toMatchObject({ set: 'openbookqa', n: 6, loraMean: { count: 1 }, generated: { k: 2, numPrompts: 4 } });
     expect(first.report.meta['heldOut']).toEqual([expect.objectContaining({ set: 'openbookqa', n: 6 })]);
+    // The report's header has the wall time of every step before it, from the pipeline workflow's clock.
+    expect(results.runInfo.stepSeconds.map((x: { step: string }) => x.step)).toEqual(['zoo', 'pairs', 'train']);
+    expect(results.runInfo.stepSeconds.every((x: { seconds: number }) => x.seconds > 0)).toBe(true);
+    expect(fs.readFileSync(path.join(reportDir, 'report.md'), 'utf8')).toMatch(/\| wall time per step \| zoo .*; pairs .*; train .*; total /);
     // One model load served both collections and the evaluation.
     expect(loads).toEqual([TINY_LLAMA]);
     // Same config again: every output from the store.

@@ -81,7 +81,12 @@ describe('runEvaluation', () => {
     const p = plan();
     const one = await runEvaluation(p, resolveEvaluatorConfig({ adaptersPerPass: 1 }), new FakeMultiModel(allItems(p), 0.3));
     const m = new FakeMultiModel(allItems(p), 0.3);
-    const together = await runEvaluation(p, resolveEvaluatorConfig({ adaptersPerPass: 2 }), m);
+    const seen: { done: number; total: number; items: { done: number; total: number } }[] = [];
+    const together = await runEvaluation(p, resolveEvaluatorConfig({ adaptersPerPass: 2, batchSize: 8, generative: { batchSize: 8 } }), m, (x) => seen.push(x));
+    // Progress moves per model call (a batch), in item-adapter pairs, up to every scored row.
+    expect(seen.at(-1)!.items).toEqual({ done: together.rows.length, total: together.rows.length });
+    expect(seen.every((x, i) => i === 0 || x.items.done >= seen[i - 1]!.items.done)).toBe(true);
+    expect(seen.length).toBeGreaterThan(2 * seen.at(-1)!.total);
     expect(together.results.cells).toEqual(one.results.cells);
     expect(together.rows).toEqual(one.rows);
     expect(together.results.protocols).toEqual(one.results.protocols);

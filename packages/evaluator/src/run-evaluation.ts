@@ -92,8 +92,11 @@ export interface EvaluationResults {
   runInfo?: RunInfo;
 }
 
-/** Progress callback: done / total (adapter x set evaluations) and the last one finished. */
-export type Progress = (p: { done: number; total: number; last: string }) => void;
+/**
+ * Progress callback: done / total cells (adapter x set x protocol evaluations) and the last one finished, with
+ * `items`: item-adapter pairs scored so far of all, updated after every model call (a batch).
+ */
+export type Progress = (p: { done: number; total: number; last: string; items: { done: number; total: number } }) => void;
 
 /** The multiple-choice scorer of a protocol: knowledge is always log-likelihood; paper uses cfg.scorer. */
 export function protocolScorer(cfg: EvaluatorConfig, protocol: EvalProtocol): 'loglik' | 'generative' {
@@ -217,6 +220,8 @@ export async function runEvaluation(plan: EvaluationPlan, cfg: EvaluatorConfig, 
     return job.sets;
   };
   const total = jobs.reduce((a, j) => a + cfg.protocols.reduce((b, p) => b + setsFor(j, p).length, 0), 0);
+  const sizeOf = (p: EvalProtocol, set: string) => protoSets.get(p)!.find((s) => s.name === set)!.items.length;
+  const items = { done: 0, total: jobs.reduce((a, j) => a + cfg.protocols.reduce((b, p) => b + setsFor(j, p).reduce((c, set) => c + sizeOf(p, set), 0), 0), 0) };
   let done = 0;
   // Scoring, per protocol and set: the adapters that score it, in passes of at most adaptersPerPass (split evenly),
   // each pass one scoreMany call (one forward pass per batch for all of them when the model can).
@@ -228,21 +233,28 @@ export async function runEvaluation(plan: EvaluationPlan, cfg: EvaluatorConfig, 
     for (const setName of setNames) {
       const here = jobs.filter((j) => setsFor(j, protocol).includes(setName));
       if (here.length === 0) continue;
-      const items = setItems.get(setName)!;
-      const scorer = pickScorer(cfg, protocol, items);
+      const setList = setItems.get(setName)!;
+      const scorer = pickScorer(cfg, protocol, setList);
       scorerOf.set(JSON.stringify([protocol, setName]), scorer);
       const finish = (job: Job, results: ItemResult[]): void => {
         scored.set(keyOf(job.adapter, protocol, setName), results);
-        progress?.({ done: ++done, total, last: `${job.adapter} on ${setName} (${protocol})` });
+        progress?.({ done: ++done, total, last: `${job.adapter} on ${setName} (${protocol})`, items: { ...items } });
       };
       for (const job of here.filter((j) => j.failed)) {
-        finish(job, items.map((it) => ({ itemId: it.id, set: it.set, choiceScores: [], prediction: -1, predictionNorm: null, gold: it.gold, correct: false, correctNorm: null, output: null })));
+        items.done += setList.length;
+        finish(job, setList.map((it) => ({ itemId: it.id, set: it.set, choiceScores: [], prediction: -1, predictionNorm: null, gold: it.gold, correct: false, correctNorm: null, output: null })));
       }
       const live = here.filter((j) => !j.failed);
       const per = Math.ceil(live.length / Math.ceil(live.length / cfg.adaptersPerPass));
       for (let p = 0; p < live.length; p += per) {
         const pass = live.slice(p, p + per);
-        const results = await scorer.scoreMany(model, pass.map((j) => j.lora), items);
+        const before = items.done;
+        const names = pass.length === 1 ? pass[0]!.adapter : `${pass.length} adapters`;
+        const results = await scorer.scoreMany(model, pass.map((j) => j.lora), setList, (pairs) => {
+          items.done = before + pairs;
+          progress?.({ done, total, last: `${names} on ${setName} (${protocol}): ${pairs}/${pass.length * setList.length} item-adapter pairs`, items: { ...items } });
+        });
+        items.done = before + pass.length * setList.length;
         pass.forEach((job, k) => finish(job, results[k]!));
       }
     }

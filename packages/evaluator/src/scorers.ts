@@ -33,9 +33,10 @@ export interface Scorer {
   score(model: ScoringModel, items: readonly EvalItem[], onItems?: (done: number) => void): Promise<ItemResult[]>;
   /**
    * `score` under each adapter in turn (null = the bare base): together when the model takes several adapters per
-   * pass, one after another through useAdapter otherwise. Returns [adapters.length][items.length].
+   * pass, one after another through useAdapter otherwise. Returns [adapters.length][items.length]. `onPairs(done)`
+   * is called after each call to the model with the item-adapter pairs scored so far.
    */
-  scoreMany(model: EvalModel, adapters: readonly (LoraAdapter | null)[], items: readonly EvalItem[], onItems?: (done: number) => void): Promise<ItemResult[][]>;
+  scoreMany(model: EvalModel, adapters: readonly (LoraAdapter | null)[], items: readonly EvalItem[], onPairs?: (done: number) => void): Promise<ItemResult[][]>;
 }
 
 /** numpy.argmax: the first index of the maximum (NaN never wins here; all-NaN gives 0). */
@@ -81,13 +82,18 @@ export class LoglikScorer implements Scorer {
    * another through `useAdapter` otherwise. Returns [adapters.length][items.length].
    * @example const [base, a] = await new LoglikScorer().scoreMany(model, [null, adapter], items);
    */
-  async scoreMany(model: EvalModel, adapters: readonly (LoraAdapter | null)[], items: readonly EvalItem[], onItems?: (done: number) => void): Promise<ItemResult[][]> {
-    if (model.scoreContinuationsMulti && adapters.length > 1) {
+  async scoreMany(model: EvalModel, adapters: readonly (LoraAdapter | null)[], items: readonly EvalItem[], onPairs?: (done: number) => void): Promise<ItemResult[][]> {
+    const K = adapters.length;
+    if (model.scoreContinuationsMulti && K > 1) {
       const multi = model.scoreContinuationsMulti.bind(model);
-      return this.scoreChunks(items, adapters.length, (reqs) => multi([...adapters], reqs, { batchSize: this.batchSize }), onItems);
+      return this.scoreChunks(items, K, (reqs) => multi([...adapters], reqs, { batchSize: this.batchSize }), onPairs && ((n) => onPairs(n * K)));
     }
     const out: ItemResult[][] = [];
-    for (const a of adapters) { await model.useAdapter(a); out.push(await this.score(model, items, onItems)); }
+    for (const a of adapters) {
+      const before = out.length * items.length;
+      await model.useAdapter(a);
+      out.push(await this.score(model, items, onPairs && ((n) => onPairs(before + n))));
+    }
     return out;
   }
 
@@ -166,10 +172,15 @@ async function generateAll(model: ScoringModel, items: readonly EvalItem[], o: G
 }
 
 // generateAll under each adapter: together when the model can, else one adapter after another.
-async function generateMany(model: EvalModel, adapters: readonly (LoraAdapter | null)[], items: readonly EvalItem[], o: GenerativeOptions, onItems?: (done: number) => void): Promise<string[][]> {
-  if (adapters.length > 1 && model.generateMulti) return generateAll(model, items, o, onItems, adapters);
+async function generateMany(model: EvalModel, adapters: readonly (LoraAdapter | null)[], items: readonly EvalItem[], o: GenerativeOptions, onPairs?: (done: number) => void): Promise<string[][]> {
+  const K = adapters.length;
+  if (K > 1 && model.generateMulti) return generateAll(model, items, o, onPairs && ((n) => onPairs(n * K)), adapters);
   const out: string[][] = [];
-  for (const a of adapters) { await model.useAdapter(a); out.push((await generateAll(model, items, o, onItems))[0]!); }
+  for (const a of adapters) {
+    const before = out.length * items.length;
+    await model.useAdapter(a);
+    out.push((await generateAll(model, items, o, onPairs && ((n) => onPairs(before + n))))[0]!);
+  }
   return out;
 }
 
@@ -188,9 +199,9 @@ export class GenerativeScorer implements Scorer {
     return this.results(items, (await generateAll(model, items, this.o, onItems))[0]!);
   }
 
-  async scoreMany(model: EvalModel, adapters: readonly (LoraAdapter | null)[], items: readonly EvalItem[], onItems?: (done: number) => void): Promise<ItemResult[][]> {
+  async scoreMany(model: EvalModel, adapters: readonly (LoraAdapter | null)[], items: readonly EvalItem[], onPairs?: (done: number) => void): Promise<ItemResult[][]> {
     bySet(items);
-    return (await generateMany(model, adapters, items, this.o, onItems)).map((outs) => this.results(items, outs));
+    return (await generateMany(model, adapters, items, this.o, onPairs)).map((outs) => this.results(items, outs));
   }
 
   private results(items: readonly EvalItem[], outs: string[]): ItemResult[] {
@@ -215,9 +226,9 @@ export class NumericScorer implements Scorer {
     return this.results(items, (await generateAll(model, items, this.o, onItems))[0]!);
   }
 
-  async scoreMany(model: EvalModel, adapters: readonly (LoraAdapter | null)[], items: readonly EvalItem[], onItems?: (done: number) => void): Promise<ItemResult[][]> {
+  async scoreMany(model: EvalModel, adapters: readonly (LoraAdapter | null)[], items: readonly EvalItem[], onPairs?: (done: number) => void): Promise<ItemResult[][]> {
     bySet(items);
-    return (await generateMany(model, adapters, items, this.o, onItems)).map((outs) => this.results(items, outs));
+    return (await generateMany(model, adapters, items, this.o, onPairs)).map((outs) => this.results(items, outs));
   }
 
   private results(items: readonly EvalItem[], outs: string[]): ItemResult[] {

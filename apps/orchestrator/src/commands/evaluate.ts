@@ -89,7 +89,7 @@ export async function runEvaluate(o: EvaluateCommandOptions, progress?: (s: stri
     }, cfg, {
       outDir: tmp,
       loadModel: async (dir, name) => hostCausalLM(await loadCausalLM(dir), name),
-      progress: progress ? (p) => progress(`${p.done}/${p.total} ${p.last}`) : undefined,
+      progress: progress ? (p) => progress(`${p.items.done}/${p.items.total} item-adapter pairs · ${p.last}`) : undefined,
     });
     const results = JSON.parse(fs.readFileSync(path.join(tmp, 'results.json'), 'utf8')) as EvaluationResults;
     fs.renameSync(tmp, o.out);

@@ -110,10 +110,11 @@ export function evaluateStep(env: RealStepEnv): StepFunction<EvaluateInput> {
         // Every scoring call (a batch) is stored in workDir: a retried attempt resumes after the last one.
         outDir, loadModel: async (_dir, name) => memoizedEvalModel(hostCausalLM(model, name), path.join(ctx.workDir, 'calls'), (c) => {
           batches += 1;
-          ctx.heartbeat(`${current}: batch ${batches} (${c.size} ${c.method === 'generate' ? 'prompts' : 'continuations'}${c.reused ? ', from an earlier attempt' : ''})`);
+          ctx.heartbeat(`${current} · batch ${batches} (${c.size} ${c.method.startsWith('generate') ? 'generations' : 'continuations'}${c.reused ? ', read back from an earlier attempt' : ''})`);
         }),
         releaseModel: () => model.detachLora(),
-        progress: (p) => { current = `after ${p.last}`; ctx.progress(p.done, p.total, `scored ${p.last}`); },
+        // Units are item-adapter pairs, updated per model call (a batch), so progress and ETA move within a pass.
+        progress: (p) => { current = p.last; ctx.progress(p.items.done, p.items.total, p.last); },
       });
       writeFileAtomic(path.join(outDir, 'generation.json'), `${JSON.stringify({
         promptSplit: cfg.promptSplit,

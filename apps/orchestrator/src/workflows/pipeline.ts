@@ -15,11 +15,15 @@ export async function dndPipeline(input: PipelineInput): Promise<PipelineResult>
   for (const s of config.heldOut) if (!config.sets.includes(s)) badInput(`dndPipeline: heldOut set "${s}" is not in config.sets`);
   const p = trackProgress('collecting');
   const ids: string[] = [base];
+  // Wall time per step for the report's header (workflow time: Date.now() is deterministic here; it includes any
+  // wait for a worker). The evaluate step writes the report, so its own time is in the manifest's history only.
+  const stepSeconds: { step: string; seconds: number }[] = [];
   const child = <T>(name: string, fn: () => Promise<T>): Promise<T> => {
     p.stage = name;
     ids.push(`${base}/${name}`);
     p.children.push(`${base}/${name}`);
-    return fn().then((r) => (p.finished.push(name), r));
+    const t0 = Date.now();
+    return fn().then((r) => (p.finished.push(name), stepSeconds.push({ step: name, seconds: (Date.now() - t0) / 1000 }), r));
   };
 
   // Held-out sets' LoRAs serve no purpose in one pipeline (the generator and the LoRA mean exclude them),
@@ -30,7 +34,7 @@ export async function dndPipeline(input: PipelineInput): Promise<PipelineResult>
   if (!input.zoo) ids.push(...zooSets.map((s) => `${base}/zoo/${s}`));
   const pairs = await child('pairs', () => executeChild(buildPairs, { workflowId: `${base}/pairs`, args: [{ zoo, config }] }));
   const generator = await child('train', () => executeChild(trainGenerator, { workflowId: `${base}/train`, args: [{ pairs, config }] }));
-  const report = await child('evaluate', () => executeChild(evaluate, { workflowId: `${base}/evaluate`, args: [{ generator: generator.ref, sets: evalSets, config, run: { runId: input.runId, ...(input.preset ? { preset: input.preset } : {}), ...(input.runMeta ?? {}) } }] }));
+  const report = await child('evaluate', () => executeChild(evaluate, { workflowId: `${base}/evaluate`, args: [{ generator: generator.ref, sets: evalSets, config, run: { runId: input.runId, ...(input.preset ? { preset: input.preset } : {}), ...(input.runMeta ?? {}), stepSeconds: [...stepSeconds] } }] }));
 
   p.stage = 'manifest';
   const steps: StepResult[] = [...zoo.map((z) => z.result), pairs, generator, report];
