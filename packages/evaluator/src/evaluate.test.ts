@@ -33,7 +33,7 @@ describe('evaluate (the step)', () => {
   it('writes results.json, report.md, report.html and predictions.arrow and returns their references', async () => {
     const { input, model } = setup();
     const outDir = path.join(dir, 'out');
-    const seen: number[] = [];
+    const seen: { done: number; total: number; items: { done: number; total: number } }[] = [];
     const runInfo = {
       runId: 'commonsense-smollm2-20261201-0931', preset: 'commonsense-smollm2', date: '2026-12-01T09:31:00Z', commit: '34e7ed8',
       configDigest: 'ab12cd34', seed: 42, backend: 'tensorflow',
@@ -47,7 +47,7 @@ describe('evaluate (the step)', () => {
       { kind: 'inDistribution' as const, scoredOn: 'ARC-Easy', promptsFrom: 'ARC-Easy', sample: 0, dir: input.generated[1]!.dir },
     ];
     const out = await evaluate({ ...input, probes, baseModel: { dir: '/models/fake', nameOrPath: '/srv/data/models/fake/base-1' }, runInfo }, { maxItemsPerSet: 20, seed: 7 }, {
-      outDir, loadModel: async () => model, progress: (p) => seen.push(p.done),
+      outDir, loadModel: async () => model, progress: (p) => seen.push(p),
     });
     for (const ref of Object.values(out)) {
       const file = fileURLToPath(ref.uri);
@@ -57,7 +57,10 @@ describe('evaluate (the step)', () => {
     }
     expect(out.predictions.mediaType).toBe('application/vnd.apache.arrow.file');
     expect(fs.readdirSync(outDir).sort()).toEqual(['predictions.arrow', 'report.html', 'report.md', 'results.json']);
-    expect(seen[seen.length - 1]).toBe(seen.length);
+    // Progress ends with every cell and every item-adapter pair done, never going back.
+    expect(seen.at(-1)!.done).toBe(seen.at(-1)!.total);
+    expect(seen.at(-1)!.items.done).toBe(seen.at(-1)!.items.total);
+    expect(seen.every((x, i) => i === 0 || (x.done >= seen[i - 1]!.done && x.items.done >= seen[i - 1]!.items.done))).toBe(true);
 
     const results = JSON.parse(fs.readFileSync(path.join(outDir, 'results.json'), 'utf8'));
     expect(results.schemaVersion).toBe(2);
