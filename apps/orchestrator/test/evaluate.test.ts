@@ -41,8 +41,8 @@ describe('dnd evaluate', () => {
     expect(r.cross.cells.every((row) => row.every((c) => c !== null && c.n === 4))).toBe(true);
     expect(r.heldOut.map((h) => [h.set, h.averagedLora, h.training.map((t) => t.adapter)])).toEqual([['boolq', null, ['g0', 'g1']], ['obqa', null, ['g0', 'g1']]]);
     expect(r.cells.filter((c) => c.role === 'averaged')).toEqual([]);
-    // Both protocols by default: 3 adapters x 2 sets under each, the knowledge protocol's cells last.
-    expect(seen.at(-1)).toMatch(/^12\/12 .*\(knowledge\)$/);
+    // Both protocols by default: 3 adapters x 2 sets of 5 items under each (60 item-adapter pairs), the knowledge protocol last.
+    expect(seen.at(-1)).toMatch(/^60\/60 item-adapter pairs · .*\(knowledge\)$/);
     expect((JSON.parse(fs.readFileSync(path.join(root, 'eval', 'results.json'), 'utf8')) as { protocols: Array<{ protocol: string }> }).protocols.map((p) => p.protocol)).toEqual(['paper', 'knowledge']);
     expect(fs.readFileSync(path.join(root, 'eval', 'report.md'), 'utf8')).toContain('g0');
   });
