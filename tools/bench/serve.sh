@@ -31,13 +31,13 @@ Command: `pnpm bench serve` ({datetime.datetime.utcnow().strftime('%Y-%m-%d %H:%
 |---|---|---|---|---|---|---|
 {rows}
 
-One generation runs at a time, so requests/s stays near the direct rate while latency grows with the queue.
-Latency grows faster than connections x one generation because each response (a rank-8 adapter of all 7
-projections, about 10 MB) is written on the same event loop that the next generation's synchronous kernels hold,
-so transfers stretch across generations (and the queue's 30 s wait limit, which counts only the wait for a turn,
-is not reached). The 16-connection level fits the default queue of 16 (a 17th waiting request gets 429).
-On this shared machine the direct generation took about 20x the idle figure of `## decoder`; rerun on an idle
-machine for latencies that mean something beyond the ratios.
+One generation runs at a time, in the generator's child process (as `dnd serve` runs it), and latency grows with
+the queue. Requests/s stays below the direct rate by what a request costs beyond generating: the adapter (a rank-8
+adapter of all 7 projections, about 10 MB) is written by the child, read back and tarred by the server, then sent
+over loopback. With several connections the server sends one response while the child makes the next LoRA, so 4
+and 16 connections come closer to the direct rate than 1. The queue's 30 s wait limit (the wait for a turn) is not
+reached; the 16-connection level fits the default queue of 16 (a 17th waiting request gets 429). Direct generation
+vs `## decoder`'s idle figure says how busy or slow the machine was during the run.
 """
 sys.path.insert(0, 'tools/bench')
 from benchdoc import write_section
