@@ -36,6 +36,7 @@ export interface MemoCall {
 export function memoizedEvalModel(model: EvalModel, dir: string, onCall?: (c: MemoCall) => void): EvalModel {
   fs.mkdirSync(dir, { recursive: true });
   let adapter = 'base';
+  // Each adapter object is hashed once, however often it is attached or named in a multi call.
   const digests = new WeakMap<LoraAdapter, string>();
   const digestsOf = (as: (LoraAdapter | null)[]): string[] => as.map((a) => {
     if (!a) return adapterDigest(a);
@@ -60,7 +61,7 @@ export function memoizedEvalModel(model: EvalModel, dir: string, onCall?: (c: Me
     baseModelNameOrPath: model.baseModelNameOrPath,
     async useAdapter(a) {
       await model.useAdapter(a);
-      adapter = adapterDigest(a);
+      adapter = digestsOf([a])[0]!;
     },
     scoreContinuations: (items: ContinuationRequest[], opts?: Record<string, unknown>): Promise<ContinuationScore[]> =>
       memo('scoreContinuations', [items, opts ?? null], items.length, () => model.scoreContinuations(items, opts)),

@@ -60,6 +60,18 @@ function bySet(items: readonly EvalItem[]): void {
   for (const [s, xs] of sets) assertScorable(s, xs);
 }
 
+// scoreMany without a multi-adapter model: `one` under each adapter in turn (attached through useAdapter), with
+// `onPairs` counting the item-adapter pairs done over all of them (`one` reports items done under its adapter).
+async function oneByOne<T>(model: EvalModel, adapters: readonly (LoraAdapter | null)[], n: number, onPairs: ((done: number) => void) | undefined, one: (onItems?: (done: number) => void) => Promise<T>): Promise<T[]> {
+  const out: T[] = [];
+  for (const a of adapters) {
+    const before = out.length * n;
+    await model.useAdapter(a);
+    out.push(await one(onPairs && ((k) => onPairs(before + k))));
+  }
+  return out;
+}
+
 /**
  * Multiple-choice log-likelihood, as lm-evaluation-harness's `multiple_choice` output type: each choice
  * is scored as continuation " " + choice after the context; acc = [argmax ll == gold], acc_norm =
@@ -88,13 +100,7 @@ export class LoglikScorer implements Scorer {
       const multi = model.scoreContinuationsMulti.bind(model);
       return this.scoreChunks(items, K, (reqs) => multi([...adapters], reqs, { batchSize: this.batchSize }), onPairs && ((n) => onPairs(n * K)));
     }
-    const out: ItemResult[][] = [];
-    for (const a of adapters) {
-      const before = out.length * items.length;
-      await model.useAdapter(a);
-      out.push(await this.score(model, items, onPairs && ((n) => onPairs(before + n))));
-    }
-    return out;
+    return oneByOne(model, adapters, items.length, onPairs, (onItems) => this.score(model, items, onItems));
   }
 
   /**
@@ -175,13 +181,7 @@ async function generateAll(model: ScoringModel, items: readonly EvalItem[], o: G
 async function generateMany(model: EvalModel, adapters: readonly (LoraAdapter | null)[], items: readonly EvalItem[], o: GenerativeOptions, onPairs?: (done: number) => void): Promise<string[][]> {
   const K = adapters.length;
   if (K > 1 && model.generateMulti) return generateAll(model, items, o, onPairs && ((n) => onPairs(n * K)), adapters);
-  const out: string[][] = [];
-  for (const a of adapters) {
-    const before = out.length * items.length;
-    await model.useAdapter(a);
-    out.push((await generateAll(model, items, o, onPairs && ((n) => onPairs(before + n))))[0]!);
-  }
-  return out;
+  return oneByOne(model, adapters, items.length, onPairs, async (onItems) => (await generateAll(model, items, o, onItems))[0]!);
 }
 
 /**

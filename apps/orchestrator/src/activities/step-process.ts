@@ -9,6 +9,7 @@ import * as path from 'path';
 import { Context } from '@temporalio/activity';
 import type { StepContext, StepFunction, StepFunctions, StepName } from '../step-contract';
 import { deserializeError, serializeError, type FromChild, type StartMessage } from './step-ipc';
+import { childEntry, FROM_SOURCES } from '../child-entry';
 import { heartbeatTickMs } from './step-slot';
 import { moveContents } from '../move-contents';
 
@@ -26,18 +27,11 @@ export interface StepProcessOptions {
   onChild?: (pid: number, event: 'start' | 'exit') => void;
 }
 
-const TS = __filename.endsWith('.ts');
 /** Children alive in this process: killed when it exits, however it exits short of SIGKILL. */
 const live = new Set<ChildProcess>();
 process.on('exit', () => {
   for (const c of live) try { c.kill('SIGKILL'); } catch { /* gone */ }
 });
-
-/** The child entry point (compiled, or the TypeScript source through the tests' swc hook). */
-function childEntry(): { file: string; execArgv: string[] } {
-  if (!TS) return { file: path.join(__dirname, 'step-child.js'), execArgv: [] };
-  return { file: path.join(__dirname, 'step-child.ts'), execArgv: ['-r', path.resolve(__dirname, '..', '..', 'test', 'support', 'register.cjs')] };
-}
 
 /**
  * Runs step `step` of the StepFunctions that `opts.module` builds in a fresh child process, with `ctx`'s
@@ -49,7 +43,7 @@ function childEntry(): { file: string; execArgv: string[] } {
  */
 export function runStepInChild(step: StepName, input: unknown, outDir: string, ctx: StepContext, o: StepProcessOptions & { heartbeatTimeoutMs?: number } = {}): Promise<Record<string, unknown>> {
   if (ctx.signal.aborted) return Promise.reject(ctx.signal.reason ?? new Error(`${step}: cancelled`));
-  const { file, execArgv } = childEntry();
+  const { file, execArgv } = childEntry(__dirname, 'step-child');
   const child = fork(file, [], { execArgv, env: { ...process.env, ...o.env }, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
   live.add(child);
   const pid = child.pid ?? -1;
@@ -88,7 +82,7 @@ export function runStepInChild(step: StepName, input: unknown, outDir: string, c
   });
 
   const start: StartMessage = {
-    t: 'start', module: o.module ?? path.join(__dirname, '..', TS ? 'step-selection.ts' : 'step-selection.js'), factory: o.factory ?? 'createStepFunctions',
+    t: 'start', module: o.module ?? path.join(__dirname, '..', FROM_SOURCES ? 'step-selection.ts' : 'step-selection.js'), factory: o.factory ?? 'createStepFunctions',
     step, input, outDir, workDir: ctx.workDir, resume: ctx.resume,
   };
   child.send(start);

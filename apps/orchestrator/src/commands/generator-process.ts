@@ -4,9 +4,9 @@
 // dies, kills the child, fails that request, and starts a fresh child for the next one. Not the HTTP service
 // (lora-server.ts) and not generation itself (lora-generation.ts).
 import { fork, type ChildProcess } from 'child_process';
-import * as path from 'path';
 import type { GeneratorManifest } from '@dnd/decoder';
 import { deserializeError, type SerializedError } from '../activities/step-ipc';
+import { childEntry } from '../child-entry';
 import type { GenerateRequest, GenerationRecord, OpenGeneratorOptions } from './lora-generation';
 
 /** Parent to child. */
@@ -30,12 +30,6 @@ export interface ServedGenerator {
 /** Thrown when a generation ran past its limit (the child was killed; the next request gets a fresh one). */
 export class GenerationTimeoutError extends Error {
   override name = 'GenerationTimeoutError';
-}
-
-const TS = __filename.endsWith('.ts');
-function childEntry(): { file: string; execArgv: string[] } {
-  if (!TS) return { file: path.join(__dirname, 'generator-child.js'), execArgv: [] };
-  return { file: path.join(__dirname, 'generator-child.ts'), execArgv: ['-r', path.resolve(__dirname, '..', '..', 'test', 'support', 'register.cjs')] };
 }
 
 /**
@@ -70,7 +64,7 @@ export class GeneratorProcess implements ServedGenerator {
 
   private start(): Promise<void> {
     if (this.starting) return this.starting;
-    const { file, execArgv } = childEntry();
+    const { file, execArgv } = childEntry(__dirname, 'generator-child');
     const child = fork(file, [], { execArgv, stdio: ['ignore', 'inherit', 'pipe', 'ipc'] });
     this.child = child;
     this.starts += 1;
@@ -84,7 +78,7 @@ export class GeneratorProcess implements ServedGenerator {
       };
       const onExit = (code: number | null, signal: string | null): void => {
         child.off('message', onMessage);
-        reject(new Error(`the generator process exited (${signal ?? `code ${code}`}) before it opened ${this.ref}${this.stderrTail ? `: ${this.stderrTail.trim().split('\n').slice(-3).join(' | ')}` : ''}`));
+        reject(new Error(`the generator process exited (${signal ?? `code ${code}`}) before it opened ${this.ref}${this.lastOutput()}`));
       };
       child.on('message', onMessage);
       child.once('exit', onExit);
@@ -108,7 +102,7 @@ export class GeneratorProcess implements ServedGenerator {
       };
       const onExit = (code: number | null, signal: string | null): void => {
         finish();
-        reject(new Error(`the generator process died (${signal ?? `code ${code}`}) while generating${this.stderrTail ? `: ${this.stderrTail.trim().split('\n').slice(-3).join(' | ')}` : ''}`));
+        reject(new Error(`the generator process died (${signal ?? `code ${code}`}) while generating${this.lastOutput()}`));
       };
       const timer = setTimeout(() => {
         finish();
@@ -119,6 +113,12 @@ export class GeneratorProcess implements ServedGenerator {
       child.once('exit', onExit);
       child.send({ t: 'generate', id, request, outDir } satisfies ToGeneratorChild);
     });
+  }
+
+  // The child's last stderr lines, for an error message ('' when it printed nothing).
+  private lastOutput(): string {
+    const t = this.stderrTail.trim();
+    return t ? `: ${t.split('\n').slice(-3).join(' | ')}` : '';
   }
 
   // Kills `child` and forgets it at once, so the next request does not reach a process that is still dying.
