@@ -57,6 +57,19 @@ describe('config preflight', () => {
     expect(await preflightRunConfig(ok)).toEqual([]);
   });
 
+  it('a built-in set missing from the shared folder says where that folder is expected and how to point at another', async () => {
+    const saved = process.env.DND_SHARED_DIR;
+    delete process.env.DND_SHARED_DIR;
+    try {
+      const dir = withFile({ sets: ['boolq', 'not-shipped'], heldOut: ['boolq'] });
+      const c = loadRunConfig('c.json', createRealSteps(), dir).config;
+      const e = await preflight(c, createRealSteps(), { workflow: 'dndPipeline' }).then(() => null, (x: Error) => x);
+      expect(e!.message).toBe(`task set "not-shipped" not found: ${path.join(sharedDir(), 'data', 'commonsense', 'not-shipped')} does not exist (the built-in sets are read from ${sharedDir()}, the shared folder beside the checkout; set DND_SHARED_DIR to the folder holding data/commonsense)`);
+    } finally {
+      if (saved !== undefined) process.env.DND_SHARED_DIR = saved;
+    }
+  });
+
   it('loraDimensions reads a Llama/Qwen2 config.json: grouped-query k/v width from num_key_value_heads x head_dim', () => {
     const smol = JSON.parse(fs.readFileSync(path.join(os.homedir(), '.cache', 'dnd', 'models', 'smollm2-135m-instruct', 'config.json'), 'utf8'));
     expect(loraDimensions(smol, ['k_proj', 'down_proj'])).toEqual({ 'k_proj in': 576, 'k_proj out': 192, 'down_proj in': 1536, 'down_proj out': 576 });

@@ -3,8 +3,9 @@
 // answers to score). Bad input then fails in seconds, once, with its own message. Not the steps: they
 // check again where they read (a worker may get its input from elsewhere).
 import * as fs from 'fs';
+import * as path from 'path';
 import { BACKEND_ORDER, BadInputError, isBadInput } from '@dnd/core';
-import { DEFAULT_COLLECT_CONFIG, loadTaskSet, trainingExample } from '@dnd/dataset';
+import { DEFAULT_COLLECT_CONFIG, loadTaskSet, sharedDir, trainingExample } from '@dnd/dataset';
 import { assertScorable, itemFromInstruction } from '@dnd/evaluator';
 import { setDirOf, validateRunConfig } from './config';
 import type { StepFunctions } from './step-contract';
@@ -60,7 +61,12 @@ export async function preflight(config: RunConfig, steps: StepFunctions, opts: P
     const collected = loo || !held || config.collectHeldOut;
     const evaluated = loo || held;
     const dir = setDirOf(config, name);
-    if (!fs.existsSync(dir)) throw new BadInputError(`task set "${name}" not found: ${dir} does not exist`);
+    if (!fs.existsSync(dir)) {
+      // The presets' sets come from the shared folder beside the checkout; a clone elsewhere must say where it is.
+      const hint = path.resolve(dir).startsWith(sharedDir() + path.sep) && !process.env['DND_SHARED_DIR']
+        ? ` (the built-in sets are read from ${sharedDir()}, the shared folder beside the checkout; set DND_SHARED_DIR to the folder holding data/commonsense)` : '';
+      throw new BadInputError(`task set "${name}" not found: ${dir} does not exist${hint}`);
+    }
     let ts;
     try {
       ts = await loadTaskSet(dir, split);
