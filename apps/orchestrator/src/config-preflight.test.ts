@@ -61,7 +61,8 @@ describe('config preflight', () => {
     const saved = process.env.DND_SHARED_DIR;
     delete process.env.DND_SHARED_DIR;
     try {
-      const dir = withFile({ sets: ['not-shipped', 'boolq'], heldOut: ['boolq'] }); // the missing set first: checked before any other, wherever the clone is
+      // The missing set first (checked before any other), in the default shared folder of this checkout, wherever it is.
+      const dir = withFile({ sets: ['not-shipped', 'boolq'], heldOut: ['boolq'], dataDir: path.join(sharedDir(), 'data', 'commonsense') });
       const c = loadRunConfig('c.json', createRealSteps(), dir).config;
       const e = await preflight(c, createRealSteps(), { workflow: 'dndPipeline' }).then(() => null, (x: Error) => x);
       expect(e!.message).toBe(`task set "not-shipped" not found: ${path.join(sharedDir(), 'data', 'commonsense', 'not-shipped')} does not exist (the built-in sets are read from ${sharedDir()}, the shared folder beside the checkout; set DND_SHARED_DIR to the folder holding data/commonsense)`);
