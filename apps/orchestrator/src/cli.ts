@@ -3,7 +3,7 @@
 // Not where work happens: every command calls a package step or a Temporal client function.
 import * as fs from 'fs';
 import * as path from 'path';
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { WorkflowFailedError } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
 import { NativeConnection, type Worker } from '@temporalio/worker';
@@ -34,6 +34,13 @@ import { registerExportGenerator } from './commands/export-generator';
 import { registerGenerate } from './commands/generate';
 import { registerEvaluate } from './commands/evaluate';
 import { registerServe } from './commands/serve';
+
+/** A number of seconds >= 0 from a flag. */
+function parseSeconds(v: string): number {
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n) || n < 0) throw new InvalidArgumentError('must be a number of seconds >= 0');
+  return n;
+}
 
 const out = (s: string): void => { process.stdout.write(s + '\n'); };
 // While a live progress block is on screen, notes go above it (progress-view.ts) instead of tearing it.
@@ -326,6 +333,7 @@ export function buildCli(): Command {
     .option('--health-port <port>', 'serve the same JSON over HTTP: 200 while polling, 503 otherwise', (v) => Number.parseInt(v, 10))
     .option('--health-host <host>', 'address the health endpoint binds', '127.0.0.1')
     .option('--log-json', 'log JSON lines on stderr (SDK logs included)')
+    .option('--work-sync-seconds <s>', 'with an S3 store: seconds between copies of a running step\'s work folder (zoo snapshots, decoder checkpoints, scored batches) to the store, so a retry on another host resumes from it; 0: at every progress report', parseSeconds, 30)
     .addHelpText('after', '\nNeeds a Temporal address (--address or TEMPORAL_ADDRESS). SIGTERM stops polling, lets running steps finish\n'
       + 'within the grace time and hands the rest back (outputs publish atomically). Examples:\n'
       + '  TEMPORAL_ADDRESS=temporal:7233 dnd worker --queue gpu --artifacts s3://dnd/prod --health-file /run/dnd/health.json\n'

@@ -25,8 +25,19 @@ export interface StepContext {
    * @dnd/decoder trainDecoder's checkpointDir). Such a step moves or copies its result into `outDir`.
    */
   readonly workDir: string;
-  /** Heartbeats progress `{done, total, last}` for steps that keep their own checkpoints (no store unit). */
+  /**
+   * Heartbeats progress `{done, total, last}` for steps that keep their own checkpoints (no store unit). Call it
+   * between units, where workDir is consistent: a step run in its own process (as `dnd run` and `dnd worker`
+   * run them) may copy workDir to the store there (`workSyncMs`).
+   */
   progress(done: number, total: number, note?: string): void;
+  /**
+   * Set when the store is not on a disk every host shares (S3): workDir is then copied to the store at
+   * progress calls, at most this often, so an attempt on another host resumes from it (activities/work-sync.ts).
+   */
+  readonly workSyncMs?: number;
+  /** Uploads a staged copy of workDir (activities/work-sync.ts stageWork) in the background; takes ownership of it. */
+  saveWork?(staged: string): void;
   /** A local path with the content of a reference (a file or a directory). */
   resolve(ref: ArtifactRef): Promise<string>;
   /** Liveness inside a long unit: call at least every few seconds (heartbeat timeout is in the config). */

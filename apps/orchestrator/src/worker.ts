@@ -28,6 +28,8 @@ export interface DndWorkerOptions {
    * with 2, two model steps waiting on the lock kept a fold's writeManifest queued for minutes.
    */
   maxConcurrentActivityTaskExecutions?: number;
+  /** How often a step's work folder is copied to the store for other hosts (ActivityDeps.workSyncMs; default by store kind). */
+  workSyncMs?: number | null;
   /** Time a workflow task waits on this worker's sticky queue before going to the normal queue (default 10 s). */
   stickyQueueScheduleToStartTimeoutMs?: number;
 }
@@ -46,7 +48,7 @@ export async function createDndWorker(o: DndWorkerOptions): Promise<Worker> {
   const since = new Date().toISOString();
   const ms = (ns: number): number => Math.round(ns / 1e4) / 100;
   const activities = createActivities({
-    store: o.store, steps: o.steps, queue: o.taskQueue,
+    store: o.store, steps: o.steps, queue: o.taskQueue, ...(o.workSyncMs === undefined ? {} : { workSyncMs: o.workSyncMs }),
     backend: async () => (await currentBackend())?.name ?? null,
     eventLoopDelay: () => ({ p50Ms: ms(loop.percentile(50)), p99Ms: ms(loop.percentile(99)), maxMs: ms(loop.max), worker: identity, since }),
   });

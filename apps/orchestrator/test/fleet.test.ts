@@ -63,10 +63,11 @@ const FLEET_CONFIG = {
 const storeUrl = (prefix = 'fleet'): string => `s3://${BUCKET}/${prefix}?endpoint=${s3.endpoint}`;
 
 /** `dnd worker` (its command code, demo steps) on a host; resolves once its health file says polling. */
-async function startWorker(name: string, queue: 'cpu' | 'gpu', unitLog: string, extra: { healthPort?: number } = {}, real?: object): Promise<{ child: ChildProcess; health: string; out: () => string }> {
+async function startWorker(name: string, queue: 'cpu' | 'gpu', unitLog: string, extra: { healthPort?: number; workSyncSeconds?: number; prefix?: string } = {}, real?: object): Promise<{ child: ChildProcess; health: string; out: () => string }> {
   const h = real ? hostEnv(name, real, 'real') : hostEnv(name);
   const health = path.join(h.dir, 'health.json');
-  const flags = { queue, config: path.join(h.dir, 'fleet.json'), artifacts: storeUrl(real ? 'fleet-real' : 'fleet'), concurrency: 4, address: dev.address, healthFile: health, logJson: true, ...extra };
+  const { prefix, ...flagsExtra } = extra;
+  const flags = { queue, config: path.join(h.dir, 'fleet.json'), artifacts: storeUrl(prefix ?? (real ? 'fleet-real' : 'fleet')), concurrency: 4, address: dev.address, healthFile: health, logJson: true, ...flagsExtra };
   const child = spawn(process.execPath, ['-r', REGISTER, path.join(__dirname, 'support', 'fleet-worker-child.ts')], {
     cwd: h.dir, env: { ...h.env, DND_TEST_WORKER_FLAGS: JSON.stringify(flags), DND_TEST_UNIT_LOG: unitLog, DND_TEST_BUNDLE: bundlePath }, stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -279,6 +280,68 @@ describe('a worker fleet on the tiny real steps', () => {
       }, null, 2));
     }
     for (const w of [gpu, cpu]) {
+      const exit = new Promise<number | null>((r) => w.child.once('exit', (c) => r(c)));
+      w.child.kill('SIGTERM');
+      expect(await exit).toBe(0);
+    }
+  });
+});
+
+describe('a step that resumes from its own files, on a fleet', () => {
+  it('a GPU worker SIGKILLed mid-collection on the real steps: its replacement on another host restores the work folder from S3 and does not write the snapshots made before the kill again', async () => {
+    const base = tinyRealConfig() as { steps: { collectSet: Record<string, unknown> }; temporal: Record<string, unknown> };
+    const config = {
+      ...base, sets: ['boolq'], heldOut: [], collectHeldOut: true,
+      steps: { ...base.steps, collectSet: { ...base.steps.collectSet, snapshotSteps: 200 } },
+      temporal: { ...base.temporal, cpuQueue: 'resume-cpu', gpuQueue: 'resume-gpu', heartbeatTimeoutSec: 5 },
+    };
+    const unitLog = path.join(work, 'units-resume.log');
+    const prefix = 'fleet-resume';
+    // workSyncSeconds 0: a copy at every progress report, so the kill finds several snapshots in S3.
+    const [gpu1, cpu] = await Promise.all([startWorker('resume-gpu-1', 'gpu', unitLog, { prefix, workSyncSeconds: 0 }, config), startWorker('resume-cpu', 'cpu', unitLog, { prefix }, config)]);
+    const client = hostEnv('resume-client', config, 'real');
+    const run = spawn(process.execPath, ['-r', REGISTER, path.join(ORCH_ROOT, 'src', 'cli.ts'), 'run', 'fleet.json', '--run-id', 'fleet-resume-1', '--no-worker', '--no-ui', '--address', dev.address], {
+      cwd: client.dir, env: { ...client.env, DND_ARTIFACTS: storeUrl(prefix) }, stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    children.push(run);
+    let runOut = '';
+    run.stdout!.on('data', (d) => { runOut += String(d); });
+    run.stderr!.on('data', (d) => { runOut += String(d); });
+    const runExit = new Promise<number | null>((r) => run.once('exit', (c) => r(c)));
+
+    // Kill once S3 holds a copy of the work folder with 5 snapshots, while the worker's own folder is still short of 200.
+    const reader = new S3ArtifactStore({ bucket: BUCKET, prefix, endpoint: s3.endpoint, credentials: s3.credentials, cacheDir: path.join(work, 'resume-reader-cache') });
+    const localWork = path.join(work, 'resume-gpu-1', 'tmp', 'dnd-work');
+    const localSnapshots = (): number => Math.max(0, ...(fs.existsSync(localWork) ? fs.readdirSync(localWork) : [])
+      .map((k) => path.join(localWork, k, 'set', 'snapshots')).filter((d) => fs.existsSync(d)).map((d) => fs.readdirSync(d).filter((f) => f.startsWith('step-')).length));
+    // A published copy: its data objects (`<key>/<attempt>/data/files/...`) and its record (`<key>/record.json`).
+    const published = async (): Promise<boolean> => {
+      const keys = new Set((await reader.listObjects()).map((o) => o.key));
+      return [...keys].some((k) => { const m = /^(.*)\/[^/]+\/data\/files\/set\/snapshots\/step-0005\//.exec(k); return m !== null && keys.has(`${m[1]}/record.json`); });
+    };
+    for (const end = Date.now() + 120_000; !(await published());) {
+      if (Date.now() > end || gpu1.child.exitCode !== null) throw new Error(`no copy of the collection with 5 snapshots in S3: ${gpu1.out().slice(-2000)}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const before = localSnapshots();
+    await killHard(gpu1.child);
+    expect(before).toBeLessThan(200);
+    const gpu2 = await startWorker('resume-gpu-2', 'gpu', unitLog, { prefix, workSyncSeconds: 0 }, config);
+
+    const code = await runExit;
+    expect({ code, tail: code === 0 ? '' : `${runOut.slice(-3000)}\n--- gpu2:\n${gpu2.out().slice(-3000)}` }).toEqual({ code: 0, tail: '' });
+    const conn = await Connection.connect({ address: dev.address });
+    const result = await new Client({ connection: conn }).workflow.getHandle('fleet-resume-1').result() as PipelineResult;
+    await conn.close();
+    // The replacement restored the folder and wrote only the snapshots the copy lacked; the zoo is whole and verifies.
+    const meta = result.zoo[0]!.result.meta as { snapshots: number; written: number; resumed: boolean };
+    expect(meta).toMatchObject({ snapshots: 200, resumed: true });
+    expect(meta.written).toBeLessThanOrEqual(200 - 5);
+    expect(gpu2.out()).toMatch(/collectSet: work folder restored from \d+ stored cop/);
+    const zooDir = await reader.resolve(result.zoo[0]!.result.ref);
+    expect(digestPath(zooDir).sha256).toBe(result.zoo[0]!.result.ref.sha256);
+    expect(fs.readdirSync(path.join(zooDir, 'snapshots')).filter((f) => f.startsWith('step-'))).toHaveLength(200);
+    for (const w of [gpu2, cpu]) {
       const exit = new Promise<number | null>((r) => w.child.once('exit', (c) => r(c)));
       w.child.kill('SIGTERM');
       expect(await exit).toBe(0);

@@ -12,6 +12,7 @@ import type { RunMeta, StepFunctions } from '../step-contract';
 import type { QueueChoice, RunConfig, StepResult, ZooEntry } from '../types';
 import { runStep } from './run-step';
 import { StepSlot } from './step-slot';
+import { DEFAULT_WORK_SYNC_MS } from './work-sync';
 import { packageVersions } from './versions';
 
 /** What the activities are built from: the store, the steps, and facts about this worker. */
@@ -24,6 +25,12 @@ export interface ActivityDeps {
   backend?: () => Promise<string | null>;
   /** Parent of StepContext.workDir (default: `<store root>/work` for a LocalArtifactStore, else the OS temp dir). */
   workRoot?: string;
+  /**
+   * Copy each step's work folder to the store at most this often, so a retry on another host resumes from it
+   * (activities/work-sync.ts); null: never. Default: every 30 s for a store other than a LocalArtifactStore
+   * (whose work folders live on its own disk), never for a LocalArtifactStore.
+   */
+  workSyncMs?: number | null;
   /** This worker's event-loop delay so far (ms), recorded in each run manifest it writes. */
   eventLoopDelay?: () => EventLoopDelay;
 }
@@ -60,7 +67,8 @@ function refsOf(meta: Record<string, unknown>): ArtifactRef[] {
 export function createActivities(deps: ActivityDeps) {
   const { store, steps } = deps;
   const workRoot = deps.workRoot ?? (store instanceof LocalArtifactStore ? path.join(store.root, 'work') : path.join(os.tmpdir(), 'dnd-work'));
-  const env = { store, workRoot, queue: deps.queue, backend: deps.backend ?? (async () => null), slot: new StepSlot() };
+  const workSyncMs = deps.workSyncMs !== undefined ? deps.workSyncMs : store instanceof LocalArtifactStore ? null : DEFAULT_WORK_SYNC_MS;
+  const env = { store, workRoot, queue: deps.queue, backend: deps.backend ?? (async () => null), slot: new StepSlot(), workSyncMs };
   const check = (name: keyof NonNullable<StepFunctions['validate']>, cfg: Record<string, unknown>) => () => steps.validate?.[name]?.(cfg);
 
   return {

@@ -9,6 +9,7 @@ import { artifactKey, isBadInput, type ArtifactRef, type ArtifactStore } from '@
 import type { StepContext, StepFunction } from '../step-contract';
 import type { Progress, StepResult } from '../types';
 import { heartbeatTickMs, type StepSlot } from './step-slot';
+import { restoreWork, workDirEmpty, workEntries, workKey, WorkUploader } from './work-sync';
 
 /** What runStep needs besides the step: where outputs go, and who is running it. */
 export interface RunStepEnv {
@@ -19,6 +20,12 @@ export interface RunStepEnv {
   backend: () => Promise<string | null>;
   /** One computing step at a time per worker (waiters heartbeat; a cancelled waiter never computes). */
   slot: StepSlot;
+  /**
+   * Copy each step's work folder to the store at most this often (work-sync.ts), and restore it from there when
+   * an attempt finds none here: for stores that other hosts read but whose work folders they cannot (S3).
+   * null or absent: never (the work folder is on the store's own disk).
+   */
+  workSyncMs?: number | null;
 }
 
 /** One step invocation: name and version (key parts), the config and input digests that key it. */
@@ -94,8 +101,10 @@ async function compute<I>(env: RunStepEnv, call: StepCall<I>, fn: StepFunction<I
   for (let i = 0; i < done; i++) units.push((await env.store.get(checkpointKey(call.step, call.version, key, i)))!.ref);
   let progress: Progress = { done, total: details?.total ?? 0, last };
   const workDir = path.join(env.workRoot, key);
+  const sync = env.workSyncMs === null || env.workSyncMs === undefined ? null : await startWorkSync(env, call, key, workDir);
   fs.mkdirSync(workDir, { recursive: true });
   const stepCtx: StepContext = {
+    ...(sync ? { workSyncMs: env.workSyncMs!, saveWork: (staged: string) => sync.save(staged) } : {}),
     resume: { done, last },
     workDir,
     progress(d, total, note) {
@@ -126,10 +135,28 @@ async function compute<I>(env: RunStepEnv, call: StepCall<I>, fn: StepFunction<I
       const meta = (await fn(call.input, dir, stepCtx)) ?? {};
       return units.length ? { ...meta, checkpoints: units.filter(Boolean) } : meta;
     }, { step: call.step, version: call.version });
+    await sync?.close();
     fs.rmSync(workDir, { recursive: true, force: true });
     const backend = typeof rec.meta['backend'] === 'string' ? rec.meta['backend'] : await env.backend();
     return { step: call.step, key, ref: rec.ref, cached: false, meta: rec.meta, backend, queue: env.queue };
   } catch (e) {
+    await sync?.close();
     throw toFailure(call.step, e);
   }
+}
+
+// Restores the work folder from the store when this host has none (an attempt that moved hosts), and returns
+// the uploader of this attempt's copies, numbered after the stored ones.
+async function startWorkSync<I>(env: RunStepEnv, call: StepCall<I>, key: string, workDir: string): Promise<WorkUploader> {
+  const ctx = Context.current();
+  for (const f of fs.existsSync(env.workRoot) ? fs.readdirSync(env.workRoot) : []) {
+    if (f.startsWith(`${key}.staged-`)) fs.rmSync(path.join(env.workRoot, f), { recursive: true, force: true }); // left by a killed attempt
+  }
+  const keyOf = (seq: number): string => workKey(call.step, call.version, key, seq);
+  const entries = await workEntries(env.store, keyOf);
+  if (entries.length > 0 && workDirEmpty(workDir)) {
+    await restoreWork(env.store, entries, workDir);
+    ctx.log.info(`${call.step}: work folder restored from ${entries.length} stored cop${entries.length === 1 ? 'y' : 'ies'} (attempt ${ctx.info.attempt})`);
+  }
+  return new WorkUploader(env.store, keyOf, entries.length, (m) => ctx.log.warn(`${call.step}: ${m}`), { step: call.step, stepKey: key, kind: 'work' });
 }

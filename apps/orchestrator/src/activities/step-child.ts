@@ -6,6 +6,7 @@ import * as path from 'path';
 import { currentBackend, type ArtifactRef } from '@dnd/core';
 import type { StepContext, StepFunctions } from '../step-contract';
 import { deserializeError, serializeError, type FromChild, type ReplyMessage, type StartMessage, type ToChild } from './step-ipc';
+import { stageWork } from './work-sync';
 
 const send = (m: FromChild): Promise<void> => new Promise((resolve) => {
   if (!process.send || !process.connected) return resolve();
@@ -38,10 +39,24 @@ async function run(m: StartMessage): Promise<void> {
   const steps = factory();
   const fn = steps[m.step] as (input: unknown, outDir: string, ctx: StepContext) => Promise<Record<string, unknown> | void>;
   const units = path.join(m.workDir, '.units');
+  // A progress call is a point between units, where workDir is consistent: stage it there when a copy is due.
+  let lastStaged = 0;
+  let staged = 0;
+  const stage = (): string | undefined => {
+    if (m.workSyncMs === null || Date.now() - lastStaged < m.workSyncMs || !fs.existsSync(m.workDir)) return undefined;
+    lastStaged = Date.now();
+    const dir = `${m.workDir}.staged-${process.pid}-${staged++}`;
+    stageWork(m.workDir, dir);
+    return dir;
+  };
   const ctx: StepContext = {
     resume: m.resume,
     workDir: m.workDir,
-    progress: (done, total, note) => { void send({ t: 'progress', done, total, ...(note === undefined ? {} : { note }) }); },
+    ...(m.workSyncMs === null ? {} : { workSyncMs: m.workSyncMs }),
+    progress: (done, total, note) => {
+      const dir = stage();
+      void send({ t: 'progress', done, total, ...(note === undefined ? {} : { note }), ...(dir ? { staged: dir } : {}) });
+    },
     heartbeat: (note) => { void send({ t: 'heartbeat', ...(note === undefined ? {} : { note }) }); },
     log: (message) => { void send({ t: 'log', message }); },
     // The unit is written here, then the parent moves it into the store (the store lives in the parent).

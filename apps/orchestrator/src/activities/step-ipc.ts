@@ -12,6 +12,8 @@ export interface StartMessage {
   outDir: string;
   workDir: string;
   resume: { done: number; last: ArtifactRef | null };
+  /** Stage workDir for the store at progress calls, at most this often (null: never); see work-sync.ts. */
+  workSyncMs: number | null;
 }
 
 /** Parent -> child: the answer to a request (`checkpoint`, `resolve`). */
@@ -26,7 +28,7 @@ export type ToChild = StartMessage | ReplyMessage;
 
 /** Child -> parent. `checkpoint` and `resolve` are requests answered by a ReplyMessage with the same id. */
 export type FromChild =
-  | { t: 'progress'; done: number; total: number; note?: string }
+  | { t: 'progress'; done: number; total: number; note?: string; staged?: string }
   | { t: 'heartbeat'; note?: string }
   | { t: 'log'; message: string }
   | { t: 'checkpoint'; id: number; index: number; total: number; dir: string }

@@ -2,7 +2,8 @@
 // worker's event loop: the parent heartbeats every tick with the child's latest progress whatever the child
 // is doing, serves its checkpoint and resolve requests from the store, and kills it within seconds on
 // cancellation, timeout or shutdown. A child that dies fails the attempt with its exit signal and the tail
-// of its output. Not the step logic (the step functions run unchanged inside the child).
+// of its output. With an S3 store the child also stages its work folder at progress reports for the parent to
+// upload (work-sync.ts). Not the step logic (the step functions run unchanged inside the child).
 import { fork, type ChildProcess } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
@@ -71,7 +72,12 @@ export function runStepInChild(step: StepName, input: unknown, outDir: string, c
 
   child.on('message', (m: FromChild) => {
     switch (m.t) {
-      case 'progress': note = m.note; ctx.progress(m.done, m.total, m.note); break;
+      case 'progress':
+        if (m.staged) {
+          if (ctx.saveWork) ctx.saveWork(m.staged);
+          else fs.rmSync(m.staged, { recursive: true, force: true });
+        }
+        note = m.note; ctx.progress(m.done, m.total, m.note); break;
       case 'heartbeat': note = m.note; ctx.heartbeat(m.note); break;
       case 'log': ctx.log(m.message); break;
       case 'checkpoint': reply(m.id, ctx.checkpoint(m.index, m.total, async (dir) => { moveContents(m.dir, dir); fs.rmSync(m.dir, { recursive: true, force: true }); })); break;
@@ -83,7 +89,7 @@ export function runStepInChild(step: StepName, input: unknown, outDir: string, c
 
   const start: StartMessage = {
     t: 'start', module: o.module ?? path.join(__dirname, '..', FROM_SOURCES ? 'step-selection.ts' : 'step-selection.js'), factory: o.factory ?? 'createStepFunctions',
-    step, input, outDir, workDir: ctx.workDir, resume: ctx.resume,
+    step, input, outDir, workDir: ctx.workDir, resume: ctx.resume, workSyncMs: ctx.saveWork && ctx.workSyncMs !== undefined ? ctx.workSyncMs : null,
   };
   child.send(start);
 

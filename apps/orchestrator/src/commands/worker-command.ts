@@ -6,7 +6,7 @@ import * as fs from 'fs';
 import * as http from 'http';
 import * as path from 'path';
 import { NativeConnection, type Worker } from '@temporalio/worker';
-import { openArtifactStore, writeFileAtomic } from '@dnd/core';
+import { LocalArtifactStore, openArtifactStore, writeFileAtomic } from '@dnd/core';
 import { loadRunConfig } from '../config';
 import { connectOptions, describeConnection, resolveConnection, type ConnectionFlags } from '../connection-options';
 import type { StepFunctions } from '../step-contract';
@@ -29,6 +29,8 @@ export interface WorkerCommandOptions extends ConnectionFlags {
   healthHost?: string;
   /** JSON lines on stderr instead of `[dnd]` text. */
   logJson?: boolean;
+  /** Seconds between copies of a step's work folder to an S3 store (0: at every progress call); default 30. */
+  workSyncSeconds?: number;
 }
 
 /** What the health file and endpoint report. */
@@ -112,6 +114,7 @@ export async function runWorkerCommand(o: WorkerCommandOptions, deps: { steps?: 
     connection = await NativeConnection.connect(connectOptions(conn, conn.address));
     worker = await createDndWorker({
       connection, namespace, role: o.queue, taskQueue, steps, store, maxConcurrentActivityTaskExecutions: o.concurrency, workflowBundle: deps.workflowBundle,
+      ...(o.workSyncSeconds === undefined || store instanceof LocalArtifactStore ? {} : { workSyncMs: o.workSyncSeconds * 1000 }),
     });
     if (stopRequested) {
       writeHealth('stopped');
