@@ -28,7 +28,7 @@ import { registerRunsCommand } from './commands/runs';
 import { assertRunnable } from './config-preflight';
 import { explainConnect } from './connection-error';
 import { lineProgressView, progressViewFor } from './progress-view';
-import { placeReports, readRunStatus, writeRunStatus, type RunStatus } from './run-record';
+import { placeManifest, placeReports, readRunStatus, writeRunStatus, type RunStatus } from './run-record';
 import { installRunLogger, shutdownRunLogger, type RunLogSink } from './run-log';
 import { registerExportGenerator } from './commands/export-generator';
 import { registerGenerate } from './commands/generate';
@@ -140,18 +140,19 @@ async function drive(run: SavedRun, runDir: string, o: { worker: boolean; ui: bo
     noteTo = null;
     const store = await openArtifactStore(run.config.artifactsDir);
     const results: PipelineResult[] = Array.isArray(result) ? result : [result];
-    const reports: Array<{ runId: string; files: string[]; md: string | null; html: string | null; results: string | null }> = [];
+    const reports: Array<{ runId: string; files: string[]; md: string | null; html: string | null; results: string | null; manifest: string }> = [];
     for (const r of results) {
       const dir = await store.resolve(r.report.ref);
       // Beside the run: runs/<id>/report.* (one pipeline) or runs/<id>/<fold>/report.* (leave-one-out).
       const dest = results.length === 1 ? runDir : path.join(runDir, r.runId.slice(r.runId.lastIndexOf('/') + 1));
       const files = placeReports(dir, dest);
+      const manifest = await placeManifest(store, r, dest);
       const find = (f: string) => files.find((x) => path.basename(x) === f) ?? null;
-      reports.push({ runId: r.runId, files, md: find('report.md'), html: find('report.html'), results: find('results.json') });
+      reports.push({ runId: r.runId, files, md: find('report.md'), html: find('report.html'), results: find('results.json'), manifest });
       if (!o.json) {
         const md = find('report.md');
         if (md) out(`\n${fs.readFileSync(md, 'utf8').trim()}\n`);
-        out(`manifest: ${r.manifestPath}`);
+        out(`manifest: ${manifest}`);
         if (find('report.html')) out(`report (html): ${find('report.html')}`);
       }
     }
@@ -159,7 +160,7 @@ async function drive(run: SavedRun, runDir: string, o: { worker: boolean; ui: bo
     if (o.json) {
       out(JSON.stringify({
         runId: run.runId, status: 'completed', preset: run.preset, workflow: run.workflow, runDir, wallSec: Math.round((Date.now() - t0) / 1000),
-        manifests: results.map((r) => r.manifestPath), reports, log: runLog?.file ?? null, temporalUi: ui,
+        manifests: reports.map((r) => r.manifest), reports, log: runLog?.file ?? null, temporalUi: ui,
       }, null, 2));
     } else {
       if (ui) out(`Temporal UI: ${ui}${session.embedded && !o.keepServer ? ' (until this command exits; `dnd status` restarts it on the same history)' : ''}`);

@@ -3,7 +3,8 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { formatRunList, listRuns, placeReports, readRunStatus, writeRunStatus, type RunStatus } from './run-record';
+import { LocalArtifactStore } from '@dnd/core';
+import { formatRunList, listRuns, placeManifest, placeReports, readRunStatus, writeRunStatus, type RunStatus } from './run-record';
 
 const base = (runId: string, extra: Partial<RunStatus> = {}): RunStatus => ({
   runId, status: 'completed', preset: 'quickstart', workflow: 'dndPipeline', startedAt: '2026-12-01T09:00:00.000Z', updatedAt: '2026-12-01T09:10:00.000Z', reports: [], ...extra,
@@ -44,5 +45,19 @@ describe('run records', () => {
     expect(runs.find((r) => r.runId === 'd')!.preset).toBe('p');
     expect(formatRunList(runs.filter((r) => r.runId === 'c'))).toBe(`RUN  STATUS     PRESET      STARTED (UTC)     REPORT\nc    completed  quickstart  2026-12-01 11:00  ${path.join(c, 'report.md')}`);
     expect(listRuns(path.join(root, 'none'))).toEqual([]);
+  });
+
+  it('places the store copy of the manifest beside the run when the worker wrote its file on another host', async () => {
+    const store = new LocalArtifactStore(path.join(root, 'store'));
+    const text = '{\n  "manifestVersion": 1,\n  "runId": "m"\n}\n';
+    const rec = await store.put('c'.repeat(64), text, 'application/vnd.dnd.run-manifest+json');
+    const here = mk('m');
+    // The worker's path names a folder this host does not have: the store copy is placed here.
+    const placed = await placeManifest(store, { manifestPath: '/nonexistent/worker-host/runs/m/manifest.json', manifestRef: rec.ref }, here);
+    expect(placed).toBe(path.join(here, 'manifest.json'));
+    expect(fs.readFileSync(placed, 'utf8')).toBe(text);
+    // The worker wrote this very file (same host): nothing to copy. No store copy (an older worker): its path as it is.
+    expect(await placeManifest(store, { manifestPath: placed, manifestRef: rec.ref }, here)).toBe(placed);
+    expect(await placeManifest(store, { manifestPath: '/elsewhere/manifest.json' }, mk('old'))).toBe('/elsewhere/manifest.json');
   });
 });

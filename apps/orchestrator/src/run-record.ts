@@ -4,7 +4,8 @@
 // Not the run's config (session.ts: config.json) and not its manifest (written by the workflow).
 import * as fs from 'fs';
 import * as path from 'path';
-import { writeFileAtomic } from '@dnd/core';
+import { writeFileAtomic, type ArtifactStore } from '@dnd/core';
+import type { PipelineResult } from './types';
 import { alive } from './session';
 
 /** The files of a pipeline's report that `dnd run` places beside the run. */
@@ -60,6 +61,20 @@ export function placeReports(storeDir: string, destDir: string): string[] {
     written.push(dest);
   }
   return written;
+}
+
+/**
+ * The run manifest beside the run on this host: `<destDir>/manifest.json`. When the worker that wrote it ran
+ * elsewhere (its path is not that file), the copy it put in the store is placed there. Returns the local path,
+ * or the worker's path when there is no store copy (results of workers older than the copy).
+ * @example await placeManifest(store, result, 'runs/quickstart-1') // 'runs/quickstart-1/manifest.json'
+ */
+export async function placeManifest(store: ArtifactStore, r: Pick<PipelineResult, 'manifestPath' | 'manifestRef'>, destDir: string): Promise<string> {
+  const local = path.join(destDir, 'manifest.json');
+  if (path.resolve(r.manifestPath) === path.resolve(local) && fs.existsSync(local)) return local;
+  if (!r.manifestRef) return r.manifestPath;
+  writeFileAtomic(local, fs.readFileSync(await store.resolve(r.manifestRef)));
+  return local;
 }
 
 /** One row of `dnd runs`. */

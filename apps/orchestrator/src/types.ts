@@ -91,7 +91,10 @@ export interface PipelineResult {
   pairs: StepResult;
   generator: StepResult;
   report: StepResult;
+  /** Where the worker that wrote the manifest put it (a path on that worker's host). */
   manifestPath: string;
+  /** The same manifest in the artifact store, for hosts that cannot read that path (absent in runs older than the field). */
+  manifestRef?: ArtifactRef;
   workflowIds: string[];
 }
 

@@ -253,6 +253,9 @@ describe('a worker fleet on the tiny real steps', () => {
     await conn.close();
     const reader = new S3ArtifactStore({ bucket: BUCKET, prefix: 'fleet-real', endpoint: s3.endpoint, credentials: s3.credentials, cacheDir: path.join(work, 'real-reader-cache') });
     const refs = [...refsIn(result), ...Object.values(readRunManifest(result.manifestPath).artifacts)];
+    // The manifest is in S3 too (a client on another host places that copy beside its run), equal to the worker's file.
+    expect(fs.readFileSync(await reader.resolve(result.manifestRef!), 'utf8')).toBe(fs.readFileSync(result.manifestPath, 'utf8'));
+    expect(runOut).toContain(`manifest: ${path.join(client.dir, 'runs', 'fleet-real-1', 'manifest.json')}`);
     for (const ref of refs) {
       expect(ref.uri).toMatch(new RegExp(`^s3://${BUCKET}/fleet-real/`));
       expect(digestPath(await reader.resolve(ref)).sha256).toBe(ref.sha256);

@@ -200,7 +200,7 @@ describe('worker processes killed mid-step', () => {
     // The store committed each key once (the journal is append-only), and the outputs list every unit.
     const journal = fs.readFileSync(path.join(config.artifactsDir, 'journal.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).key as string);
     expect(new Set(journal).size).toBe(journal.length);
-    expect(journal).toHaveLength(8 + 3 + 1 + 2 + 1 + 1 + 1); // snapshots, train checkpoints, a scoring batch, 2 zoo sets, pairs, generator, report
+    expect(journal).toHaveLength(8 + 3 + 1 + 2 + 1 + 1 + 1 + 1); // snapshots, train checkpoints, a scoring batch, 2 zoo sets, pairs, generator, report, run manifest
     for (const z of result.zoo) expect(new Set((z.result.meta['checkpoints'] as Array<{ sha256: string }>).map((r) => r.sha256)).size).toBe(4);
     expect(result.generator.meta['checkpoints']).toHaveLength(3);
   });

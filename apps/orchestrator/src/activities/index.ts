@@ -6,7 +6,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { digestPath, LocalArtifactStore, writeRunManifest, type ArtifactRef, type ArtifactStore, type RunManifest } from '@dnd/core';
+import { artifactKey, digestPath, LocalArtifactStore, sha256Hex, writeRunManifest, type ArtifactRef, type ArtifactStore, type RunManifest } from '@dnd/core';
 import { setDirOf } from '../config';
 import type { RunMeta, StepFunctions } from '../step-contract';
 import type { QueueChoice, RunConfig, StepResult, ZooEntry } from '../types';
@@ -44,6 +44,9 @@ export interface EventLoopDelay {
   worker: string;
   since: string;
 }
+
+/** Media type of a run manifest in the store. */
+export const MANIFEST_MEDIA_TYPE = 'application/vnd.dnd.run-manifest+json';
 
 /** Alias that every trainGenerator output is recorded under; nightlyEvaluation reads it. */
 export const LATEST_GENERATOR_ALIAS = 'latest-generator';
@@ -150,11 +153,25 @@ export function createActivities(deps: ActivityDeps) {
       return { queue: args.cpuQueue, reason: `no worker polled ${args.gpuQueue} within ${args.windowSec}s` };
     },
 
-    /** Writes `<runDir>/manifest.json`: versions, config, seeds, backends, artifacts, workflow ids. */
-    async writeManifest(args: Omit<RunManifest, 'manifestVersion' | 'createdAt' | 'packages'> & { runDir: string }): Promise<string> {
+    /**
+     * Writes `<runDir>/manifest.json` (versions, config, seeds, backends, artifacts, workflow ids) on this worker's
+     * host, and the same file into the store, so that a client on another host can place it beside its run.
+     */
+    async writeManifest(args: Omit<RunManifest, 'manifestVersion' | 'createdAt' | 'packages'> & { runDir: string }): Promise<{ path: string; ref: ArtifactRef }> {
       const { runDir, ...rest } = args;
       const eventLoop = deps.eventLoopDelay?.();
-      return writeRunManifest(runDir, { manifestVersion: 1, createdAt: new Date().toISOString(), packages: packageVersions(), ...rest, ...(eventLoop ? { eventLoop } : {}) });
+      const manifest: RunManifest = { manifestVersion: 1, createdAt: new Date().toISOString(), packages: packageVersions(), ...rest, ...(eventLoop ? { eventLoop } : {}) };
+      let file = path.join(runDir, 'manifest.json');
+      try {
+        file = writeRunManifest(runDir, manifest);
+      } catch (e) {
+        // runDir is the client's path: on a worker of another host it may not be writable. The store copy is what counts there.
+        if (typeof (e as NodeJS.ErrnoException).code !== 'string') throw e;
+        Context.current().log.warn(`writeManifest: not written at ${file} on this host (${(e as Error).message}); the client places the store copy`);
+      }
+      const text = `${JSON.stringify(manifest, null, 2)}\n`;
+      const rec = await store.put(artifactKey('runManifest', '1', { runId: rest.runId }, [sha256Hex(text)]), text, MANIFEST_MEDIA_TYPE, { runId: rest.runId });
+      return { path: file, ref: rec.ref };
     },
   };
 }

@@ -2,6 +2,7 @@
 // the run manifest; leaveOneOut runs it once per held-out set over one shared zoo. Deterministic only.
 import { executeChild, workflowInfo } from '@temporalio/workflow';
 import { evaluatedSets, foldId, pipelineZooSets } from '../run-plan';
+import type { ArtifactRef } from '@dnd/core';
 import type { LeaveOneOutInput, PipelineInput, PipelineResult, StepResult } from '../types';
 import { collectZoo } from './collect-zoo';
 import { badInput, quickActivities, trackProgress } from './common';
@@ -42,13 +43,15 @@ export async function dndPipeline(input: PipelineInput): Promise<PipelineResult>
   for (const s of steps) if (s.backend) backend[s.queue] = s.backend;
   const artifacts: Record<string, StepResult['ref']> = { pairs: pairs.ref, generator: generator.ref, report: report.ref };
   for (const z of zoo) artifacts[`zoo/${z.set}`] = z.result.ref;
-  const manifestPath = await quickActivities().writeManifest({
+  const written: { path: string; ref: ArtifactRef } | string = await quickActivities().writeManifest({
     runDir: input.runDir, runId: input.runId, preset: input.preset, config,
     seeds: { collectSet: config.seed, buildPairs: config.seed, trainGenerator: config.seed, evaluate: config.seed },
     backend, artifacts, temporal: { address: input.address, namespace: config.temporal.namespace, workflowIds: ids },
   });
   p.stage = 'done';
-  return { runId: input.runId, zoo, pairs, generator, report, manifestPath, workflowIds: ids };
+  // A string: the result of a worker older than the store copy (a history replayed across the change).
+  const manifest = typeof written === 'string' ? { manifestPath: written } : { manifestPath: written.path, manifestRef: written.ref };
+  return { runId: input.runId, zoo, pairs, generator, report, ...manifest, workflowIds: ids };
 }
 
 /** One pipeline per held-out set (`<id>/heldout-<set>`), all sharing the zoo collected once (`<id>/zoo`). */
