@@ -7,7 +7,9 @@ import { fileURLToPath } from 'url';
 import * as tf from '@tensorflow/tfjs';
 import { DEFAULT_LORA_ADAPTER_CONFIG, initBackend, writePeftAdapter } from '@dnd/core';
 import { loadCausalLM, type CausalLM } from '@dnd/lm';
+import { DEFAULT_EVALUATOR_CONFIG } from './config';
 import { evaluate } from './evaluate';
+import { GenerativeScorer } from './scorers';
 import { readPredictions } from './predictions-arrow';
 import { hostCausalLM } from './scoring-model';
 
@@ -96,5 +98,22 @@ describe('evaluate on @dnd/lm (tiny Llama, real adapters on disk)', () => {
       r.choiceScores.forEach((v, j) => expect(Math.abs(v - t.choiceScores[j]!)).toBeLessThan(1e-4));
     });
     if (process.env.DND_EVAL_KEEP) fs.cpSync(path.join(dir, 'out'), process.env.DND_EVAL_KEEP, { recursive: true });
+  });
+
+  it('greedy generation batched by prompt length gives each item the output it gets alone (tiny Llama, prompts of 4 to 60 words)', async () => {
+    const lm = await loadCausalLM(MODEL_DIR);
+    try {
+      const model = hostCausalLM(lm, 'tiny-llama');
+      const words = 'which of these would most likely float on water a rock a leaf a coin or a nail'.split(' ');
+      const lengths = [60, 4, 33, 9, 47, 12, 5, 21];
+      const items = lengths.map((n, i) => ({ id: `s/test/${i}`, set: 's', context: '', choices: ['a', 'b'], gold: 0, answerFormat: 'answerN' as const, prompt: Array.from({ length: n }, (_, j) => words[(i + j) % words.length]).join(' ') }));
+      const o = { ...DEFAULT_EVALUATOR_CONFIG.generative, maxNewTokens: 6 };
+      const batched = await new GenerativeScorer({ ...o, batchSize: 4 }).score(model, items);
+      const alone = await new GenerativeScorer({ ...o, batchSize: 1 }).score(model, items);
+      expect(batched.map((r) => r.output)).toEqual(alone.map((r) => r.output));
+      expect(new Set(alone.map((r) => r.output)).size).toBeGreaterThan(1); // the outputs differ: the comparison can fail
+    } finally {
+      lm.dispose();
+    }
   });
 });

@@ -86,6 +86,17 @@ describe('GenerativeScorer (strict parsing)', () => {
     expect(rs[6]!.output).toBe('I am not sure');
     expect(rs[5]!.prediction).toBe(0);
   });
+  it('batches prompts of similar length together and returns every output at its item', async () => {
+    const lengths = [30, 3, 12, 25, 4, 11, 2, 26];
+    const items = lengths.map((n, i) => ({ ...item(`x/${i}`, ['a', 'b'], i % 2), prompt: 'p'.repeat(n) }));
+    const batches: number[][] = [];
+    // Answers by prompt length, so each output says which prompt it came from.
+    const m: ScoringModel = { async scoreContinuations() { return []; }, async generate(p) { batches.push(p.map((x) => x.length)); return p.map((x) => `answer${x.length % 2 + 1}`); } };
+    const rs = await new GenerativeScorer({ ...DEFAULT_EVALUATOR_CONFIG.generative, batchSize: 3 }).score(m, items);
+    expect(batches).toEqual([[2, 3, 4], [11, 12, 25], [26, 30]]);
+    expect(rs.map((r) => r.itemId)).toEqual(items.map((it) => it.id));
+    expect(rs.map((r) => r.output)).toEqual(lengths.map((n) => `answer${n % 2 + 1}`));
+  });
   it('applies the prompt template', async () => {
     const seen: string[] = [];
     const m: ScoringModel = { async scoreContinuations() { return []; }, async generate(p) { seen.push(...p); return p.map(() => 'answer1'); } };

@@ -159,20 +159,27 @@ export interface GenerativeOptions {
 }
 
 // Every item's prompt generated in batches of o.batchSize prompts: under the attached adapter, or, with `adapters`,
-// under each of them in one generateMulti call per batch. [K][items.length] (K = 1 without adapters).
+// under each of them in one generateMulti call per batch. [K][items.length] (K = 1 without adapters), in item order.
+// Batches take the prompts in order of length (characters, a stable sort), so that a batch pads its prompts to
+// similar lengths: on ARC-Easy's test instructions in batches of 8, taken in item order a batch computes 1.44x the
+// tokens its prompts hold, sorted 1.03x (prefill is most of generation's time). A prompt's own computation does not
+// depend on its batch (left padding is masked out), so only floating-point noise can differ from item order.
 async function generateAll(model: ScoringModel, items: readonly EvalItem[], o: GenerativeOptions, onItems?: (done: number) => void, adapters?: readonly (LoraAdapter | null)[]): Promise<string[][]> {
   const K = adapters?.length ?? 1;
-  const outs: string[][] = Array.from({ length: K }, () => []);
-  for (let i = 0; i < items.length; i += o.batchSize) {
-    const prompts = items.slice(i, i + o.batchSize).map((it) => o.template.split('{prompt}').join(it.prompt));
+  const prompts = items.map((it) => o.template.split('{prompt}').join(it.prompt));
+  const order = prompts.map((p, i) => [p.length, i] as const).sort((a, b) => a[0] - b[0] || a[1] - b[1]).map(([, i]) => i);
+  const outs: string[][] = Array.from({ length: K }, () => new Array<string>(items.length));
+  for (let i = 0; i < order.length; i += o.batchSize) {
+    const idx = order.slice(i, i + o.batchSize);
+    const batch = idx.map((j) => prompts[j]!);
     const opts = { maxNewTokens: o.maxNewTokens, greedy: o.greedy, temperature: o.temperature, seed: o.seed + i };
-    const got = adapters ? await model.generateMulti!([...adapters], prompts, { ...opts, batchSize: prompts.length }) : [await model.generate(prompts, opts)];
+    const got = adapters ? await model.generateMulti!([...adapters], batch, { ...opts, batchSize: batch.length }) : [await model.generate(batch, opts)];
     if (got.length !== K) throw new Error(`generate returned ${got.length} adapters' outputs for ${K}`);
     got.forEach((g, k) => {
-      if (g.length !== prompts.length) throw new Error(`generate returned ${g.length} outputs for ${prompts.length} prompts`);
-      outs[k]!.push(...g);
+      if (g.length !== batch.length) throw new Error(`generate returned ${g.length} outputs for ${batch.length} prompts`);
+      idx.forEach((j, b) => { outs[k]![j] = g[b]!; });
     });
-    onItems?.(outs[0]!.length);
+    onItems?.(Math.min(i + o.batchSize, order.length));
   }
   return outs;
 }
