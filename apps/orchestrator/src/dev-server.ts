@@ -30,6 +30,12 @@ export interface DevServerOptions {
   logFile?: string;
   /** Give up waiting for the server after this long (default 60 s). */
   startTimeoutMs?: number;
+  /**
+   * The address it listens on: 127.0.0.1 (default) or 0.0.0.0, every interface (tests whose hosts live in other
+   * network namespaces). `address` stays on loopback. Not a single other address: start-dev's internal services
+   * then still dial each other on 127.0.0.1 and fail (Temporal CLI 1.9.1).
+   */
+  ip?: '127.0.0.1' | '0.0.0.0';
 }
 
 /** The Temporal CLI binary: DND_TEMPORAL_BIN, else provisioned by infra/temporal.sh (pinned, checksummed). */
@@ -49,7 +55,8 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
   fs.mkdirSync(path.dirname(path.resolve(opts.dbFile)), { recursive: true });
   const [port, uiPort] = [await freePort(), await freePort()];
   const ui = opts.ui ?? true;
-  const args = ['server', 'start-dev', '--db-filename', path.resolve(opts.dbFile), '--port', String(port), '--ip', '127.0.0.1', '--log-level', 'warn'];
+  const ip = opts.ip ?? '127.0.0.1';
+  const args = ['server', 'start-dev', '--db-filename', path.resolve(opts.dbFile), '--port', String(port), '--ip', ip, '--log-level', 'warn'];
   if (ui) args.push('--ui-port', String(uiPort));
   else args.push('--headless');
   const logFile = opts.logFile ?? path.join(path.dirname(path.resolve(opts.dbFile)), 'temporal-server.log');

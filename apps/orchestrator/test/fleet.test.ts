@@ -2,8 +2,9 @@
 // processes, each with its own working directory, DND_CACHE and TMPDIR, sharing only a Temporal dev server and
 // a SeaweedFS S3 server (both real, on loopback). One worker polls the GPU queue, one the CPU queue; the GPU
 // worker is SIGKILLed mid-collection and a second takes over, which is SIGTERMed mid-training and a third
-// finishes. Demo steps (no model). Not network namespaces.
-import { spawn, type ChildProcess } from 'child_process';
+// finishes. Demo steps (no model). As root, each host also runs in a network namespace of its own that reaches only the
+// two servers (test/support/netns.ts); elsewhere the hosts share this machine's network.
+import { spawn, type ChildProcess, type SpawnOptions } from 'child_process';
 import * as fs from 'fs';
 import * as net from 'net';
 import * as path from 'path';
@@ -14,6 +15,7 @@ import { startDevServer, type DevServer } from '../src/dev-server';
 import type { WorkerHealth } from '../src/commands/worker-command';
 import type { PipelineResult } from '../src/types';
 import { bundleWorkflows, DATA_DIR, killHard, ORCH_ROOT, tmpDir, waitFor } from './support/env';
+import { FleetNetwork } from './support/netns';
 
 jest.setTimeout(300_000);
 const REGISTER = path.join(__dirname, 'support', 'register.cjs');
@@ -23,27 +25,34 @@ let dev: DevServer;
 let s3: SeaweedFsServer;
 let bundlePath: string;
 const children: ChildProcess[] = [];
+// Null without root or iproute2: the hosts then share this process's network namespace.
+const fleetNet = FleetNetwork.tryCreate();
 
 beforeAll(async () => {
   const [d, s, b] = await Promise.all([
-    startDevServer({ dbFile: path.join(work, 'temporal', 'temporal.db'), ui: false }),
-    startSeaweedFs({ dir: path.join(work, 'seaweedfs'), buckets: [BUCKET] }),
+    startDevServer({ dbFile: path.join(work, 'temporal', 'temporal.db'), ui: false, ...(fleetNet ? { ip: '0.0.0.0' as const } : {}) }),
+    startSeaweedFs({ dir: path.join(work, 'seaweedfs'), buckets: [BUCKET], ...(fleetNet ? { ip: fleetNet.serviceIp } : {}) }),
     bundleWorkflows(work),
   ]);
-  [dev, s3, bundlePath] = [d, s, b.codePath];
+  // With namespaces, the hosts reach the dev server at the bridge's address (it listens on every interface).
+  [dev, s3, bundlePath] = [fleetNet ? { ...d, address: `${fleetNet.serviceIp}:${d.address.split(':')[1]}` } : d, s, b.codePath];
 });
 afterAll(async () => {
   for (const c of children) await killHard(c);
   await Promise.all([dev?.stop(), s3?.stop()]);
+  fleetNet?.destroy();
 });
 
-/** A "host": its own directory, cache and temp dir; the environment a user would set there. */
-function hostEnv(name: string, config: object = FLEET_CONFIG, steps: 'demo' | 'real' = 'demo'): { dir: string; env: NodeJS.ProcessEnv } {
+/** A "host": its own directory, cache and temp dir, network namespace where allowed, and the environment a user would set there. */
+function hostEnv(name: string, config: object = FLEET_CONFIG, steps: 'demo' | 'real' = 'demo'): { dir: string; env: NodeJS.ProcessEnv; ip: string; node: (args: string[], o: SpawnOptions) => ChildProcess } {
   const dir = path.join(work, name);
   for (const d of ['cache', 'tmp']) fs.mkdirSync(path.join(dir, d), { recursive: true });
   fs.writeFileSync(path.join(dir, 'fleet.json'), JSON.stringify(config));
+  const ns = fleetNet?.host(name);
   return {
     dir,
+    ip: ns?.ip ?? '127.0.0.1',
+    node: (args, o) => (ns ? spawn(...ns.wrap(process.execPath, args), o) : spawn(process.execPath, args, o)),
     env: {
       ...process.env, DND_STEPS: steps, DND_TEST_STEPS: steps, DND_CACHE: path.join(dir, 'cache'), TMPDIR: path.join(dir, 'tmp'), TEMPORAL_ADDRESS: '',
       AWS_ACCESS_KEY_ID: s3.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey, AWS_REGION: 'us-east-1',
@@ -63,12 +72,12 @@ const FLEET_CONFIG = {
 const storeUrl = (prefix = 'fleet'): string => `s3://${BUCKET}/${prefix}?endpoint=${s3.endpoint}`;
 
 /** `dnd worker` (its command code, demo steps) on a host; resolves once its health file says polling. */
-async function startWorker(name: string, queue: 'cpu' | 'gpu', unitLog: string, extra: { healthPort?: number; workSyncSeconds?: number; prefix?: string } = {}, real?: object): Promise<{ child: ChildProcess; health: string; out: () => string }> {
+async function startWorker(name: string, queue: 'cpu' | 'gpu', unitLog: string, extra: { healthPort?: number; workSyncSeconds?: number; prefix?: string } = {}, real?: object): Promise<{ child: ChildProcess; health: string; ip: string; out: () => string }> {
   const h = real ? hostEnv(name, real, 'real') : hostEnv(name);
   const health = path.join(h.dir, 'health.json');
   const { prefix, ...flagsExtra } = extra;
-  const flags = { queue, config: path.join(h.dir, 'fleet.json'), artifacts: storeUrl(prefix ?? (real ? 'fleet-real' : 'fleet')), concurrency: 4, address: dev.address, healthFile: health, logJson: true, ...flagsExtra };
-  const child = spawn(process.execPath, ['-r', REGISTER, path.join(__dirname, 'support', 'fleet-worker-child.ts')], {
+  const flags = { queue, config: path.join(h.dir, 'fleet.json'), artifacts: storeUrl(prefix ?? (real ? 'fleet-real' : 'fleet')), concurrency: 4, address: dev.address, healthFile: health, logJson: true, healthHost: h.ip, ...flagsExtra };
+  const child = h.node(['-r', REGISTER, path.join(__dirname, 'support', 'fleet-worker-child.ts')], {
     cwd: h.dir, env: { ...h.env, DND_TEST_WORKER_FLAGS: JSON.stringify(flags), DND_TEST_UNIT_LOG: unitLog, DND_TEST_BUNDLE: bundlePath }, stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.push(child);
@@ -79,7 +88,7 @@ async function startWorker(name: string, queue: 'cpu' | 'gpu', unitLog: string, 
     if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}: ${text.slice(-2000)}`);
     return fs.existsSync(health) && (JSON.parse(fs.readFileSync(health, 'utf8')) as WorkerHealth).status === 'polling';
   }, 120_000);
-  return { child, health, out: () => text };
+  return { child, health, ip: h.ip, out: () => text };
 }
 
 /** Every ArtifactRef inside a value (results nest them in zoo entries and step results). */
@@ -93,6 +102,25 @@ function refsIn(v: unknown, out: ArtifactRef[] = []): ArtifactRef[] {
 }
 
 describe('a worker fleet sharing only Temporal and S3', () => {
+  // Runs where the machine allows namespaces (root, iproute2); elsewhere the hosts share this machine's network.
+  (fleetNet ? it : it.skip)('each host has a network namespace of its own: it reaches the Temporal and S3 servers over the bridge, not this machine\'s loopback', async () => {
+    const port = Number(dev.address.split(':')[1]);
+    const s3Port = Number(new URL(s3.endpoint).port);
+    const probe = (h: ReturnType<typeof hostEnv>, host: string, p: number): Promise<string> => new Promise((resolve) => {
+      const c = h.node(['-e', `require('net').connect(${p}, '${host}').on('connect', () => { console.log('open'); process.exit(0); }).on('error', (e) => { console.log(e.code); process.exit(0); })`], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      c.stdout!.on('data', (d) => { out += String(d); });
+      c.once('exit', () => resolve(out.trim()));
+    });
+    const a = hostEnv('netns-probe-a');
+    expect(await probe(a, fleetNet!.serviceIp, port)).toBe('open');
+    expect(await probe(a, fleetNet!.serviceIp, s3Port)).toBe('open');
+    // The dev server listens on every interface of this namespace, its loopback included; the host's loopback is its own.
+    expect(await probe(a, '127.0.0.1', port)).toBe('ECONNREFUSED');
+    // Another host's address answers (a closed port refuses), as another machine on the same network would.
+    expect(await probe(hostEnv('netns-probe-b'), a.ip, 9)).toBe('ECONNREFUSED');
+  });
+
   it('completes with a GPU worker killed mid-collection and another stopped mid-training, each replaced; no finished unit is recomputed; every artifact is in S3 and verifies', async () => {
     const unitLog = path.join(work, 'units.log');
     fs.writeFileSync(unitLog, '');
@@ -101,7 +129,7 @@ describe('a worker fleet sharing only Temporal and S3', () => {
     const [gpu1, cpu] = await Promise.all([startWorker('gpu-1', 'gpu', unitLog), startWorker('cpu-1', 'cpu', unitLog)]);
 
     const client = hostEnv('client');
-    const run = spawn(process.execPath, ['-r', REGISTER, path.join(ORCH_ROOT, 'src', 'cli.ts'), 'run', 'fleet.json', '--run-id', 'fleet-1', '--no-worker', '--no-ui', '--address', dev.address], {
+    const run = client.node(['-r', REGISTER, path.join(ORCH_ROOT, 'src', 'cli.ts'), 'run', 'fleet.json', '--run-id', 'fleet-1', '--no-worker', '--no-ui', '--address', dev.address], {
       cwd: client.dir, env: { ...client.env, DND_ARTIFACTS: storeUrl() }, stdio: ['ignore', 'pipe', 'pipe'],
     });
     children.push(run);
@@ -137,7 +165,7 @@ describe('a worker fleet sharing only Temporal and S3', () => {
       .toEqual(expect.arrayContaining(['worker.polling', 'worker.stopping', 'worker.stopped']));
     const healthPort = await new Promise<number>((resolve) => { const srv = net.createServer().listen(0, '127.0.0.1', () => { const p = (srv.address() as net.AddressInfo).port; srv.close(() => resolve(p)); }); });
     const gpu3 = await startWorker('gpu-3', 'gpu', unitLog, { healthPort });
-    const health = await fetch(`http://127.0.0.1:${healthPort}/`);
+    const health = await fetch(`http://${gpu3.ip}:${healthPort}/`);
     expect(health.status).toBe(200);
     expect(await health.json()).toMatchObject({ status: 'polling', taskQueue: 'fleet-gpu', workerState: 'RUNNING', store: storeUrl() });
 
@@ -194,7 +222,7 @@ describe('a worker with a store it cannot use', () => {
       const h = hostEnv('bad-store');
       const health = path.join(h.dir, 'health.json');
       const flags = { queue: 'cpu', config: path.join(h.dir, 'fleet.json'), artifacts: url, concurrency: 1, address: dev.address, healthFile: health, logJson: true };
-      const child = spawn(process.execPath, ['-r', REGISTER, path.join(__dirname, 'support', 'fleet-worker-child.ts')], {
+      const child = h.node(['-r', REGISTER, path.join(__dirname, 'support', 'fleet-worker-child.ts')], {
         cwd: h.dir, stdio: ['ignore', 'pipe', 'pipe'],
         env: { ...h.env, AWS_ACCESS_KEY_ID: creds.accessKeyId, AWS_SECRET_ACCESS_KEY: creds.secretAccessKey, DND_TEST_WORKER_FLAGS: JSON.stringify(flags), DND_TEST_UNIT_LOG: path.join(h.dir, 'units.log'), DND_TEST_BUNDLE: bundlePath },
       });
@@ -237,7 +265,7 @@ describe('a worker fleet on the tiny real steps', () => {
     const unitLog = path.join(work, 'units-real.log');
     const [gpu, cpu] = await Promise.all([startWorker('real-gpu', 'gpu', unitLog, {}, config), startWorker('real-cpu', 'cpu', unitLog, {}, config)]);
     const client = hostEnv('real-client', config, 'real');
-    const run = spawn(process.execPath, ['-r', REGISTER, path.join(ORCH_ROOT, 'src', 'cli.ts'), 'run', 'fleet.json', '--run-id', 'fleet-real-1', '--no-worker', '--no-ui', '--address', dev.address], {
+    const run = client.node(['-r', REGISTER, path.join(ORCH_ROOT, 'src', 'cli.ts'), 'run', 'fleet.json', '--run-id', 'fleet-real-1', '--no-worker', '--no-ui', '--address', dev.address], {
       cwd: client.dir, env: { ...client.env, DND_ARTIFACTS: storeUrl('fleet-real') }, stdio: ['ignore', 'pipe', 'pipe'],
     });
     children.push(run);
@@ -303,7 +331,7 @@ describe('a step that resumes from its own files, on a fleet', () => {
     // workSyncSeconds 0: a copy at every progress report, so the kill finds several snapshots in S3.
     const [gpu1, cpu] = await Promise.all([startWorker('resume-gpu-1', 'gpu', unitLog, { prefix, workSyncSeconds: 0 }, config), startWorker('resume-cpu', 'cpu', unitLog, { prefix }, config)]);
     const client = hostEnv('resume-client', config, 'real');
-    const run = spawn(process.execPath, ['-r', REGISTER, path.join(ORCH_ROOT, 'src', 'cli.ts'), 'run', 'fleet.json', '--run-id', 'fleet-resume-1', '--no-worker', '--no-ui', '--address', dev.address], {
+    const run = client.node(['-r', REGISTER, path.join(ORCH_ROOT, 'src', 'cli.ts'), 'run', 'fleet.json', '--run-id', 'fleet-resume-1', '--no-worker', '--no-ui', '--address', dev.address], {
       cwd: client.dir, env: { ...client.env, DND_ARTIFACTS: storeUrl(prefix) }, stdio: ['ignore', 'pipe', 'pipe'],
     });
     children.push(run);

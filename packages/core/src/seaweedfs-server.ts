@@ -40,14 +40,14 @@ async function freePorts(n: number): Promise<number[]> {
 }
 
 /**
- * Starts `weed server` (master, volume, filer, S3 gateway in one process) under `dir` on loopback, with a
+ * Starts `weed server` (master, volume, filer, S3 gateway in one process) under `dir` on loopback (or `ip`), with a
  * random access key/secret as its only S3 identity, creates `buckets`, and resolves once S3 answers.
  * @example
  * const s3 = await startSeaweedFs({ dir: '/tmp/sw', buckets: ['dnd'] });
  * new S3ArtifactStore({ bucket: 'dnd', endpoint: s3.endpoint, credentials: s3.credentials });
  * await s3.stop();
  */
-export async function startSeaweedFs(opts: { dir: string; buckets?: string[]; bin?: string; startTimeoutMs?: number }): Promise<SeaweedFsServer> {
+export async function startSeaweedFs(opts: { dir: string; buckets?: string[]; bin?: string; startTimeoutMs?: number; ip?: string }): Promise<SeaweedFsServer> {
   const bin = opts.bin ?? seaweedFsBinary();
   const dir = path.resolve(opts.dir);
   fs.mkdirSync(path.join(dir, 'data'), { recursive: true });
@@ -57,7 +57,8 @@ export async function startSeaweedFs(opts: { dir: string; buckets?: string[]; bi
     identities: [{ name: 'dnd', credentials: [{ accessKey: credentials.accessKeyId, secretKey: credentials.secretAccessKey }], actions: ['Admin', 'Read', 'List', 'Tagging', 'Write'] }],
   }));
   const [master, masterGrpc, volume, volumeGrpc, filer, filerGrpc, s3, s3Grpc] = await freePorts(8);
-  const args = ['server', `-dir=${path.join(dir, 'data')}`, '-ip=127.0.0.1', '-ip.bind=127.0.0.1',
+  const ip = opts.ip ?? '127.0.0.1'; // tests give a bridge address that other network namespaces reach
+  const args = ['server', `-dir=${path.join(dir, 'data')}`, `-ip=${ip}`, `-ip.bind=${ip}`,
     `-master.port=${master}`, `-master.port.grpc=${masterGrpc}`, '-master.volumeSizeLimitMB=64',
     `-volume.port=${volume}`, `-volume.port.grpc=${volumeGrpc}`, '-volume.max=20',
     '-filer', `-filer.port=${filer}`, `-filer.port.grpc=${filerGrpc}`,
@@ -75,7 +76,7 @@ export async function startSeaweedFs(opts: { dir: string; buckets?: string[]; bi
     await gone;
     clearTimeout(t);
   };
-  const endpoint = `http://127.0.0.1:${s3}`;
+  const endpoint = `http://${ip}:${s3}`;
   const buckets = opts.buckets ?? [];
   const { S3Client, CreateBucketCommand } = awsSdk().s3;
   const client = new S3Client({ endpoint, region: 'us-east-1', forcePathStyle: true, credentials, maxAttempts: 1 });
