@@ -372,6 +372,10 @@ describe('a step that resumes from its own files, on a fleet', () => {
     const zooDir = await reader.resolve(result.zoo[0]!.result.ref);
     expect(digestPath(zooDir).sha256).toBe(result.zoo[0]!.result.ref.sha256);
     expect(fs.readdirSync(path.join(zooDir, 'snapshots')).filter((f) => f.startsWith('step-'))).toHaveLength(200);
+    // Once each step's output was stored, its work-folder copies were removed (only an attempt killed mid-upload leaves unpublished objects).
+    const records = (await reader.listObjectKeys()).map((k) => /\/([0-9a-f]{64})\/record\.json$/.exec(k)?.[1]).filter((k): k is string => k !== undefined);
+    expect(records.length).toBeGreaterThan(3);
+    for (const k of records) expect((await reader.get(k))?.meta['kind']).not.toBe('work');
     for (const w of [gpu2, cpu]) {
       const exit = new Promise<number | null>((r) => w.child.once('exit', (c) => r(c)));
       w.child.kill('SIGTERM');

@@ -118,6 +118,11 @@ export interface ArtifactStore {
   setAlias(name: string, record: ArtifactRecord): Promise<void>;
   /** The record a name points at, or null. */
   getAlias(name: string): Promise<ArtifactRecord | null>;
+  /**
+   * Removes an entry that nothing will name again: scratch such as the copies of a finished step's work folder.
+   * Optional; a store without it keeps such entries. Never for step outputs: other runs reuse those by key.
+   */
+  discard?(key: string): Promise<void>;
 }
 
 /** Options of LocalArtifactStore. */

@@ -139,6 +139,23 @@ describe('S3ArtifactStore on SeaweedFS', () => {
     expect(await a.getAlias('latest-generator')).toEqual(r2);
     await expect(a.setAlias('../x', r1)).rejects.toThrow(/alias must match/);
   });
+  it('discards a scratch entry with every object of its attempts; other entries stay; a missing one is no error', async () => {
+    const prefix = freshPrefix();
+    const a = host(prefix);
+    const keep = await a.put(artifactKey('keep', '1', {}, []), 'kept', 'text/plain');
+    const key = artifactKey('scratch', '1', {}, []);
+    await a.putDir(key, 'application/vnd.dnd.work+dir', async (dir) => {
+      fs.mkdirSync(path.join(dir, 'files', 'set'), { recursive: true });
+      fs.writeFileSync(path.join(dir, 'files', 'set', 'manifest.json'), '{}');
+      fs.writeFileSync(path.join(dir, 'index.json'), '{}');
+    });
+    expect((await a.listObjectKeys()).filter((k) => k.includes(key)).length).toBe(3); // record + 2 files
+    await a.discard(key);
+    expect(await a.get(key)).toBeNull();
+    expect((await a.listObjectKeys()).filter((k) => k.includes(key))).toEqual([]);
+    expect(await a.get(keep.key)).toEqual(keep);
+    await a.discard(key);
+  });
 });
 
 describe('S3ArtifactStore failures', () => {

@@ -181,6 +181,24 @@ export class S3ArtifactStore implements ArtifactStore {
     return text === null ? null : (JSON.parse(text) as ArtifactRecord);
   }
 
+  /**
+   * Removes entry `key`: its record first (readers stop seeing it), then every object of its attempts. For
+   * scratch entries only (ArtifactStore.discard); a missing entry is not an error.
+   */
+  async discard(key: string): Promise<void> {
+    const record = this.recordKey(key);
+    await this.deleteKeys([record]);
+    const dir = record.slice(0, -'record.json'.length);
+    const keys: string[] = [];
+    let token: string | undefined;
+    do {
+      const r = await this.send('list', dir, () => this.client.send(new (awsSdk().s3.ListObjectsV2Command)({ Bucket: this.bucket, Prefix: dir, ContinuationToken: token })));
+      for (const o of r.Contents ?? []) if (o.Key) keys.push(o.Key);
+      token = r.IsTruncated ? r.NextContinuationToken : undefined;
+    } while (token);
+    await this.deleteKeys(keys);
+  }
+
   /** The object key of an entry's record.json. */
   recordKey(key: string): string {
     if (!KEY_RE.test(key)) throw new BadInputError(`S3ArtifactStore: key must be 16-128 lowercase hex chars, got ${JSON.stringify(key)}`);

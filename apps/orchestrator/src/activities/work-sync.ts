@@ -4,7 +4,8 @@
 // that started it. At the step's progress calls (between units, where its folder is consistent), at most every
 // `everyMs`, the step's process links the folder's files into a staged copy; the activity uploads the files
 // that changed since its last upload as one store entry, in order. An attempt that finds no local folder
-// restores the entries in order before it starts. Not the store, and not the steps' own resume logic.
+// restores the entries in order before it starts; once the step's output is stored they are discarded. Not the
+// store, and not the steps' own resume logic.
 //
 // Why links: staging must not block the step for long, and the steps replace files by rename (atomic writes),
 // never in place, so a linked file keeps the content it had when staged.
@@ -172,6 +173,21 @@ export async function restoreWork(store: ArtifactStore, entries: ArtifactRecord[
   const keep = new Set(files);
   for (const f of filesUnder(workDir, true)) if (!keep.has(f)) fs.rmSync(path.join(workDir, f), { force: true });
   return entries.length;
+}
+
+/**
+ * Removes entries [0, count) once the step's output is stored (a store without `discard` keeps them). Failures are
+ * logged: a leftover copy costs space, not correctness.
+ */
+export async function discardWork(store: ArtifactStore, key: (seq: number) => string, count: number, log: (m: string) => void): Promise<void> {
+  if (!store.discard) return;
+  for (let s = 0; s < count; s++) {
+    try {
+      await store.discard(key(s));
+    } catch (e) {
+      log(`work folder copy ${s} not removed from the store: ${(e as Error).message}`);
+    }
+  }
 }
 
 /** True when `dir` is missing or holds nothing but `.units`. */
