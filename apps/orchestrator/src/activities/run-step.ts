@@ -9,7 +9,7 @@ import { artifactKey, isBadInput, type ArtifactRef, type ArtifactStore } from '@
 import type { StepContext, StepFunction } from '../step-contract';
 import type { Progress, StepResult } from '../types';
 import { heartbeatTickMs, type StepSlot } from './step-slot';
-import { discardWork, restoreWork, workDirEmpty, workEntries, workKey, WorkUploader } from './work-sync';
+import { restoreWork, workDirEmpty, workEntries, workKey, WorkUploader } from './work-sync';
 
 /** What runStep needs besides the step: where outputs go, and who is running it. */
 export interface RunStepEnv {
@@ -136,7 +136,7 @@ async function compute<I>(env: RunStepEnv, call: StepCall<I>, fn: StepFunction<I
       return units.length ? { ...meta, checkpoints: units.filter(Boolean) } : meta;
     }, { step: call.step, version: call.version });
     await sync?.close();
-    if (sync) await discardWork(env.store, (s) => workKey(call.step, call.version, key, s), sync.entries, (m) => ctx.log.warn(`${call.step}: ${m}`));
+    await sync?.discardAll();
     fs.rmSync(workDir, { recursive: true, force: true });
     const backend = typeof rec.meta['backend'] === 'string' ? rec.meta['backend'] : await env.backend();
     return { step: call.step, key, ref: rec.ref, cached: false, meta: rec.meta, backend, queue: env.queue };

@@ -144,6 +144,21 @@ export class WorkUploader {
     this.pending = null;
     await this.running;
   }
+
+  /**
+   * After close, once the step's output is stored: removes every entry [0, entries), restored ones included (a
+   * store without `discard` keeps them). Failures are logged: a leftover copy costs space, not correctness.
+   */
+  async discardAll(): Promise<void> {
+    if (!this.store.discard) return;
+    for (let s = 0; s < this.seq; s++) {
+      try {
+        await this.store.discard(this.key(s));
+      } catch (e) {
+        this.log(`work folder copy ${s} not removed from the store: ${(e as Error).message}`);
+      }
+    }
+  }
 }
 
 /**
@@ -173,21 +188,6 @@ export async function restoreWork(store: ArtifactStore, entries: ArtifactRecord[
   const keep = new Set(files);
   for (const f of filesUnder(workDir, true)) if (!keep.has(f)) fs.rmSync(path.join(workDir, f), { force: true });
   return entries.length;
-}
-
-/**
- * Removes entries [0, count) once the step's output is stored (a store without `discard` keeps them). Failures are
- * logged: a leftover copy costs space, not correctness.
- */
-export async function discardWork(store: ArtifactStore, key: (seq: number) => string, count: number, log: (m: string) => void): Promise<void> {
-  if (!store.discard) return;
-  for (let s = 0; s < count; s++) {
-    try {
-      await store.discard(key(s));
-    } catch (e) {
-      log(`work folder copy ${s} not removed from the store: ${(e as Error).message}`);
-    }
-  }
 }
 
 /** True when `dir` is missing or holds nothing but `.units`. */
