@@ -130,9 +130,15 @@ async function compute<I>(env: RunStepEnv, call: StepCall<I>, fn: StepFunction<I
   };
 
   ctx.heartbeat(progress);
+  // Once the step function has returned (or thrown), nothing of it heartbeats any more (a step in its own process
+  // stops with that process), while the store may still publish a large output and the work copies finish and go:
+  // an S3 upload can outlast the heartbeat timeout. Keep the attempt alive through that.
+  let tick: NodeJS.Timeout | null = null;
+  const keepAlive = (): void => { tick ??= setInterval(() => ctx.heartbeat(progress), heartbeatTickMs(ctx.info.heartbeatTimeoutMs)); };
   try {
     const rec = await env.store.putDir(key, call.mediaType, async (dir) => {
       const meta = (await fn(call.input, dir, stepCtx)) ?? {};
+      keepAlive();
       return units.length ? { ...meta, checkpoints: units.filter(Boolean) } : meta;
     }, { step: call.step, version: call.version });
     await sync?.close();
@@ -141,8 +147,11 @@ async function compute<I>(env: RunStepEnv, call: StepCall<I>, fn: StepFunction<I
     const backend = typeof rec.meta['backend'] === 'string' ? rec.meta['backend'] : await env.backend();
     return { step: call.step, key, ref: rec.ref, cached: false, meta: rec.meta, backend, queue: env.queue };
   } catch (e) {
+    keepAlive();
     await sync?.close();
     throw toFailure(call.step, e);
+  } finally {
+    if (tick) clearInterval(tick);
   }
 }
 
