@@ -189,14 +189,7 @@ export class S3ArtifactStore implements ArtifactStore {
     const record = this.recordKey(key);
     await this.deleteKeys([record]);
     const dir = record.slice(0, -'record.json'.length);
-    const keys: string[] = [];
-    let token: string | undefined;
-    do {
-      const r = await this.send('list', dir, () => this.client.send(new (awsSdk().s3.ListObjectsV2Command)({ Bucket: this.bucket, Prefix: dir, ContinuationToken: token })));
-      for (const o of r.Contents ?? []) if (o.Key) keys.push(o.Key);
-      token = r.IsTruncated ? r.NextContinuationToken : undefined;
-    } while (token);
-    await this.deleteKeys(keys);
+    await this.deleteKeys((await this.listUnder(dir, dir)).map((o) => o.key));
   }
 
   /** The object key of an entry's record.json. */
@@ -310,15 +303,21 @@ export class S3ArtifactStore implements ArtifactStore {
 
   /** Every object under `<prefix>/` with its size in bytes (what a run occupies: records, data, orphans). */
   async listObjects(): Promise<Array<{ key: string; bytes: number }>> {
+    return this.listUnder(this.prefix ? `${this.prefix}/` : undefined, this.prefix);
+  }
+
+  // Every object whose key starts with `prefix` (the whole bucket when undefined), page by page; `label` names it in errors.
+  private async listUnder(prefix: string | undefined, label: string): Promise<Array<{ key: string; bytes: number }>> {
     const keys: Array<{ key: string; bytes: number }> = [];
     let token: string | undefined;
     do {
-      const r = await this.send('list', this.prefix, () => this.client.send(new (awsSdk().s3.ListObjectsV2Command)({ Bucket: this.bucket, Prefix: this.prefix ? `${this.prefix}/` : undefined, ContinuationToken: token })));
+      const r = await this.send('list', label, () => this.client.send(new (awsSdk().s3.ListObjectsV2Command)({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token })));
       for (const o of r.Contents ?? []) if (o.Key) keys.push({ key: o.Key, bytes: o.Size ?? 0 });
       token = r.IsTruncated ? r.NextContinuationToken : undefined;
     } while (token);
     return keys;
   }
+
 
   private async getText(objectKey: string): Promise<string | null> {
     try {
