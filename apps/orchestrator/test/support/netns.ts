@@ -1,8 +1,9 @@
 // Network namespaces for the fleet test's "hosts": a bridge in the test's own namespace carries the services'
-// address (the Temporal dev server and SeaweedFS listen there), and each host gets a namespace of its own, joined
-// to the bridge by a veth pair. A host then reaches the two services over the bridge and nothing else of this
-// machine: not the test's loopback, not another host's. Needs root and iproute2; `tryCreate` returns null where the
-// machine does not allow it, and the test runs its hosts in its own namespace. Test support only.
+// address (SeaweedFS listens there, the Temporal dev server on every interface), and each host gets a namespace
+// of its own, joined to the bridge by a veth pair. A host then reaches the two services over the bridge and
+// nothing else of this machine: not the test's loopback, not another host's. Needs root and iproute2;
+// `tryCreate` returns null where the machine does not allow it, and the test runs its hosts in its own
+// namespace. Test support only.
 import { execFileSync } from 'child_process';
 
 function ip(...args: string[]): void {
