@@ -119,10 +119,18 @@ export const EvaluatorSchema = z.strictObject({
   generative: GenerativeSchema.prefault({}),
 });
 
+/** Does the generator use its prompts? Probe LoRAs generated from each training set's prompts (issue 16). */
+export const DiagnosticsSchema = z.strictObject({
+  promptSwap: z.boolean().default(false).describe("Score LoRAs generated from each training set's prompts on every held-out set, beside those from the held-out set's own prompts"),
+  inDistribution: z.boolean().default(false).describe("Score LoRAs generated from each training set's own prompts on that set, against its own LoRA and the base (adds the training sets' test items to the scoring)"),
+  samples: int(1).default(2).describe('Probe LoRAs generated per training set (shared by both diagnostics)'),
+});
+
 /** evaluate: generation (K LoRAs per set from N prompts) and the evaluator's config. */
 export const EvaluateStepSchema = z.strictObject({
   samples: int(1).default(3).describe('K generated LoRAs per evaluated set (paper: 10)'),
   promptSplit: z.enum(['test', 'train']).default('test').describe("'test' = the scored items' instructions (the paper's transductive setting), 'train' = the train pool"),
+  diagnostics: DiagnosticsSchema.prefault({}),
   evaluator: EvaluatorSchema.prefault({}),
 });
 

@@ -100,6 +100,38 @@ describe('the real steps on a real server', () => {
     expect(second.report.ref).toEqual(first.report.ref);
   });
 
+  it('the diagnostics: probe LoRAs from the training set\'s prompts, scored by prompt swap on the held-out set and in distribution on their own set', async () => {
+    const config = tinyConfig(root); // same store: zoo, pairs and generator come from the first test when it ran
+    config.steps.evaluate['diagnostics'] = { promptSwap: true, inDistribution: true, samples: 2 };
+    const store = new LocalArtifactStore(config.artifactsDir);
+    const steps = createRealSteps();
+    const worker = await createDndWorker({ connection: env.nativeConnection, role: 'cpu', taskQueue: config.temporal.cpuQueue, store, steps, workflowBundle: { code: bundle.code } });
+    const r = await worker.runUntil(async () => (await (await startPipeline(env.client, { runId: 'real-diag', preset: null, config, runDir: path.join(config.runsDir, 'real-diag'), address: env.address })).result()) as PipelineResult);
+    steps.release();
+    expect(r.report.cached).toBe(false); // the diagnostics are part of the evaluate step's key
+    const reportDir = await store.resolve(r.report.ref);
+    // Two probes from boolq's prompts (its only training set), PEFT adapters beside the regular generated ones.
+    expect(fs.readdirSync(path.join(reportDir, 'probes')).sort()).toEqual(['boolq-0', 'boolq-1']);
+    const results = JSON.parse(fs.readFileSync(path.join(reportDir, 'results.json'), 'utf8'));
+    // The training set's test items were scored too (in distribution), the held-out set stays the only column.
+    expect(results.sets.map((s: { name: string }) => s.name).sort()).toEqual(['boolq', 'openbookqa']);
+    expect(results.heldOut.map((h: { set: string }) => h.set)).toEqual(['openbookqa']);
+    const [p] = results.protocols;
+    expect(p.promptSwap).toEqual([expect.objectContaining({ set: 'openbookqa', rows: [expect.objectContaining({ promptsFrom: 'openbookqa', own: true, k: 2 }), expect.objectContaining({ promptsFrom: 'boolq', own: false, k: 2 })] })]);
+    expect(p.inDistribution).toEqual([expect.objectContaining({ set: 'boolq', generated: expect.objectContaining({ k: 2 }) })]);
+    expect(p.inDistribution[0].cosine).toBeGreaterThanOrEqual(-1);
+    expect(p.inDistribution[0].cosine).toBeLessThanOrEqual(1);
+    // Each probe was scored where it belongs (once per protocol): swap probes on openbookqa, in-distribution probes on boolq.
+    expect(results.protocols.map((x: { protocol: string }) => x.protocol)).toEqual(['paper', 'knowledge']);
+    const probeCells = results.cells.filter((c: { adapter: string; protocol: string }) => c.protocol === 'knowledge' && (c.adapter.startsWith('swap:') || c.adapter.startsWith('indist:')));
+    expect(probeCells.map((c: { adapter: string; set: string }) => `${c.adapter}@${c.set}`).sort()).toEqual([
+      'indist:boolq#0@boolq', 'indist:boolq#1@boolq', 'swap:boolq->openbookqa#0@openbookqa', 'swap:boolq->openbookqa#1@openbookqa',
+    ]);
+    const gen = JSON.parse(fs.readFileSync(path.join(reportDir, 'generation.json'), 'utf8'));
+    expect(gen.diagnostics).toEqual({ promptSwap: true, inDistribution: true, samples: 2, probeSets: ['boolq'] });
+    expect(fs.readFileSync(path.join(reportDir, 'report.md'), 'utf8')).toMatch(/[Pp]rompt swap/);
+  });
+
   it('a generator training attempt that dies after a checkpoint is retried from that checkpoint (ctx.workDir)', async () => {
     const config = tinyConfig(root); // same store: zoo and pairs come from the first test
     (config.steps.trainGenerator['train'] as Record<string, unknown>)['totalSteps'] = 6;

@@ -120,10 +120,15 @@ export function createActivities(deps: ActivityDeps) {
       if (sets.length === 0) throw ApplicationFailure.create({ message: 'evaluate: no sets to evaluate', type: 'BadInput', nonRetryable: true });
       const cfg = config.steps.evaluate;
       const sorted = [...sets].sort();
+      // The diagnostics' probes come from the training sets' prompts (and score on their test items): then
+      // every set of the config is read, and its contents are part of the key.
+      const diag = (cfg as { diagnostics?: { promptSwap?: boolean; inDistribution?: boolean } }).diagnostics;
+      const read = diag?.promptSwap || diag?.inDistribution ? [...new Set([...sorted, ...config.sets])].sort() : sorted;
       return runStep(env, {
         step: 'evaluate', version: steps.versions.evaluate, keyConfig: { cfg, seed: config.seed, sets: sorted },
-        inputDigests: [generator.sha256, ...sorted.map((s) => setDigest(config, s))], mediaType: 'application/vnd.dnd.report+dir',
-        validate: check('evaluate', cfg), input: { ...(args.run ? { run: args.run } : {}), generator, sets: sorted, setDirs: Object.fromEntries(sorted.map((s) => [s, setDirOf(config, s)])), config: cfg, seed: config.seed },
+        inputDigests: [generator.sha256, ...read.map((s) => setDigest(config, s))], mediaType: 'application/vnd.dnd.report+dir',
+        validate: check('evaluate', cfg),
+        input: { ...(args.run ? { run: args.run } : {}), generator, sets: sorted, setDirs: Object.fromEntries(read.map((s) => [s, setDirOf(config, s)])), config: cfg, seed: config.seed },
       }, steps.evaluate);
     },
 

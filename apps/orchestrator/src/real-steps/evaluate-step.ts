@@ -1,6 +1,7 @@
 // The evaluate step adapter: K LoRAs per evaluated set from N of its unlabeled instructions (@dnd/decoder's
-// generateLoraSamples), then @dnd/evaluator's evaluate (base, each training LoRA, their average, the generated
-// LoRAs) with every scoring call stored in ctx.workDir so a retry resumes. Its typed config and defaults.
+// generateLoraSamples), optional probe LoRAs from each training set's prompts (the diagnostics), then
+// @dnd/evaluator's evaluate (base, each training LoRA, their average, the generated LoRAs, the probes) with
+// every scoring call stored in ctx.workDir so a retry resumes. Its typed config and defaults.
 // Not the generation or the scoring themselves.
 import * as fs from 'fs';
 import * as path from 'path';
@@ -24,6 +25,7 @@ export type { EvaluateStepConfig };
 export const DEFAULT_EVALUATE_STEP_CONFIG: EvaluateStepConfig = {
   samples: 3, // K generated LoRAs per set (paper: 10)
   promptSplit: 'test', // the paper's setting (transductive); 'train' avoids conditioning on scored items
+  diagnostics: { promptSwap: false, inDistribution: false, samples: 2 }, // off: they add generation and scoring (commonsense-smollm2 turns them on)
   evaluator: { ...DEFAULT_EVALUATOR_CONFIG, generative: { ...DEFAULT_EVALUATOR_CONFIG.generative, template: '{prompt}\n' } }, // template = collection's promptTemplate
 };
 
@@ -32,6 +34,7 @@ export function evaluateConfigOf(cfg: Record<string, unknown>): EvaluateStepConf
   const c = mergeConfig(DEFAULT_EVALUATE_STEP_CONFIG, cfg, 'evaluate');
   checkNumber('evaluate', 'samples', c.samples, { integer: true, min: 1 });
   checkOneOf('evaluate', 'promptSplit', c.promptSplit, ['test', 'train']);
+  checkNumber('evaluate', 'diagnostics.samples', c.diagnostics.samples, { integer: true, min: 1 });
   c.evaluator = resolveEvaluatorConfig(c.evaluator);
   return c;
 }
@@ -59,22 +62,31 @@ export function evaluateStep(env: RealStepEnv): StepFunction<EvaluateInput> {
       // 1. Generation: K LoRAs per set, each from N unlabeled instructions (never outputs or answers).
       const sets: EvaluateSetInput[] = [];
       const generated: Array<{ heldOut: string; sample: number; dir: string; numPrompts: number }> = [];
+      const probes: NonNullable<Parameters<typeof evaluate>[0]['probes']> = [];
+      const diag = cfg.diagnostics;
+      // Probe LoRAs come from the training sets' prompts; in-distribution also scores on those sets' test items.
+      const probeSources = diag.promptSwap || diag.inDistribution ? info.trainSets.filter((s) => !input.sets.includes(s)) : [];
+      for (const s of probeSources) if (!input.setDirs[s]) throw new BadInputError(`evaluate: the diagnostics need training set "${s}", which the run config does not list`);
       const seconds: number[] = [];
       const { generator } = loadGenerator(path.join(genDir, 'generator'));
       const encoder = await loadTextEncoder(info.encoder);
       try {
         if (encoder.digest !== info.encoderDigest) throw new BadInputError(`evaluate: the encoder at ${info.encoder} changed since the generator was trained (digest ${encoder.digest}, trained with ${info.encoderDigest})`);
-        for (const h of input.sets) {
+        const promptsOf = async (h: string, scored: boolean) => {
           const ts = await loadTaskSet(input.setDirs[h]!, info.split);
-          let items;
-          try {
-            items = ts.test.map((r, i) => itemFromInstruction(r, h, i, 'test'));
-          } catch (e) {
-            throw new BadInputError(`evaluate: set "${h}" cannot be scored: ${(e as Error).message}`);
+          if (scored) {
+            try {
+              sets.push({ name: h, items: ts.test.map((r, i) => itemFromInstruction(r, h, i, 'test')) });
+            } catch (e) {
+              throw new BadInputError(`evaluate: set "${h}" cannot be scored: ${(e as Error).message}`);
+            }
           }
-          sets.push({ name: h, items });
           const texts = ts[cfg.promptSplit].map(conditioningPrompt);
           if (texts.length < N) throw new BadInputError(`evaluate: set "${h}" has ${texts.length} ${cfg.promptSplit} prompts, the generator takes N = ${N}`);
+          return texts;
+        };
+        for (const h of input.sets) {
+          const texts = await promptsOf(h, true);
           // K LoRAs, each from its own seeded draw of N prompts: @dnd/decoder's generateLoraSamples.
           await generateLoraSamples(texts, generator, {
             samples: cfg.samples, promptsPerLora: N, seed: input.seed, name: h, encoder, template, maxLength: info.textLength,
@@ -84,6 +96,21 @@ export function evaluateStep(env: RealStepEnv): StepFunction<EvaluateInput> {
               generated.push({ heldOut: h, sample: k, dir: r.dir, numPrompts: N });
               seconds.push(r.seconds);
               ctx.heartbeat(`generated ${h}#${k} in ${r.seconds.toFixed(2)} s`);
+            },
+          });
+        }
+        // The same draws as if s were held out (seed, name s, sample k): one set of probes per training set,
+        // scored as prompt-swap probes on every held-out set and as in-distribution probes on s itself.
+        for (const s of probeSources) {
+          const texts = await promptsOf(s, diag.inDistribution);
+          await generateLoraSamples(texts, generator, {
+            samples: diag.samples, promptsPerLora: N, seed: input.seed, name: s, encoder, template, maxLength: info.textLength,
+            outDir: path.join(outDir, 'probes'), extra: (k) => ({ promptsFrom: s, sample: String(k), promptSplit: cfg.promptSplit }),
+            beforeSample: () => cancelled(ctx, 'evaluate'),
+            onSample: (k, r) => {
+              if (diag.promptSwap) for (const h of input.sets) probes.push({ kind: 'promptSwap', scoredOn: h, promptsFrom: s, sample: k, dir: r.dir });
+              if (diag.inDistribution) probes.push({ kind: 'inDistribution', scoredOn: s, promptsFrom: s, sample: k, dir: r.dir });
+              ctx.heartbeat(`generated probe ${s}#${k} in ${r.seconds.toFixed(2)} s`);
             },
           });
         }
@@ -105,7 +132,7 @@ export function evaluateStep(env: RealStepEnv): StepFunction<EvaluateInput> {
       };
       await evaluate({
         baseModel: { dir: baseDir, nameOrPath: path.basename(baseDir) }, sets, heldOut: input.sets,
-        trainingLoras: zoo.map((z) => ({ name: `${z.set}@${z.m.snapshots.length}`, trainedOn: z.set, dir: lastSnapshot(z) })), generated, runInfo,
+        trainingLoras: zoo.map((z) => ({ name: `${z.set}@${z.m.snapshots.length}`, trainedOn: z.set, dir: lastSnapshot(z) })), generated, probes, runInfo,
       }, cfg.evaluator, {
         // Every scoring call (a batch) is stored in workDir: a retried attempt resumes after the last one.
         outDir, loadModel: async (_dir, name) => memoizedEvalModel(hostCausalLM(model, name), path.join(ctx.workDir, 'calls'), (c) => {
@@ -119,7 +146,7 @@ export function evaluateStep(env: RealStepEnv): StepFunction<EvaluateInput> {
       writeFileAtomic(path.join(outDir, 'generation.json'), `${JSON.stringify({
         promptSplit: cfg.promptSplit,
         setting: cfg.promptSplit === 'test' ? 'transductive: unlabeled instructions of the scored test items condition the generator (the paper\'s protocol)' : 'inductive: train-pool instructions condition the generator',
-        promptsPerLora: N, samples: cfg.samples, secondsPerLora: seconds, encoder: path.basename(info.encoder), trainSets: info.trainSets,
+        promptsPerLora: N, samples: cfg.samples, diagnostics: { ...diag, probeSets: probeSources }, secondsPerLora: seconds, encoder: path.basename(info.encoder), trainSets: info.trainSets,
       }, null, 2)}\n`);
       const results = JSON.parse(fs.readFileSync(path.join(outDir, 'results.json'), 'utf8')) as EvaluationResults;
       const meanSeconds = seconds.reduce((a, b) => a + b, 0) / Math.max(1, seconds.length);
