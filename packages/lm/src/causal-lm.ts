@@ -320,18 +320,22 @@ export class TfCausalLM implements CausalLM {
 
   /**
    * Left-padded batched decoding with a KV cache; returns the new ids of each prompt (EOS excluded). Row b
-   * samples from `randOf(b)` (one generator for all rows, or one per adapter block).
+   * samples from `randOf(b)` (one generator for all rows, or one per adapter block). Rows that have finished
+   * leave the batch once they are a quarter of it (their cache rows are dropped), so the decode steps that
+   * remain cost what the unfinished rows need; each row's arithmetic is unchanged.
    */
   generateIds(prompts: number[][], maxNew: number, greedy: boolean, temperature: number, randOf: (row: number) => () => number): number[][] {
     const B = prompts.length; const T = Math.max(...prompts.map((p) => p.length)); const G = this.G; const V = this.config.vocabSize;
     this.ensurePositions(T + maxNew);
-    const keyMask = prompts.map((p) => { const m = new Uint8Array(T); m.fill(1, T - p.length); return m; });
-    const lastPos = prompts.map((p) => p.length - 1);
+    let keyMask = prompts.map((p) => { const m = new Uint8Array(T); m.fill(1, T - p.length); return m; });
+    let lastPos = prompts.map((p) => p.length - 1);
     const ids = new Int32Array(B * T).fill(this.padId); const pos = new Int32Array(B * T);
     prompts.forEach((p, b) => p.forEach((id, t) => { ids[b * T + T - p.length + t] = id; pos[b * T + T - p.length + t] = t; }));
     let cache: KVCache | null = null;
     const result: number[][] = prompts.map(() => []);
     const done = new Array<boolean>(B).fill(false);
+    let live = prompts.map((_, b) => b); // the batch's rows, as indices of prompts
+    const bank = this.parts.bank ?? null;
     try {
       let logits: tf.Tensor2D;
       ({ cache, logits } = tidyStep(() => {
@@ -342,28 +346,45 @@ export class TfCausalLM implements CausalLM {
       for (let step = 0; step < maxNew; step++) {
         const lv = logits.dataSync() as Float32Array;
         logits.dispose();
-        const next = new Int32Array(B);
-        for (let b = 0; b < B; b++) {
-          if (done[b]) { next[b] = this.padId; continue; }
-          const id = this.pick(lv, b * V, greedy, temperature, randOf(b));
+        let next = new Int32Array(live.length);
+        live.forEach((b, i) => {
+          if (done[b]) { next[i] = this.padId; return; }
+          const id = this.pick(lv, i * V, greedy, temperature, randOf(b));
           if (this.eosIds.has(id)) done[b] = true; else result[b]!.push(id);
-          next[b] = id;
-        }
+          next[i] = id;
+        });
         if (done.every(Boolean) || step === maxNew - 1) break;
-        for (let b = 0; b < B; b++) {
-          const m = new Uint8Array(keyMask[b]!.length + 1); m.set(keyMask[b]!); m[m.length - 1] = 1; keyMask[b] = m;
-          lastPos[b]! += 1;
+        const keep = live.flatMap((b, i) => (done[b] ? [] : [i]));
+        if (live.length - keep.length >= Math.max(1, live.length / 4)) {
+          // Drop the finished rows: their cache rows, masks, positions and tokens; the bank follows the rows.
+          const old: KVCache = cache!;
+          const idx = tf.tensor1d(keep, 'int32');
+          cache = { k: old.k.map((t) => tf.keep(tf.gather(t, idx))), v: old.v.map((t) => tf.keep(tf.gather(t, idx))) };
+          idx.dispose();
+          for (const t of [...old.k, ...old.v]) t.dispose();
+          next = Int32Array.from(keep, (i) => next[i]!);
+          keyMask = keep.map((i) => keyMask[i]!);
+          lastPos = keep.map((i) => lastPos[i]!);
+          live = keep.map((i) => live[i]!);
+          if (bank) bank.useRows(live.map((b) => Math.floor(b / (B / bank.K))));
+        }
+        const n = live.length;
+        for (let i = 0; i < n; i++) {
+          const m = new Uint8Array(keyMask[i]!.length + 1); m.set(keyMask[i]!); m[m.length - 1] = 1; keyMask[i] = m;
+          lastPos[i]! += 1;
         }
         const prev: KVCache = cache!;
+        const tokens = next;
         ({ cache, logits } = tidyStep(() => {
-          const r = forwardHidden(this.parts, tf.tensor2d(next, [B, 1], 'int32'), tf.tensor2d(Int32Array.from(lastPos), [B, 1], 'int32'), maskBias(keyMask, 1, G), { cache: prev });
-          return { cache: r.cache, logits: headLogits(this.parts, r.hidden.reshape([B, -1]) as tf.Tensor2D) };
+          const r = forwardHidden(this.parts, tf.tensor2d(tokens, [n, 1], 'int32'), tf.tensor2d(Int32Array.from(lastPos), [n, 1], 'int32'), maskBias(keyMask, 1, G), { cache: prev });
+          return { cache: r.cache, logits: headLogits(this.parts, r.hidden.reshape([n, -1]) as tf.Tensor2D) };
         }));
         for (const t of [...prev.k, ...prev.v]) t.dispose();
       }
       if (!logits.isDisposed) logits.dispose();
     } finally {
       if (cache) for (const t of [...cache.k, ...cache.v]) t.dispose();
+      bank?.useRows(null);
     }
     return result;
   }

@@ -27,6 +27,7 @@ export interface LoraBankPair {
 export class LoraBank {
   readonly pairs = new Map<string, LoraBankPair>(); // key `${layer}.${proj}`
   private readonly masks = new Map<number, tf.Tensor2D>(); // per row count N: [N, K r], 1 where row block = column block
+  private rowMask: tf.Tensor2D | null = null; // set by useRows: rows in any order, each with its own adapter
 
   private constructor(readonly K: number, readonly r: number) {}
 
@@ -90,9 +91,33 @@ export class LoraBank {
     const p = this.pairs.get(`${layer}.${proj}`);
     if (!p) return null;
     const N = x.shape[0];
-    if (N % this.K !== 0) throw new Error(`LoraBank.delta(${proj}): ${N} rows do not split into ${this.K} adapter blocks`);
+    let mask: tf.Tensor2D;
+    if (this.rowMask) {
+      if (this.rowMask.shape[0] !== N) throw new Error(`LoraBank.delta(${proj}): ${N} rows, but useRows named ${this.rowMask.shape[0]}`);
+      mask = this.rowMask;
+    } else {
+      if (N % this.K !== 0) throw new Error(`LoraBank.delta(${proj}): ${N} rows do not split into ${this.K} adapter blocks`);
+      mask = this.mask(N);
+    }
     const h = tf.matMul(x, p.A, false, true); // [N, K r]
-    return tf.matMul(h.mul(this.mask(N)), p.B) as tf.Tensor2D; // [N, out]
+    return tf.matMul(h.mul(mask), p.B) as tf.Tensor2D; // [N, out]
+  }
+
+  /**
+   * Rows in any order from now on: row i uses adapter `adapterOf[i]` (generation drops finished rows from its
+   * batch, so the adapter-major blocks stop being equal). `null` goes back to adapter-major blocks.
+   */
+  useRows(adapterOf: readonly number[] | null): void {
+    this.rowMask?.dispose();
+    this.rowMask = null;
+    if (!adapterOf) return;
+    const W = this.K * this.r;
+    const data = new Float32Array(adapterOf.length * W);
+    adapterOf.forEach((k, i) => {
+      if (!(Number.isInteger(k) && k >= 0 && k < this.K)) throw new Error(`LoraBank.useRows: row ${i} names adapter ${k}, the bank holds ${this.K}`);
+      data.fill(1, i * W + k * this.r, i * W + (k + 1) * this.r);
+    });
+    this.rowMask = tf.keep(tf.tensor2d(data, [adapterOf.length, W]));
   }
 
   // The block mask of N adapter-major rows, made once per N and kept outside any tidy; the 4 most recent are kept
@@ -119,5 +144,6 @@ export class LoraBank {
     this.pairs.clear();
     for (const m of this.masks.values()) m.dispose();
     this.masks.clear();
+    this.useRows(null);
   }
 }
