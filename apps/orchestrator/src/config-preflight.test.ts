@@ -39,6 +39,11 @@ describe('config preflight', () => {
     expect(e!.message).toMatch(/^held-out set "unlabeled" cannot be scored: set "unlabeled" has 20 of 20 items without labels/);
     // The same set as a training set only is fine: its prompts are never scored.
     expect((await preflight({ ...c, heldOut: ['boolq'] }, createRealSteps(), { workflow: 'dndPipeline' })).find((s) => s.name === 'unlabeled')).toEqual({ name: 'unlabeled', train: expect.any(Number), test: 20, collected: true, evaluated: false });
+    // Unless the in-distribution diagnostic scores the training sets on their own test items.
+    const diag = { ...c, heldOut: ['boolq'], steps: { ...c.steps, evaluate: { ...c.steps.evaluate, diagnostics: { promptSwap: false, inDistribution: true, samples: 1 } } } };
+    const e2 = await preflight(diag, createRealSteps(), { workflow: 'dndPipeline' }).then(() => null, (x: Error) => x);
+    expect(e2 && isBadInput(e2)).toBe(true);
+    expect(e2!.message).toMatch(/^training set "unlabeled" cannot be scored \(evaluate\.diagnostics\.inDistribution scores it\): set "unlabeled" has 20 of 20 items without labels/);
   });
 
   it('a token width that does not divide the base model\'s LoRA dimensions and a missing encoder are both named; a missing set is refused first', async () => {

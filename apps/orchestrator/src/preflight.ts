@@ -55,11 +55,13 @@ export async function preflight(config: RunConfig, steps: StepFunctions, opts: P
   const c = { ...DEFAULT_COLLECT_CONFIG, ...(config.steps.collectSet as Record<string, unknown>) } as typeof DEFAULT_COLLECT_CONFIG;
   const split = { skipBad: c.skipBad, splitSeed: c.splitSeed, trainFraction: c.trainFraction };
   const loo = opts.workflow === 'leaveOneOut';
+  // The in-distribution diagnostic scores the training sets too.
+  const inDistribution = (config.steps.evaluate as { diagnostics?: { inDistribution?: boolean } }).diagnostics?.inDistribution === true;
   const out: PreflightSet[] = [];
   for (const name of config.sets) {
     const held = config.heldOut.includes(name);
     const collected = loo || !held || config.collectHeldOut;
-    const evaluated = loo || held;
+    const evaluated = loo || held || inDistribution;
     const dir = setDirOf(config, name);
     if (!fs.existsSync(dir)) {
       // The presets' sets come from the shared folder beside the checkout; a clone elsewhere must say where it is.
@@ -82,7 +84,7 @@ export async function preflight(config: RunConfig, steps: StepFunctions, opts: P
       try {
         assertScorable(name, ts.test.map((r, i) => itemFromInstruction(r, name, i, 'test')));
       } catch (e) {
-        throw new BadInputError(`held-out set "${name}" cannot be scored: ${(e as Error).message}`, { cause: e });
+        throw new BadInputError(`${held || loo ? 'held-out' : 'training'} set "${name}" cannot be scored${held || loo ? '' : ' (evaluate.diagnostics.inDistribution scores it)'}: ${(e as Error).message}`, { cause: e });
       }
     }
     out.push({ name, train: ts.train.length, test: ts.test.length, collected, evaluated });
