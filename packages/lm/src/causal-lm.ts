@@ -297,7 +297,7 @@ export class TfCausalLM implements CausalLM {
       this.checkIds(batch, where);
       const n = batch.length;
       const rows = Array.from({ length: K }, () => batch).flat();
-      const gen = this.generateIds(rows, opts.maxNewTokens, greedy, temperature, (row) => rands[Math.floor(row / n)]!);
+      const gen = this.generateIds(rows, opts.maxNewTokens, greedy, temperature, (row) => rands[Math.floor(row / n)]!, opts.dropFinished ?? true);
       for (let k = 0; k < K; k++) out[k]!.push(...gen.slice(k * n, (k + 1) * n).map((g) => this.tokenizer.decode(g)));
       await Promise.resolve();
     }
@@ -324,7 +324,7 @@ export class TfCausalLM implements CausalLM {
    * leave the batch once they are a quarter of it (their cache rows are dropped), so the decode steps that
    * remain cost what the unfinished rows need; each row's arithmetic is unchanged.
    */
-  generateIds(prompts: number[][], maxNew: number, greedy: boolean, temperature: number, randOf: (row: number) => () => number): number[][] {
+  generateIds(prompts: number[][], maxNew: number, greedy: boolean, temperature: number, randOf: (row: number) => () => number, dropFinished = true): number[][] {
     const B = prompts.length; const T = Math.max(...prompts.map((p) => p.length)); const G = this.G; const V = this.config.vocabSize;
     this.ensurePositions(T + maxNew);
     let keyMask = prompts.map((p) => { const m = new Uint8Array(T); m.fill(1, T - p.length); return m; });
@@ -355,7 +355,7 @@ export class TfCausalLM implements CausalLM {
         });
         if (done.every(Boolean) || step === maxNew - 1) break;
         const keep = live.flatMap((b, i) => (done[b] ? [] : [i]));
-        if (live.length - keep.length >= Math.max(1, live.length / 4)) {
+        if (dropFinished && live.length - keep.length >= Math.max(1, live.length / 4)) {
           // Drop the finished rows: their cache rows, masks, positions and tokens; the bank follows the rows.
           const old: KVCache = cache!;
           const idx = tf.tensor1d(keep, 'int32');

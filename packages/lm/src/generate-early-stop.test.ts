@@ -72,6 +72,8 @@ describe('generation when rows finish at different steps', () => {
       expect(idsPerAdapter(lm, adapters, prompts)).toEqual(want);
       const batched = await lm.generateMulti(adapters, texts, { maxNewTokens: MAX_NEW, batchSize: texts.length });
       expect(batched).toEqual(want.map((rows) => rows.map((ids) => lm.tokenizer.decode(ids))));
+      // The plain path (every row to the end) gives the same.
+      expect(await lm.generateMulti(adapters, texts, { maxNewTokens: MAX_NEW, batchSize: texts.length, dropFinished: false })).toEqual(batched);
       expect(tf.memory().numTensors).toBe(before);
     } finally {
       lm.dispose();

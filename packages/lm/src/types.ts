@@ -42,6 +42,8 @@ export interface GenerateOptions {
   seed?: number;
   /** Prompts per batch (left-padded together). */
   batchSize?: number;
+  /** Drop rows that have stopped from the batch (default true; same outputs). false keeps every row to the end: the plain path, for benchmarks. */
+  dropFinished?: boolean;
 }
 
 /** A loaded decoder-only LM (Llama / Qwen2 family) with optional LoRA. Call dispose() when done. */
