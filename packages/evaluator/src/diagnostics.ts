@@ -99,12 +99,20 @@ export function inDistributionRows(probes: readonly ProbeLora[], ownLoras: reado
 }
 
 /**
- * Spread of all generated LoRAs (regular and probes) grouped by the set whose prompts made them; null with
- * fewer than two groups.
+ * Spread of all generated LoRAs (regular and probes, each draw once) grouped by the set whose prompts made
+ * them; null with fewer than two groups.
  */
 export function generatedSpread(probes: readonly ProbeLora[], generated: readonly { heldOut: string; adapter: LoraAdapter }[]): LoraSpread | null {
   const groups = new Map<string, LoraAdapter[]>();
   for (const g of generated) groups.set(g.heldOut, [...(groups.get(g.heldOut) ?? []), g.adapter]);
-  for (const p of probes) groups.set(p.promptsFrom, [...(groups.get(p.promptsFrom) ?? []), p.adapter]);
+  // A probe is its draw (prompts-from set, sample): the same LoRA serves as a prompt-swap and an in-distribution
+  // probe, and counting it twice would put a zero distance into the within-set spread.
+  const seen = new Set<string>();
+  for (const p of probes) {
+    const draw = `${p.promptsFrom}#${p.sample}`;
+    if (seen.has(draw)) continue;
+    seen.add(draw);
+    groups.set(p.promptsFrom, [...(groups.get(p.promptsFrom) ?? []), p.adapter]);
+  }
   return groups.size >= 2 ? loraSpread(groups) : null;
 }

@@ -98,8 +98,13 @@ export function formatPaired(h: HeldOutSummary, against: PairedComparison['again
 /** The notes every report carries: metrics, baselines, intervals, paired statistics, subsamples. */
 export function reportNotes(r: EvaluationResults): string[] {
   const g = r.config.generative;
+  const has = (p: string) => r.protocols.some((x) => x.protocol === p);
   const notes = [
-    `Paper protocol: ${r.config.scorer === 'generative' ? `generation (${g.greedy ? 'greedy' : `sampled at T=${g.temperature}`}, at most ${g.maxNewTokens} new tokens), ${g.parse} parsing: an answer outside the set's label format counts as wrong` : 'log-likelihood (the paper generates; this run scored the paper protocol by log-likelihood)'}. Knowledge protocol: the log-likelihood of " " + each choice text after "Question: <question>\\nAnswer:" (the sentence itself for endingN sets), argmax = acc, argmax per character = acc_norm, as lm-evaluation-harness. Values in %, with a 95% Wilson interval in brackets. Chance: the mean over the scored items of 1 / number of choices.`,
+    [
+      has('paper') ? `Paper protocol: ${r.config.scorer === 'generative' ? `generation (${g.greedy ? 'greedy' : `sampled at T=${g.temperature}`}, at most ${g.maxNewTokens} new tokens), ${g.parse} parsing: an answer outside the set's label format counts as wrong` : 'log-likelihood (the paper generates; this run scored the paper protocol by log-likelihood)'}.` : null,
+      has('knowledge') ? 'Knowledge protocol: the log-likelihood of " " + each choice text after "Question: <question>\\nAnswer:" (the sentence itself for endingN sets), argmax = acc, argmax per character = acc_norm, as lm-evaluation-harness.' : null,
+      'Values in %, with a 95% Wilson interval in brackets. Chance: the mean over the scored items of 1 / number of choices.',
+    ].filter((x) => x !== null).join(' '),
     'LoRA mean: mean over the training LoRAs not trained on the held-out set; a failed LoRA counts as 0; ± is their standard deviation, the range their min–max, and the bracket pools all their item outcomes. Best LoRA is chosen on the same test items (an optimistic reference). Averaged LoRA: element-wise mean of those LoRAs\' lora_A and lora_B tensors.',
     'Generated: mean ± standard deviation over K generated LoRAs (K prompt samples of N prompts each), their range, and the interval pooling all K x n outcomes.',
     `Paired comparisons: per item, the share of the K generated LoRAs that are right minus the other side's outcome (for the LoRA mean, the share of training LoRAs right), averaged over items, in percentage points; 95% percentile interval from ${r.config.bootstrapResamples} paired-bootstrap resamples of the items (seed ${r.config.seed}). McNemar: exact two-sided p of each generated LoRA against the single adapter (range over the K pairs).`,

@@ -2,6 +2,7 @@ import { resolveEvaluatorConfig } from './config';
 import { runEvaluation, type EvaluationPlan } from './run-evaluation';
 import { FakeModel, FakeMultiModel, fakeAdapter, makeItems } from '../test/fake-model';
 import { deltaCosine } from './lora-geometry';
+import { renderMarkdown } from './report-markdown';
 
 // Three sets of 20 items; LoRAs trained on A and B (skills 0.6 / 0.2), one failed LoRA on C;
 // generated LoRAs for held-out set C with skills 0.8 and 0.6. The fake model is right on an item
@@ -234,9 +235,14 @@ describe('runEvaluation diagnostics (probe LoRAs)', () => {
     expect(ind).toMatchObject({ set: 'A', ownLora: 'lora-A', base: { value: 0.3 }, own: { value: 0.6 }, generated: { k: 1, value: 0.5 } });
     expect(ind!.recovered).toBeCloseTo(2 / 3, 12);
     expect(ind!.cosine).toBeCloseTo(deltaCosine(p.probes![3]!.adapter, p.trainingLoras[0]!.adapter!), 12);
-    // Spread over generated LoRAs grouped by whose prompts made them: C (2), A (swap + in-distribution), B (2).
-    expect(results.spread!.within.map((w) => [w.group, w.count])).toEqual([['C', 2], ['A', 2], ['B', 2]]);
+    // Spread over generated LoRAs grouped by whose prompts made them: C (2), A (1: draw A#0 is both the swap and
+    // the in-distribution probe, counted once, so no zero distance enters A's spread), B (2).
+    expect(results.spread!.within.map((w) => [w.group, w.count, w.meanDistance === null])).toEqual([['C', 2, false], ['A', 1, true], ['B', 2, false]]);
     expect(results.spread!.ratio).not.toBeNull();
+    // The report explains the protocols the run has, and only those.
+    const md = renderMarkdown(results);
+    expect(md).toContain('Knowledge protocol: the log-likelihood of " " + each choice text');
+    expect(md).not.toContain('Paper protocol');
   });
   it('refuses probes that cannot be compared', async () => {
     const cfg = resolveEvaluatorConfig({ protocols: ['knowledge'] });
