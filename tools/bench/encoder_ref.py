@@ -21,7 +21,9 @@ L, BATCH = 128, 64
 st = SentenceTransformer(model_dir, device='cpu')
 st.max_seq_length = L
 if not os.path.exists(prompts_file):
-    data = '/work/shared/data/commonsense'
+    # The shared folder beside the checkout (or DND_SHARED_DIR), as @dnd/dataset's sharedDir() finds it.
+    root = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..'))
+    data = os.path.join(os.environ.get('DND_SHARED_DIR') or os.path.join(root, '..', 'shared'), 'data', 'commonsense')
     pool = []
     for name in ('ARC-Easy', 'openbookqa', 'boolq', 'piqa', 'social_i_qa'):
         with open(os.path.join(data, name, 'test.json')) as f:

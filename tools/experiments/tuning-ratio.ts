@@ -3,6 +3,7 @@
 // Usage: nice node tools/bench/run-ts.cjs tools/experiments/tuning-ratio.ts ZOO_SET_DIR SET N_ITEMS [snapshot...]
 import * as path from 'path';
 import { initBackend, readPeftAdapter } from '@dnd/core';
+import { sharedDir } from '@dnd/dataset';
 import { loadCausalLM } from '@dnd/lm';
 import { hostCausalLM, readInstructionSet, resolveEvaluatorConfig, runEvaluation } from '@dnd/evaluator';
 
@@ -12,7 +13,7 @@ import { hostCausalLM, readInstructionSet, resolveEvaluatorConfig, runEvaluation
   const modelDir = path.join(process.env.HOME ?? '/root', '.cache/dnd/models/smollm2-135m-instruct');
   const model = await loadCausalLM(modelDir);
   const cfg = resolveEvaluatorConfig({ scorer: 'generative', maxItemsPerSet: Number(nItems), crossMatrix: false, generative: { maxNewTokens: 10, greedy: true, temperature: 0.95, seed: 0, parse: 'strict', template: '{prompt}\n', batchSize: 8 } });
-  const items = readInstructionSet(`/work/shared/data/commonsense/${set}/test.json`, set!, 'test');
+  const items = readInstructionSet(path.join(sharedDir(), 'data', 'commonsense', set!, 'test.json'), set!, 'test');
   const dirs = [['warmup', path.join(setDir!, 'warmup', 'adapter')], ...snaps.map((s) => [s, path.join(setDir!, 'snapshots', s)])];
   // Named as trained on another set so the evaluator scores them on `set` like any training LoRA.
   const trainingLoras = dirs.map(([name, dir]) => ({ name: name!, trainedOn: `own-${name}`, adapter: readPeftAdapter(dir!) }));

@@ -106,7 +106,8 @@ def minilm():
     if not os.path.isfile(os.path.join(MINILM, 'model.safetensors')):
         print(f'skipping all-MiniLM-L6-v2: {MINILM} missing (run bash infra/assets-minilm.sh)', file=sys.stderr)
         return
-    data = os.path.join('/work/shared/data/commonsense') if os.path.isdir('/work/shared/data/commonsense') else os.path.join(REPO, 'data', 'commonsense')
+    # The shared folder beside the checkout (or DND_SHARED_DIR), as @dnd/dataset's sharedDir() finds it.
+    data = os.path.join(os.environ.get('DND_SHARED_DIR') or os.path.join(REPO, '..', 'shared'), 'data', 'commonsense')
     prompts = []
     for name in ('ARC-Easy', 'boolq', 'openbookqa', 'piqa', 'social_i_qa'):
         with open(os.path.join(data, name, 'test.json')) as f:

@@ -63,7 +63,7 @@ const ABS_PATH = /(?<=^|[\s([="'`,;>])(?:file:\/\/)?(?:~|[A-Za-z]:)?(?:[\\/][^\s
 /**
  * A name fit for a shared report: an absolute local path ("/home/a/.cache/dnd/models/smollm2-135m",
  * "file:///...", "C:\\m\\x", "~/m/x") becomes its last component ("smollm2-135m"); anything else is unchanged.
- * @example publicName('/work/cache/models/SmolLM2-135M-Instruct') // 'SmolLM2-135M-Instruct'
+ * @example publicName('/home/me/.cache/dnd/models/SmolLM2-135M-Instruct') // 'SmolLM2-135M-Instruct'
  */
 export function publicName(s: string): string {
   const t = s.trim();

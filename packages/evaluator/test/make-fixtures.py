@@ -29,7 +29,8 @@ from lm_eval.models.huggingface import HFLM
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
 MODEL = os.path.join(ROOT, "packages", "lm", "test", "fixtures", "llama")
-DATA = os.environ.get("DND_COMMONSENSE", "/work/shared/data/commonsense")
+# The shared folder beside the checkout (or DND_SHARED_DIR), as @dnd/dataset's sharedDir() finds it; DND_COMMONSENSE overrides.
+DATA = os.environ.get("DND_COMMONSENSE") or os.path.join(os.environ.get("DND_SHARED_DIR") or os.path.join(ROOT, "..", "shared"), "data", "commonsense")
 OUT = os.path.join(HERE, "fixtures", "harness-parity.json")
 SETS = ["ARC-Easy", "boolq", "openbookqa", "piqa", "social_i_qa"]
 PER_SET = 10
