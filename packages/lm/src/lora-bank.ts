@@ -111,13 +111,18 @@ export class LoraBank {
     this.rowMask?.dispose();
     this.rowMask = null;
     if (!adapterOf) return;
-    const W = this.K * this.r;
-    const data = new Float32Array(adapterOf.length * W);
     adapterOf.forEach((k, i) => {
       if (!(Number.isInteger(k) && k >= 0 && k < this.K)) throw new Error(`LoraBank.useRows: row ${i} names adapter ${k}, the bank holds ${this.K}`);
-      data.fill(1, i * W + k * this.r, i * W + (k + 1) * this.r);
     });
-    this.rowMask = tf.keep(tf.tensor2d(data, [adapterOf.length, W]));
+    this.rowMask = this.rowsMask(adapterOf);
+  }
+
+  // [rows, K r], 1 in row i's adapter's rank columns; kept outside any tidy.
+  private rowsMask(adapterOf: readonly number[]): tf.Tensor2D {
+    const W = this.K * this.r;
+    const data = new Float32Array(adapterOf.length * W);
+    adapterOf.forEach((k, i) => data.fill(1, i * W + k * this.r, i * W + (k + 1) * this.r));
+    return tf.keep(tf.tensor2d(data, [adapterOf.length, W]));
   }
 
   // The block mask of N adapter-major rows, made once per N and kept outside any tidy; the 4 most recent are kept
@@ -130,10 +135,8 @@ export class LoraBank {
         old.dispose();
         this.masks.delete(oldN);
       }
-      const n = N / this.K; const W = this.K * this.r;
-      const data = new Float32Array(N * W);
-      for (let i = 0; i < N; i++) { const k = Math.floor(i / n); data.fill(1, i * W + k * this.r, i * W + (k + 1) * this.r); }
-      m = tf.keep(tf.tensor2d(data, [N, W]));
+      const n = N / this.K;
+      m = this.rowsMask(Array.from({ length: N }, (_, i) => Math.floor(i / n)));
       this.masks.set(N, m);
     }
     return m;

@@ -25,7 +25,7 @@ export type { EvaluateStepConfig };
 export const DEFAULT_EVALUATE_STEP_CONFIG: EvaluateStepConfig = {
   samples: 3, // K generated LoRAs per set (paper: 10)
   promptSplit: 'test', // the paper's setting (transductive); 'train' avoids conditioning on scored items
-  diagnostics: { promptSwap: false, inDistribution: false, samples: 2 }, // off: they add generation and scoring (commonsense-smollm2 turns them on)
+  diagnostics: { promptSwap: false, inDistribution: false, samples: 2 }, // off: they add generation and scoring (tools/experiments/knowledge-fold.json turns them on)
   evaluator: { ...DEFAULT_EVALUATOR_CONFIG, generative: { ...DEFAULT_EVALUATOR_CONFIG.generative, template: '{prompt}\n' } }, // template = collection's promptTemplate
 };
 
