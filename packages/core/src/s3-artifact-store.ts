@@ -318,7 +318,6 @@ export class S3ArtifactStore implements ArtifactStore {
     return keys;
   }
 
-
   private async getText(objectKey: string): Promise<string | null> {
     try {
       const r = await this.send('GET', objectKey, () => this.client.send(new (awsSdk().s3.GetObjectCommand)({ Bucket: this.bucket, Key: objectKey })));
