@@ -2,7 +2,9 @@
 // `./dnd run <preset>` against a Temporal dev server and a SeaweedFS S3 store started here (as a fleet would use
 // a cluster and a bucket), then lists the bucket (objects and bytes, by what the record says it holds) and asks
 // Temporal for each workflow's history size. Prints one JSON object and writes it to OUT_JSON when given.
-// Usage: node tools/bench/run-ts.cjs tools/experiments/footprint.ts [PRESET] [RUN_ID] [OUT_JSON]
+// Usage: node tools/bench/run-ts.cjs tools/experiments/footprint.ts [PRESET] [RUN_ID] [OUT_JSON] [-- DND_RUN_ARGS...]
+// (e.g. `commonsense-smollm2 cs-fp out.json -- --leave-one-out`). While the run goes, the bucket is listed every
+// minute and the largest total is kept (`s3.peakBytes`): what the store must hold at once, work-folder copies included.
 // Needs DND_SEAWEEDFS_BIN and DND_TEMPORAL_BIN (tools/test-all.sh provisions both) and a built repository.
 import { execFileSync, spawn } from 'child_process';
 import * as fs from 'fs';
@@ -13,7 +15,10 @@ import { freePort, readRunManifest, S3ArtifactStore, startSeaweedFs } from '@dnd
 const ROOT = path.resolve(__dirname, '..', '..');
 
 async function main(): Promise<void> {
-  const [preset = 'quickstart', runId = `footprint-${Date.now()}`, outJson] = process.argv.slice(2);
+  const argv = process.argv.slice(2);
+  const dash = argv.indexOf('--');
+  const extra = dash >= 0 ? argv.slice(dash + 1) : [];
+  const [preset = 'quickstart', runId = `footprint-${Date.now()}`, outJson] = dash >= 0 ? argv.slice(0, dash) : argv;
   const temporal = process.env['DND_TEMPORAL_BIN'];
   if (!temporal || !process.env['DND_SEAWEEDFS_BIN']) throw new Error('set DND_TEMPORAL_BIN and DND_SEAWEEDFS_BIN (bash infra/temporal.sh, bash infra/seaweedfs.sh)');
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'dnd-footprint-'));
@@ -23,11 +28,20 @@ async function main(): Promise<void> {
   const address = `127.0.0.1:${port}`;
   try {
     const t0 = Date.now();
+    const peak = { bytes: 0, objects: 0, at: 0 };
+    const watcher = new S3ArtifactStore({ bucket: 'dnd', prefix: 'runs', endpoint: s3.endpoint, credentials: s3.credentials, cacheDir: path.join(work, 'watcher') });
+    const poll = setInterval(() => {
+      watcher.listObjects().then((objs) => {
+        const bytes = objs.reduce((a, o) => a + o.bytes, 0);
+        if (bytes > peak.bytes) Object.assign(peak, { bytes, objects: objs.length, at: Math.round((Date.now() - t0) / 1000) });
+      }, () => undefined);
+    }, 60_000);
     const env = { ...process.env, DND_ARTIFACTS: `s3://dnd/runs?endpoint=${s3.endpoint}`, AWS_ACCESS_KEY_ID: s3.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey, AWS_REGION: 'us-east-1' };
     const code = await new Promise<number | null>((resolve) => {
-      const run = spawn(path.join(ROOT, 'dnd'), ['run', preset, '--run-id', runId, '--no-ui', '--address', address], { cwd: ROOT, env, stdio: ['ignore', 'inherit', 'inherit'] });
+      const run = spawn(path.join(ROOT, 'dnd'), ['run', preset, '--run-id', runId, '--no-ui', '--address', address, ...extra], { cwd: ROOT, env, stdio: ['ignore', 'inherit', 'inherit'] });
       run.once('exit', (c) => resolve(c));
     });
+    clearInterval(poll);
     if (code !== 0) throw new Error(`dnd run ${preset} exited with ${code}`);
     const wallSec = Math.round((Date.now() - t0) / 1000);
     const manifest = readRunManifest(path.join(ROOT, 'runs', runId, 'manifest.json'));
@@ -56,8 +70,8 @@ async function main(): Promise<void> {
       return { id, events: Number(d.workflowExecutionInfo?.historyLength ?? 0), bytes: Number(d.workflowExecutionInfo?.historySizeBytes ?? 0) };
     });
     const result = {
-      preset, runId, wallSec, date: new Date().toISOString(),
-      s3: { objects: objects.length, bytes: objects.reduce((a, o) => a + o.bytes, 0), byKind },
+      preset, args: extra, runId, wallSec, date: new Date().toISOString(),
+      s3: { objects: objects.length, bytes: objects.reduce((a, o) => a + o.bytes, 0), byKind, peakBytes: peak.bytes, peakObjects: peak.objects, peakAtSec: peak.at },
       manifestArtifacts: Object.keys(manifest.artifacts).length,
       history: { workflows: histories.length, events: histories.reduce((a, h) => a + h.events, 0), bytes: histories.reduce((a, h) => a + h.bytes, 0), perWorkflow: histories },
     };
