@@ -6,11 +6,12 @@
 // (e.g. `commonsense-smollm2 cs-fp out.json -- --leave-one-out`). While the run goes, the bucket is listed every
 // minute and the largest total is kept (`s3.peakBytes`): what the store must hold at once, work-folder copies included.
 // Needs DND_SEAWEEDFS_BIN and DND_TEMPORAL_BIN (tools/test-all.sh provisions both) and a built repository.
-import { execFileSync, spawn } from 'child_process';
+import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { freePort, readRunManifest, S3ArtifactStore, startSeaweedFs } from '@dnd/core';
+import { describeHistories, historyTotals } from './temporal-history';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -65,15 +66,12 @@ async function main(): Promise<void> {
       const k = byKind[kind] ?? (byKind[kind] = { entries: 0, bytes: 0 });
       k.entries++; k.bytes += bytes;
     }
-    const histories = manifest.temporal.workflowIds.map((id) => {
-      const d = JSON.parse(execFileSync(temporal, ['workflow', 'describe', '--address', address, '-w', id, '-o', 'json'], { encoding: 'utf8' })) as { workflowExecutionInfo?: { historyLength?: string; historySizeBytes?: string } };
-      return { id, events: Number(d.workflowExecutionInfo?.historyLength ?? 0), bytes: Number(d.workflowExecutionInfo?.historySizeBytes ?? 0) };
-    });
+    const histories = describeHistories(temporal, address, manifest.temporal.workflowIds);
     const result = {
       preset, args: extra, runId, wallSec, date: new Date().toISOString(),
       s3: { objects: objects.length, bytes: objects.reduce((a, o) => a + o.bytes, 0), byKind, peakBytes: peak.bytes, peakObjects: peak.objects, peakAtSec: peak.at },
       manifestArtifacts: Object.keys(manifest.artifacts).length,
-      history: { workflows: histories.length, events: histories.reduce((a, h) => a + h.events, 0), bytes: histories.reduce((a, h) => a + h.bytes, 0), perWorkflow: histories },
+      history: historyTotals(histories),
     };
     const text = JSON.stringify(result, null, 2);
     if (outJson) fs.writeFileSync(outJson, `${text}\n`);
