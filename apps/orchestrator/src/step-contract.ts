@@ -3,6 +3,9 @@
 // Not an implementation: src/step-selection.ts wires the real @dnd/* functions, src/demo-steps.ts tiny ones.
 import type { ArtifactRef } from '@dnd/core';
 
+/** StepContext.cacheDir's name under the work root (work directories are named by step keys: hex, never this). */
+export const STEP_CACHE_DIR = '.step-cache';
+
 /**
  * Services a step function gets from the activity that runs it.
  * Checkpoints make long steps resumable: a step that produces units in order (zoo snapshots, training
@@ -25,6 +28,12 @@ export interface StepContext {
    * @dnd/decoder trainDecoder's checkpointDir). Such a step moves or copies its result into `outDir`.
    */
   readonly workDir: string;
+  /**
+   * A host-local directory shared by every step this worker runs and kept after them: for caches that make a
+   * step faster (the evaluate step's scoring calls, reused across the folds of a leave-one-out run), never for
+   * anything a step needs (another host has its own, and it may be emptied at any time). Absent: no cache.
+   */
+  readonly cacheDir?: string;
   /**
    * Heartbeats progress `{done, total, last}` for steps that keep their own checkpoints (no store unit). Call it
    * between units, where workDir is consistent: a step run in its own process (as `dnd run` and `dnd worker`

@@ -190,8 +190,13 @@ describe('dnd store verify / gc (items 3 and 7)', () => {
     expect(ok.status).toBe(0);
     expect(ok.all).toContain('1 entries checked');
 
+    // The steps' cache of scoring calls (work/.step-cache) is kept by a plain gc and cleared by --unreferenced.
+    const cached = path.join(root, 'work', '.step-cache', 'eval-calls', 'ab', 'ab12.json');
+    fs.mkdirSync(path.dirname(cached), { recursive: true });
+    fs.writeFileSync(cached, '[]');
     const gc = dnd(cwd, ['store', 'gc', '--artifacts', root, '--runs-dir', path.join(cwd, 'runs')]);
     expect(gc.status).toBe(0);
+    expect(fs.existsSync(cached)).toBe(true);
     expect(gc.all).toContain(`removed ${path.join(root, '.tmp', `${dead.stdout}-abc123`)}`);
     expect(fs.readdirSync(path.join(root, '.tmp'))).toEqual([]);
     expect(fs.readdirSync(path.join(root, 'quarantine'))).toEqual([]);
@@ -199,6 +204,8 @@ describe('dnd store verify / gc (items 3 and 7)', () => {
     // --unreferenced: no manifest or alias reaches the remaining entry, so it goes too.
     const un = dnd(cwd, ['store', 'gc', '--artifacts', root, '--runs-dir', path.join(cwd, 'runs'), '--unreferenced']);
     expect(un.all).toContain(`removed ${store.entryDir(okKey)}`);
+    expect(un.all).toContain(`removed ${path.join(root, 'work', '.step-cache')}`);
+    expect(fs.existsSync(cached)).toBe(false);
     expect(store.keys()).toEqual([]);
   });
 });

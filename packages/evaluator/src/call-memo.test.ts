@@ -2,7 +2,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { adapterDigest, memoizedEvalModel, type MemoCall } from './call-memo';
-import { DEFAULT_EVALUATOR_CONFIG } from './config';
+import { DEFAULT_EVALUATOR_CONFIG, resolveEvaluatorConfig } from './config';
+import { runEvaluation, type EvaluationPlan } from './run-evaluation';
 import { GenerativeScorer, LoglikScorer } from './scorers';
 import type { ContinuationRequest } from './scoring-model';
 import { FakeModel, FakeMultiModel, fakeAdapter, makeItems } from '../test/fake-model';
@@ -66,5 +67,55 @@ describe('memoizedEvalModel', () => {
     // Other adapters (the same ones in another order) are other calls.
     await gen.scoreMany(m2, [adapters[1]!, null, adapters[2]!], items);
     expect(inner.passes).toHaveLength(6);
+  });
+
+  it('folds of a leave-one-out run share the calls they repeat through sharedDir (base and own LoRA on a training set), with the same results', async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'dnd-memo-shared-'));
+    const sets = ['A', 'B', 'C'].map((s) => ({ name: s, items: makeItems(s, 20) }));
+    const all = sets.flatMap((s) => s.items);
+    const lora = { A: fakeAdapter(0.6), B: fakeAdapter(0.2), C: fakeAdapter(0.4) } as const;
+    // Fold X: the other two sets' LoRAs, X held out, one generated LoRA and one in-distribution probe per training set.
+    const fold = (x: 'A' | 'B' | 'C'): EvaluationPlan => {
+      const train = (['A', 'B', 'C'] as const).filter((s) => s !== x);
+      return {
+        sets, heldOut: [x],
+        trainingLoras: train.map((s) => ({ name: `lora-${s}`, trainedOn: s, adapter: lora[s] })),
+        generated: [{ heldOut: x, sample: 0, adapter: fakeAdapter(x === 'C' ? 0.7 : 0.5), numPrompts: 16 }],
+        probes: train.map((s) => ({ kind: 'inDistribution' as const, scoredOn: s, promptsFrom: s, sample: 0, adapter: fakeAdapter(x === 'C' ? 0.55 : 0.45) })),
+      };
+    };
+    const cfg = resolveEvaluatorConfig({ protocols: ['knowledge'], crossMatrix: false });
+    const run = async (x: 'A' | 'B' | 'C', dir: string, sharedDir?: string) => {
+      const inner = new FakeMultiModel(all, 0.3);
+      const seen: MemoCall[] = [];
+      const { results } = await runEvaluation(fold(x), cfg, memoizedEvalModel(inner, path.join(root, dir), (c) => seen.push(c), sharedDir ? { sharedDir } : {}));
+      return { results, seen, passes: inner.passes };
+    };
+    const shared = path.join(root, 'shared');
+    const foldC = await run('C', 'c', shared);
+    expect(foldC.seen.every((c) => !c.reused)).toBe(true);
+    // Fold B meets A again as a training set: base and lora-A on A come from fold C's calls, the rest is computed.
+    const foldB = await run('B', 'b', shared);
+    const fromShared = foldB.seen.filter((c) => c.shared);
+    expect(fromShared.length).toBeGreaterThan(0);
+    expect(fromShared.every((c) => c.reused && c.method === 'scoreContinuationsMulti')).toBe(true);
+    expect(fromShared.reduce((a, c) => a + c.size, 0)).toBe(2 * 20 * 4); // 2 adapters x 20 items x 4 choices
+    expect(foldB.seen.filter((c) => !c.reused).reduce((a, c) => a + c.size, 0)).toBe(foldB.seen.reduce((a, c) => a + c.size, 0) - 2 * 20 * 4);
+    // The same results as fold B alone, without any shared cache.
+    const alone = await run('B', 'b-alone');
+    expect(foldB.results.cells).toEqual(alone.results.cells);
+    expect(foldB.results.protocols[0]!.inDistribution).toEqual(alone.results.protocols[0]!.inDistribution);
+    // The shared calls were copied into fold B's own directory: a retry of fold B needs nothing from the cache.
+    fs.rmSync(shared, { recursive: true, force: true });
+    const retry = await run('B', 'b');
+    expect(retry.seen.every((c) => c.reused && !c.shared)).toBe(true);
+    expect(retry.passes).toEqual([]);
+    // An unreadable shared entry is computed again, not an error.
+    const s2 = path.join(root, 'shared2');
+    await run('C', 'c2', s2);
+    for (const d of fs.readdirSync(s2)) for (const f of fs.readdirSync(path.join(s2, d))) fs.writeFileSync(path.join(s2, d, f), '{trunc');
+    const again = await run('B', 'b2', s2);
+    expect(again.seen.some((c) => c.shared)).toBe(false);
+    expect(again.results.cells).toEqual(alone.results.cells);
   });
 });

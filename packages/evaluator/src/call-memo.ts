@@ -1,7 +1,9 @@
 // An EvalModel whose scoring and generation calls are memoized on disk, one file per call (a batch), keyed
 // by the adapter's content, the method and the exact request: an evaluation that is interrupted (a killed
 // process, a retried attempt) resumes where it stopped, with results identical to an uninterrupted run.
-// Also reports each finished call, so a long evaluation shows progress per batch. Not a model.
+// Also reports each finished call, so a long evaluation shows progress per batch. With a shared directory, calls
+// are also looked up in (and written to) a cache that outlives the evaluation: another evaluation on the same
+// base model and code (a later fold of a leave-one-out run) reads back the calls it repeats. Not a model.
 import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
@@ -26,15 +28,37 @@ export interface MemoCall {
   /** Requests or prompts of the call (times the adapters of a multi call). */
   size: number;
   reused: boolean;
+  /** Read back from the shared cache (another evaluation's call), not from this evaluation's directory. */
+  shared?: boolean;
+}
+
+export interface CallMemoOptions {
+  /**
+   * A cache shared by evaluations whose numbers agree (same base model, code version and tensor backend: the
+   * caller names the directory by them). Never needed: an unreadable entry is computed again.
+   */
+  sharedDir?: string;
 }
 
 /**
  * `model` with every `scoreContinuations` and `generate` call (and their multi-adapter forms) stored under `dir`
- * and read back when the same call (same adapter contents, method, requests and options) comes again.
+ * and read back when the same call (same adapter contents, method, requests and options) comes again; with
+ * `opts.sharedDir`, also looked up there (and copied into `dir`) and stored there.
  * @example const m = memoizedEvalModel(hostCausalLM(lm, name), path.join(workDir, 'calls'), (c) => heartbeat(c))
  */
-export function memoizedEvalModel(model: EvalModel, dir: string, onCall?: (c: MemoCall) => void): EvalModel {
+export function memoizedEvalModel(model: EvalModel, dir: string, onCall?: (c: MemoCall) => void, opts: CallMemoOptions = {}): EvalModel {
   fs.mkdirSync(dir, { recursive: true });
+  const sharedFile = (key: string): string | null => (opts.sharedDir ? path.join(opts.sharedDir, key.slice(0, 2), `${key}.json`) : null);
+  const readShared = (key: string): { text: string; value: unknown } | null => {
+    const f = sharedFile(key);
+    if (!f || !fs.existsSync(f)) return null;
+    try {
+      const text = fs.readFileSync(f, 'utf8');
+      return { text, value: JSON.parse(text) as unknown };
+    } catch {
+      return null; // a cache: an entry that cannot be read is computed again
+    }
+  };
   let adapter = 'base';
   // Each adapter object is hashed once, however often it is attached or named in a multi call.
   const digests = new WeakMap<LoraAdapter, string>();
@@ -52,8 +76,22 @@ export function memoizedEvalModel(model: EvalModel, dir: string, onCall?: (c: Me
       onCall?.({ method, size, reused: true });
       return value;
     }
+    const hit = readShared(key);
+    if (hit) {
+      writeFileAtomic(file, hit.text); // this evaluation's directory holds every call it used (a retry elsewhere has them)
+      onCall?.({ method, size, reused: true, shared: true });
+      return hit.value as T;
+    }
     const value = await compute();
-    writeFileAtomic(file, JSON.stringify(value));
+    const text = JSON.stringify(value);
+    writeFileAtomic(file, text);
+    const shared = sharedFile(key);
+    if (shared) {
+      try {
+        fs.mkdirSync(path.dirname(shared), { recursive: true });
+        writeFileAtomic(shared, text);
+      } catch { /* a cache that cannot be written only costs time later */ }
+    }
     onCall?.({ method, size, reused: false });
     return value;
   };

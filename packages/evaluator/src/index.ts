@@ -6,7 +6,7 @@ export type { PairedDiff, McNemar } from './stats';
 export { Z95, wilson, spread, subsample, pairedBootstrap, mcnemarExact, binomCdfHalf, quantileSorted } from './stats';
 export type { ContinuationRequest, ContinuationScore, GenerateOptions, ScoringModel, EvalModel, LoraCapableLM } from './scoring-model';
 export { AdapterMismatchError, baseModelKey, checkAdapterFits, hostCausalLM } from './scoring-model';
-export type { MemoCall } from './call-memo';
+export type { MemoCall, CallMemoOptions } from './call-memo';
 export { adapterDigest, memoizedEvalModel } from './call-memo';
 export type { ParseMode } from './answer-parse';
 export { parseChoice, parseNumber, numbersEqual } from './answer-parse';

@@ -245,17 +245,25 @@ export async function runEvaluation(plan: EvaluationPlan, cfg: EvaluatorConfig, 
         finish(job, setList.map((it) => ({ itemId: it.id, set: it.set, choiceScores: [], prediction: -1, predictionNorm: null, gold: it.gold, correct: false, correctNorm: null, output: null })));
       }
       const live = here.filter((j) => !j.failed);
-      const per = Math.ceil(live.length / Math.ceil(live.length / cfg.adaptersPerPass));
-      for (let p = 0; p < live.length; p += per) {
-        const pass = live.slice(p, p + per);
-        const before = items.done;
-        const names = pass.length === 1 ? pass[0]!.adapter : `${pass.length} adapters`;
-        const results = await scorer.scoreMany(model, pass.map((j) => j.lora), setList, (pairs) => {
-          items.done = before + pairs;
-          progress?.({ done, total, last: `${names} on ${setName} (${protocol}): ${pairs}/${pass.length * setList.length} item-adapter pairs`, items: { ...items } });
-        });
-        items.done = before + pass.length * setList.length;
-        pass.forEach((job, k) => finish(job, results[k]!));
+      // On a set that is not held out here (a training set scored for the probes), the base and the training
+      // LoRAs get passes of their own: in every fold of a leave-one-out run that set meets the same base and
+      // own LoRA, so those calls repeat exactly and a shared call cache (memoizedEvalModel's sharedDir) serves
+      // them; the probes differ per fold. A held-out set keeps all its adapters together (fewer passes).
+      const stable = (j: Job) => j.role === 'base' || j.role === 'training';
+      const groups = plan.heldOut.includes(setName) ? [live] : [live.filter(stable), live.filter((j) => !stable(j))];
+      for (const group of groups.filter((g) => g.length > 0)) {
+        const per = Math.ceil(group.length / Math.ceil(group.length / cfg.adaptersPerPass));
+        for (let p = 0; p < group.length; p += per) {
+          const pass = group.slice(p, p + per);
+          const before = items.done;
+          const names = pass.length === 1 ? pass[0]!.adapter : `${pass.length} adapters`;
+          const results = await scorer.scoreMany(model, pass.map((j) => j.lora), setList, (pairs) => {
+            items.done = before + pairs;
+            progress?.({ done, total, last: `${names} on ${setName} (${protocol}): ${pairs}/${pass.length * setList.length} item-adapter pairs`, items: { ...items } });
+          });
+          items.done = before + pass.length * setList.length;
+          pass.forEach((job, k) => finish(job, results[k]!));
+        }
       }
     }
   }

@@ -6,7 +6,7 @@ import * as path from 'path';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { artifactKey, isBadInput, type ArtifactRef, type ArtifactStore } from '@dnd/core';
-import type { StepContext, StepFunction } from '../step-contract';
+import { STEP_CACHE_DIR, type StepContext, type StepFunction } from '../step-contract';
 import type { Progress, StepResult } from '../types';
 import { heartbeatTickMs, type StepSlot } from './step-slot';
 import { restoreWork, workDirEmpty, workEntries, workKey, WorkUploader } from './work-sync';
@@ -107,6 +107,7 @@ async function compute<I>(env: RunStepEnv, call: StepCall<I>, fn: StepFunction<I
     ...(sync ? { workSyncMs: env.workSyncMs!, saveWork: (staged: string) => sync.save(staged) } : {}),
     resume: { done, last },
     workDir,
+    cacheDir: path.join(env.workRoot, STEP_CACHE_DIR),
     progress(d, total, note) {
       progress = { done: d, total, last: progress.last, ...(note === undefined ? {} : { note }) };
       ctx.heartbeat(progress);

@@ -52,6 +52,7 @@ async function run(m: StartMessage): Promise<void> {
   const ctx: StepContext = {
     resume: m.resume,
     workDir: m.workDir,
+    ...(m.cacheDir === undefined ? {} : { cacheDir: m.cacheDir }),
     ...(m.workSyncMs === null ? {} : { workSyncMs: m.workSyncMs }),
     progress: (done, total, note) => {
       const dir = stage();

@@ -11,6 +11,8 @@ export interface StartMessage {
   input: unknown;
   outDir: string;
   workDir: string;
+  /** StepContext.cacheDir, when the activity has one. */
+  cacheDir?: string;
   resume: { done: number; last: ArtifactRef | null };
   /** Stage workDir for the store at progress calls, at most this often (null: never); see work-sync.ts. */
   workSyncMs: number | null;

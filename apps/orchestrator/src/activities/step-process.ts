@@ -89,7 +89,7 @@ export function runStepInChild(step: StepName, input: unknown, outDir: string, c
 
   const start: StartMessage = {
     t: 'start', module: o.module ?? path.join(__dirname, '..', FROM_SOURCES ? 'step-selection.ts' : 'step-selection.js'), factory: o.factory ?? 'createStepFunctions',
-    step, input, outDir, workDir: ctx.workDir, resume: ctx.resume, workSyncMs: ctx.saveWork && ctx.workSyncMs !== undefined ? ctx.workSyncMs : null,
+    step, input, outDir, workDir: ctx.workDir, ...(ctx.cacheDir === undefined ? {} : { cacheDir: ctx.cacheDir }), resume: ctx.resume, workSyncMs: ctx.saveWork && ctx.workSyncMs !== undefined ? ctx.workSyncMs : null,
   };
   child.send(start);
 

@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import { isAtomicTempName, LocalArtifactStore, type EntryCheck } from '@dnd/core';
 import { loadRunConfig } from '../config';
 import { ownerAlive, runLockFile, type RunLockOwner } from '../run-lock';
+import { STEP_CACHE_DIR } from '../step-contract';
 import { createStepFunctions } from '../step-selection';
 
 /** What verifyStore found. */
@@ -97,6 +98,9 @@ export function gcStore(store: LocalArtifactStore, opts: { runsDir: string; unre
   if (fs.existsSync(q)) for (const n of fs.readdirSync(q)) doomed.push(path.join(q, n));
   const aliases = path.join(store.root, 'aliases');
   if (fs.existsSync(aliases)) for (const n of fs.readdirSync(aliases)) if (isAtomicTempName(n)) doomed.push(path.join(aliases, n));
+  // The steps' cache (StepContext.cacheDir: scoring calls reused across folds) is never needed: --unreferenced clears it.
+  const stepCache = path.join(store.root, 'work', STEP_CACHE_DIR);
+  if (opts.unreferenced && fs.existsSync(stepCache)) doomed.push(stepCache);
   let kept = 0;
   if (opts.unreferenced) {
     const all = new Set(store.keys());
@@ -161,7 +165,7 @@ export function registerStoreCommands(program: Command, out: (s: string) => void
     .option('--artifacts <dir>', 'artifact store directory (default: the config\'s artifactsDir)')
     .option('--config <preset|config.json>', 'config whose artifactsDir and runsDir to use')
     .option('--runs-dir <dir>', 'where run manifests are (default: the config\'s runsDir)')
-    .option('--unreferenced', 'also remove entries that no manifest under the runs dir and no alias reaches (refused while a run is live; an interrupted run has no manifest yet, so its finished units go too and `dnd resume` recomputes them)')
+    .option('--unreferenced', 'also remove entries that no manifest under the runs dir and no alias reaches, and the steps\' cache of scoring calls (refused while a run is live; an interrupted run has no manifest yet, so its finished units go too and `dnd resume` recomputes them)')
     .option('--all-tmp', 'also remove .tmp folders of live or other hosts\' writers (refused while a run is live)')
     .option('--dry-run', 'print what would be removed, remove nothing')
     .addHelpText('after', '\nExamples:\n  dnd store gc --dry-run\n  dnd store gc --unreferenced')

@@ -1,8 +1,10 @@
 // The evaluate step adapter: K LoRAs per evaluated set from N of its unlabeled instructions (@dnd/decoder's
 // generateLoraSamples), optional probe LoRAs from each training set's prompts (the diagnostics), then
 // @dnd/evaluator's evaluate (base, each training LoRA, their average, the generated LoRAs, the probes) with
-// every scoring call stored in ctx.workDir so a retry resumes. Its typed config and defaults.
+// every scoring call stored in ctx.workDir so a retry resumes, and in the worker's step cache (ctx.cacheDir) so a
+// later fold on this host reads back the calls it repeats. Its typed config and defaults.
 // Not the generation or the scoring themselves.
+import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { BadInputError, checkNumber, checkOneOf, initBackend, mergeConfig, writeFileAtomic } from '@dnd/core';
@@ -10,7 +12,7 @@ import { conditioningPrompt, loadTaskSet, readZooManifest, type ZooSetManifest }
 import { generateLoraSamples, loadGenerator, loraTemplateFromAdapter } from '@dnd/decoder';
 import { loadTextEncoder } from '@dnd/encoder';
 import {
-  DEFAULT_EVALUATOR_CONFIG, evaluate, hostCausalLM, itemFromInstruction, memoizedEvalModel, resolveEvaluatorConfig,
+  DEFAULT_EVALUATOR_CONFIG, EVALUATE_STEP_VERSION, evaluate, hostCausalLM, itemFromInstruction, memoizedEvalModel, resolveEvaluatorConfig,
   type EvaluateSetInput, type EvaluationResults, type RunInfo,
 } from '@dnd/evaluator';
 import { modelProvenance } from '../assets';
@@ -124,8 +126,12 @@ export function evaluateStep(env: RealStepEnv): StepFunction<EvaluateInput> {
       let batches = 0;
       let current = 'scoring';
       const provenance = modelProvenance(baseDir);
+      const backend = (await initBackend()).name;
+      // Calls agree across evaluations on the same base model, evaluator version and tensor backend.
+      const sharedDir = ctx.cacheDir === undefined ? undefined
+        : path.join(ctx.cacheDir, 'eval-calls', crypto.createHash('sha256').update(JSON.stringify([EVALUATE_STEP_VERSION, info.baseModel.digest, backend])).digest('hex').slice(0, 32));
       const runInfo: RunInfo = {
-        ...input.run, seed: input.seed, backend: (await initBackend()).name,
+        ...input.run, seed: input.seed, backend,
         baseModel: { name: path.basename(baseDir), digest: info.baseModel.digest, ...(provenance ? { provenance } : {}) },
         encoder: { name: path.basename(info.encoder), digest: info.encoderDigest },
         ...(info.trainingLoss?.length ? { trainingLoss: info.trainingLoss } : {}),
@@ -134,11 +140,14 @@ export function evaluateStep(env: RealStepEnv): StepFunction<EvaluateInput> {
         baseModel: { dir: baseDir, nameOrPath: path.basename(baseDir) }, sets, heldOut: input.sets,
         trainingLoras: zoo.map((z) => ({ name: `${z.set}@${z.m.snapshots.length}`, trainedOn: z.set, dir: lastSnapshot(z) })), generated, probes, runInfo,
       }, cfg.evaluator, {
-        // Every scoring call (a batch) is stored in workDir: a retried attempt resumes after the last one.
+        // Every scoring call (a batch) is stored in workDir: a retried attempt resumes after the last one. The step
+        // cache keeps them too: a later fold's evaluation on this host reads back what it repeats (base and own LoRA
+        // on a training set, for the in-distribution probes).
         outDir, loadModel: async (_dir, name) => memoizedEvalModel(hostCausalLM(model, name), path.join(ctx.workDir, 'calls'), (c) => {
           batches += 1;
-          ctx.heartbeat(`${current} · batch ${batches} (${c.size} ${c.method.startsWith('generate') ? 'generations' : 'continuations'}${c.reused ? ', read back from an earlier attempt' : ''})`);
-        }),
+          const from = c.shared ? ', read back from an earlier evaluation' : c.reused ? ', read back from an earlier attempt' : '';
+          ctx.heartbeat(`${current} · batch ${batches} (${c.size} ${c.method.startsWith('generate') ? 'generations' : 'continuations'}${from})`);
+        }, sharedDir === undefined ? {} : { sharedDir }),
         releaseModel: () => model.detachLora(),
         // Units are item-adapter pairs, updated per model call (a batch), so progress and ETA move within a pass.
         progress: (p) => { current = p.last; ctx.progress(p.items.done, p.items.total, p.last); },

@@ -1,0 +1,123 @@
+#!/usr/bin/env python3
+"""The knowledge-protocol tables of docs/results.md (issue 16's targets) from a finished run: one fold (a run
+directory with manifest.json) or a leave-one-out run (one fold per heldout-<set>/). Per held-out set: base,
+training-LoRA mean, best single, averaged and generated accuracy with the paired 95% bootstrap intervals of
+generated minus each, and whether the knowledge target holds there (generated beats base and the LoRA mean,
+both intervals above 0); the prompt-swap matrix (whose prompts give the best generated LoRA on each held-out
+set); in-distribution recovery per training set and fold; the spread of generated LoRAs. Reads each fold's
+report (results.json); a reporting helper, not a test. Standard library only.
+
+Usage: python3 tools/experiments/knowledge-tables.py RUN_DIR [--protocol knowledge] [--json OUT]
+"""
+import argparse
+import json
+import statistics
+from pathlib import Path
+from urllib.parse import urlparse
+
+
+def fold_results(run_dir):
+    run = Path(run_dir)
+    mans = sorted(run.glob("heldout-*/manifest.json")) or [run / "manifest.json"]
+    for m in mans:
+        if not m.exists():
+            raise SystemExit("%s: no manifest (has the run finished?)" % m)
+        man = json.loads(m.read_text())
+        report = Path(urlparse(man["artifacts"]["report"]["uri"]).path)
+        yield json.loads((report / "results.json").read_text())
+
+
+def protocol_of(res, name):
+    for p in res.get("protocols", []):
+        if p["protocol"] == name:
+            return p
+    raise SystemExit("run %s has no %s protocol (has %s)" % (res.get("runInfo", {}).get("runId"), name, [p["protocol"] for p in res.get("protocols", [])]))
+
+
+def pt(x):
+    return 100.0 * x
+
+
+def iv(d):
+    return "%+.1f [%+.1f, %+.1f]" % (pt(d["mean"]), pt(d["lo"]), pt(d["hi"]))
+
+
+def tables(run_dir, protocol):
+    held, swap, indist, spreads = [], [], [], []
+    for res in fold_results(run_dir):
+        p = protocol_of(res, protocol)
+        for h in p["heldOut"]:
+            paired = {x["against"]: x["diff"] for x in h["paired"]}
+            g = h["generated"]
+            held.append({
+                "set": h["set"], "n": h["n"], "base": pt(h["base"]["value"]), "mean": pt(h["loraMean"]["value"]),
+                "best": pt(h["bestLora"]["acc"]["value"]), "bestAdapter": h["bestLora"]["adapter"].split("@")[0],
+                "averaged": pt(h["averagedLora"]["acc"]["value"]), "generated": pt(g["value"]), "generatedSd": pt(g["std"]), "k": g["k"],
+                "paired": paired,
+                "target": paired["base"]["lo"] > 0 and paired["loraMean"]["lo"] > 0,
+            })
+        for s in p.get("promptSwap", []):
+            swap.append({"set": s["set"], "ownBest": s["ownBest"], "rows": {r["promptsFrom"]: pt(r["value"]) for r in s["rows"]}})
+        own_gain = {o["set"]: o["diff"] for o in p.get("ownSet", [])}
+        for d in p.get("inDistribution", []):
+            gain = own_gain.get(d["set"])
+            indist.append({"fold": p["heldOut"][0]["set"], "set": d["set"], "base": pt(d["base"]["value"]), "own": pt(d["own"]["value"]),
+                           "generated": pt(d["generated"]["value"]), "recovered": d["recovered"], "cosine": d["cosine"],
+                           "ownGain": gain, "ownGainSignificant": bool(gain and gain["lo"] > 0)})
+        sp = res.get("spread")
+        if sp:
+            spreads.append({"fold": p["heldOut"][0]["set"], "between": sp["between"], "ratio": sp["ratio"],
+                            "within": {w["group"]: w["meanDistance"] for w in sp["within"] if w["count"] > 1}})
+    return held, swap, indist, spreads
+
+
+def render(held, swap, indist, spreads):
+    out = ["| held-out set | n | base | LoRA mean | best single | averaged | generated (±sd over K) | gen − base | gen − mean | gen − averaged | gen − best | target |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for h in held:
+        p = h["paired"]
+        out.append("| %s | %d | %.1f | %.1f | %.1f (%s) | %.1f | %.1f ± %.1f | %s | %s | %s | %s | %s |" % (
+            h["set"], h["n"], h["base"], h["mean"], h["best"], h["bestAdapter"], h["averaged"], h["generated"], h["generatedSd"],
+            iv(p["base"]), iv(p["loraMean"]), iv(p["averagedLora"]), iv(p["bestLora"]), "met" if h["target"] else "missed"))
+    out.append("")
+    out.append("Knowledge target (generated above base and LoRA mean, both paired intervals above 0): %d of %d held-out sets." % (
+        sum(h["target"] for h in held), len(held)))
+    if swap:
+        cols = sorted({c for s in swap for c in s["rows"]})
+        out += ["", "| scored on \\ prompts from | " + " | ".join(cols) + " | own best |", "|---|" + "---|" * (len(cols) + 1)]
+        for s in swap:
+            best = max(s["rows"].values())
+            cells = [("**%.1f**" if s["rows"].get(c) == best else "%.1f") % s["rows"][c] if c in s["rows"] else "—" for c in cols]
+            out.append("| %s | %s | %s |" % (s["set"], " | ".join(cells), "yes" if s["ownBest"] else "no"))
+        out += ["", "Prompt-swap target (own prompts best): %d of %d held-out sets." % (sum(s["ownBest"] for s in swap), len(swap))]
+    if indist:
+        out += ["", "| training set | fold (held out) | base | own LoRA (own − base, paired 95%) | generated from own prompts | recovered | cosine |", "|---|---|---|---|---|---|---|"]
+        for d in sorted(indist, key=lambda d: (d["set"], d["fold"])):
+            # Recovery is a share of the own LoRA's gain: only meaningful where that gain is above 0 (paired interval).
+            rec = "%.0f%%" % (100 * d["recovered"]) if d["recovered"] is not None and d["ownGainSignificant"] else "n/a (own LoRA not above base)"
+            gain = iv(d["ownGain"]) if d["ownGain"] else "—"
+            out.append("| %s | %s | %.1f | %.1f (%s) | %.1f | %s | %.2f |" % (d["set"], d["fold"], d["base"], d["own"], gain, d["generated"], rec, d["cosine"]))
+        by = {}
+        for d in indist:
+            if d["recovered"] is not None and d["ownGainSignificant"]:
+                by.setdefault(d["set"], []).append(d["recovered"])
+        med = {s: statistics.median(v) for s, v in by.items()}
+        out += ["", "In-distribution target (median recovery over folds >= 80%%, sets whose own LoRA beats the base): %s." % ", ".join(
+            "%s %.0f%% (%d folds)" % (s, 100 * m, len(by[s])) for s, m in sorted(med.items()))]
+    if spreads:
+        out += ["", "| fold (held out) | within-set distance (K draws) | between sets | ratio |", "|---|---|---|---|"]
+        for s in spreads:
+            out.append("| %s | %s | %.2f | %.1f |" % (s["fold"], ", ".join("%s %.2f" % kv for kv in sorted(s["within"].items())), s["between"], s["ratio"]))
+    return "\n".join(out)
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser()
+    ap.add_argument("run_dir")
+    ap.add_argument("--protocol", default="knowledge", choices=["knowledge", "paper"])
+    ap.add_argument("--json", help="write the numbers here")
+    a = ap.parse_args()
+    held, swap, indist, spreads = tables(a.run_dir, a.protocol)
+    print(render(held, swap, indist, spreads))
+    if a.json:
+        Path(a.json).write_text(json.dumps({"heldOut": held, "promptSwap": swap, "inDistribution": indist, "spread": spreads}, indent=1) + "\n")
