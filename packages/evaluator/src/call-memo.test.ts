@@ -98,7 +98,7 @@ describe('memoizedEvalModel', () => {
     const foldB = await run('B', 'b', shared);
     const fromShared = foldB.seen.filter((c) => c.shared);
     expect(fromShared.length).toBeGreaterThan(0);
-    expect(fromShared.every((c) => c.reused && c.method === 'scoreContinuationsMulti')).toBe(true);
+    expect(fromShared.every((c) => c.reused && c.method === 'scoreContinuations')).toBe(true); // one adapter per pass
     expect(fromShared.reduce((a, c) => a + c.size, 0)).toBe(2 * 20 * 4); // 2 adapters x 20 items x 4 choices
     expect(foldB.seen.filter((c) => !c.reused).reduce((a, c) => a + c.size, 0)).toBe(foldB.seen.reduce((a, c) => a + c.size, 0) - 2 * 20 * 4);
     // The same results as fold B alone, without any shared cache.

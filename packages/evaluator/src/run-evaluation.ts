@@ -245,12 +245,13 @@ export async function runEvaluation(plan: EvaluationPlan, cfg: EvaluatorConfig, 
         finish(job, setList.map((it) => ({ itemId: it.id, set: it.set, choiceScores: [], prediction: -1, predictionNorm: null, gold: it.gold, correct: false, correctNorm: null, output: null })));
       }
       const live = here.filter((j) => !j.failed);
-      // On a set that is not held out here (a training set scored for the probes), the base and the training
-      // LoRAs get passes of their own: in every fold of a leave-one-out run that set meets the same base and
-      // own LoRA, so those calls repeat exactly and a shared call cache (memoizedEvalModel's sharedDir) serves
-      // them; the probes differ per fold. A held-out set keeps all its adapters together (fewer passes).
+      // On a set that is not held out here (a training set: the cross matrix, its own LoRA, the probes), the base
+      // and each training LoRA get a pass of their own: whichever fold of a leave-one-out run scores that set, and
+      // whichever other LoRAs that fold has, these calls are the same, so a shared call cache (memoizedEvalModel's
+      // sharedDir) serves them exactly after the first fold. The rest (probes) differ per fold and go together. A
+      // held-out set is scored in one fold only: all its adapters go together (fewer passes).
       const stable = (j: Job) => j.role === 'base' || j.role === 'training';
-      const groups = plan.heldOut.includes(setName) ? [live] : [live.filter(stable), live.filter((j) => !stable(j))];
+      const groups = plan.heldOut.includes(setName) ? [live] : [...live.filter(stable).map((j) => [j]), live.filter((j) => !stable(j))];
       for (const group of groups.filter((g) => g.length > 0)) {
         const per = Math.ceil(group.length / Math.ceil(group.length / cfg.adaptersPerPass));
         for (let p = 0; p < group.length; p += per) {
