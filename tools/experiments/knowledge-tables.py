@@ -43,7 +43,7 @@ def iv(d):
 
 
 def tables(run_dir, protocol):
-    held, swap, indist, spreads = [], [], [], []
+    held, swap, indist, spreads, own = [], [], [], [], {}
     for res in fold_results(run_dir):
         p = protocol_of(res, protocol)
         for h in p["heldOut"]:
@@ -59,6 +59,9 @@ def tables(run_dir, protocol):
         for s in p.get("promptSwap", []):
             swap.append({"set": s["set"], "ownBest": s["ownBest"], "rows": {r["promptsFrom"]: pt(r["value"]) for r in s["rows"]}})
         own_gain = {o["set"]: o["diff"] for o in p.get("ownSet", [])}
+        for o in p.get("ownSet", []):  # the same cells in every fold that trains on the set: the first is kept
+            own.setdefault(o["set"], {"set": o["set"], "adapter": o["adapter"], "lora": pt(o["lora"]["value"]), "base": pt(o["base"]["value"]),
+                                      "diff": o["diff"], "mcnemarP": o["mcnemar"]["p"]})
         for d in p.get("inDistribution", []):
             gain = own_gain.get(d["set"])
             indist.append({"fold": p["heldOut"][0]["set"], "set": d["set"], "base": pt(d["base"]["value"]), "own": pt(d["own"]["value"]),
@@ -68,10 +71,10 @@ def tables(run_dir, protocol):
         if sp:
             spreads.append({"fold": p["heldOut"][0]["set"], "between": sp["between"], "ratio": sp["ratio"],
                             "within": {w["group"]: w["meanDistance"] for w in sp["within"] if w["count"] > 1}})
-    return held, swap, indist, spreads
+    return held, swap, indist, spreads, list(own.values())
 
 
-def render(held, swap, indist, spreads):
+def render(held, swap, indist, spreads, own=()):
     out = ["| held-out set | n | base | LoRA mean | best single | averaged | generated (±sd over K) | gen − base | gen − mean | gen − averaged | gen − best | target |",
            "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for h in held:
@@ -82,6 +85,10 @@ def render(held, swap, indist, spreads):
     out.append("")
     out.append("Knowledge target (generated above base and LoRA mean, both paired intervals above 0): %d of %d held-out sets." % (
         sum(h["target"] for h in held), len(held)))
+    if own:
+        out += ["", "| set | its own LoRA | base | own − base (paired 95%) | McNemar p | own LoRA beats base |", "|---|---|---|---|---|---|"]
+        for o in sorted(own, key=lambda o: o["set"]):
+            out.append("| %s | %.1f | %.1f | %s | %.2g | %s |" % (o["set"], o["lora"], o["base"], iv(o["diff"]), o["mcnemarP"], "yes" if o["diff"]["lo"] > 0 else "no"))
     if swap:
         cols = sorted({c for s in swap for c in s["rows"]})
         out += ["", "| scored on \\ prompts from | " + " | ".join(cols) + " | own best |", "|---|" + "---|" * (len(cols) + 1)]
@@ -117,7 +124,7 @@ if __name__ == "__main__":
     ap.add_argument("--protocol", default="knowledge", choices=["knowledge", "paper"])
     ap.add_argument("--json", help="write the numbers here")
     a = ap.parse_args()
-    held, swap, indist, spreads = tables(a.run_dir, a.protocol)
-    print(render(held, swap, indist, spreads))
+    held, swap, indist, spreads, own = tables(a.run_dir, a.protocol)
+    print(render(held, swap, indist, spreads, own))
     if a.json:
-        Path(a.json).write_text(json.dumps({"heldOut": held, "promptSwap": swap, "inDistribution": indist, "spread": spreads}, indent=1) + "\n")
+        Path(a.json).write_text(json.dumps({"heldOut": held, "ownSet": own, "promptSwap": swap, "inDistribution": indist, "spread": spreads}, indent=1) + "\n")
