@@ -114,7 +114,14 @@ describe('run config', () => {
     const sec = (kind: string) => plan.filter((s) => s.kind === kind).map((s) => s.estSec);
     expect(sec('collect')).toEqual(c.sets.map(() => (30 + 20) * 8 * 0.27)); // (warm-up + snapshot) steps x batch x s/example
     expect(sec('train')).toEqual(c.sets.map(() => 300 * 4 * 0.25));
-    expect(sec('evaluate')).toEqual(c.sets.map(() => (1 + 5 + 1 + 5) * 100 * 0.25)); // base + 5 zoo LoRAs (cross matrix) + averaged + K 5
+    // Per fold, base + the 4 training LoRAs + averaged + K 5 on the held-out set: 100 items generated (paper
+    // protocol), 1,000 scored by log-likelihood (knowledge protocol, half the cost per item).
+    expect(sec('evaluate')).toEqual(c.sets.map(() => (1 + 4 + 1 + 5) * 100 * 0.25 + (1 + 4 + 1 + 5) * 1000 * 0.125));
+    // With the diagnostics (knowledge-fold.json): 4 swap probes on the held-out set, and on each training set the
+    // base, its own LoRA and an in-distribution probe; K 3, knowledge protocol only.
+    const k = loadRunConfig(path.join(__dirname, '..', '..', '..', 'tools', 'experiments', 'knowledge-fold.json'), createRealSteps(), '/x').config;
+    const kSec = runPlan('leaveOneOut', 'k', k).filter((s) => s.kind === 'evaluate').map((s) => s.estSec);
+    expect(kSec).toEqual(k.sets.map(() => ((1 + 4 + 1 + 3 + 4) + 4 * 3) * 1000 * 0.125));
     // One pipeline without the held-out set's LoRAs: 4 zoo sets, one pairs/train/evaluate.
     const q = runPlan('dndPipeline', 'q', loadRunConfig('quickstart', createRealSteps(), '/x').config);
     expect(q.map((s) => s.id)).toEqual(['q/zoo/boolq', 'q/zoo/openbookqa', 'q/zoo/piqa', 'q/zoo/social_i_qa', 'q/pairs', 'q/train', 'q/evaluate']);

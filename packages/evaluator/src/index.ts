@@ -7,6 +7,8 @@ export { Z95, wilson, spread, subsample, pairedBootstrap, mcnemarExact, binomCdf
 export type { ContinuationRequest, ContinuationScore, GenerateOptions, ScoringModel, EvalModel, LoraCapableLM } from './scoring-model';
 export { AdapterMismatchError, baseModelKey, checkAdapterFits, hostCausalLM } from './scoring-model';
 export type { MemoCall, CallMemoOptions } from './call-memo';
+export type { ScoringShape, ScoringJob } from './scoring-plan';
+export { scoringJobs, scoringPairs } from './scoring-plan';
 export { adapterDigest, memoizedEvalModel } from './call-memo';
 export type { ParseMode } from './answer-parse';
 export { parseChoice, parseNumber, numbersEqual } from './answer-parse';

@@ -1,5 +1,6 @@
 import { resolveEvaluatorConfig } from './config';
 import { runEvaluation, type EvaluationPlan } from './run-evaluation';
+import { scoringJobs, scoringPairs } from './scoring-plan';
 import { FakeModel, FakeMultiModel, fakeAdapter, makeItems } from '../test/fake-model';
 import { deltaCosine } from './lora-geometry';
 import { renderMarkdown } from './report-markdown';
@@ -244,6 +245,34 @@ describe('runEvaluation diagnostics (probe LoRAs)', () => {
     expect(md).toContain('Knowledge protocol: the log-likelihood of " " + each choice text');
     expect(md).not.toContain('Paper protocol');
   });
+  it('scoringJobs counts the item-adapter pairs the evaluation scores (the rule a run\'s ETA uses), under every setting', async () => {
+    const settings = [
+      {}, { crossMatrix: false }, { protocols: ['knowledge'] as const, crossMatrix: false },
+      { knowledge: { metric: 'acc' as const, maxItemsPerSet: 0, crossMatrix: true } }, { maxItemsPerSet: 7 },
+    ];
+    for (const make of [plan, probed]) {
+      for (const extra of settings) {
+        for (const average of [undefined, false]) {
+          const p = make();
+          if (average === false) p.averageTrainingLoras = false;
+          const cfg = resolveEvaluatorConfig({ ...extra, protocols: [...(extra.protocols ?? ['paper', 'knowledge'])] });
+          let total = -1;
+          await runEvaluation(p, cfg, new FakeModel(allItems(p), 0.3), (q) => { total = q.items.total; });
+          const jobs = scoringJobs({
+            sets: p.sets.map((x) => x.name), heldOut: p.heldOut,
+            trainingLoras: p.trainingLoras.map((l) => ({ name: l.name, trainedOn: l.trainedOn, usable: Boolean(l.adapter) && !l.failed })),
+            generated: p.generated.map((g) => ({ name: `g${g.sample}`, heldOut: g.heldOut })),
+            probes: (p.probes ?? []).map((x, i) => ({ name: `p${i}`, kind: x.kind, scoredOn: x.scoredOn })),
+            ...(average === false ? { averageTrainingLoras: false } : {}),
+          }, cfg);
+          const limit = (q: 'paper' | 'knowledge') => (q === 'knowledge' ? cfg.knowledge.maxItemsPerSet : cfg.maxItemsPerSet);
+          const pairs = scoringPairs(jobs, cfg.protocols, (q) => (limit(q) > 0 ? Math.min(limit(q), 20) : 20));
+          expect([make.name, extra, average, cfg.protocols.reduce((a, q) => a + pairs[q], 0)]).toEqual([make.name, extra, average, total]);
+        }
+      }
+    }
+  });
+
   it('refuses probes that cannot be compared', async () => {
     const cfg = resolveEvaluatorConfig({ protocols: ['knowledge'] });
     const bad = async (probe: NonNullable<EvaluationPlan['probes']>[number], re: RegExp) => {

@@ -9,6 +9,7 @@ import { generatedSpread, inDistributionRows, probeName, promptSwapTables, type 
 import type { LoraSpread } from './lora-geometry';
 import { chanceLevel, summariseProtocol, type CellResult, type CrossMatrix, type HeldOutSummary, type OwnSetComparison } from './held-out-summary';
 import { averageLoraAdapters } from './lora-average';
+import { scoringJobs, scoringPairs, type ScoringJob, type ScoringShape } from './scoring-plan';
 import type { PredictionRow } from './predictions-arrow';
 import type { RunInfo } from './run-info';
 import { GenerativeScorer, LoglikScorer, NumericScorer, type ItemResult, type Scorer } from './scorers';
@@ -175,53 +176,39 @@ export async function runEvaluation(plan: EvaluationPlan, cfg: EvaluatorConfig, 
   }
   await model.useAdapter(null);
 
-  // The jobs: adapter -> sets.
+  // The jobs: adapter -> sets per protocol (scoring-plan.ts, the rule a run's ETA counts with too).
   const setNames = plan.sets.map((s) => s.name);
-  type Job = { adapter: string; role: CellResult['role']; lora: LoraAdapter | null; failed: string | null; sets: string[] };
-  // Without the cross matrix the base is scored where something is compared with it: the held-out sets and the probes' sets.
-  const probeSets = new Set((plan.probes ?? []).map((p) => p.scoredOn));
-  const baseSets = cfg.crossMatrix ? setNames : setNames.filter((s) => plan.heldOut.includes(s) || probeSets.has(s));
-  const jobs: Job[] = [{ adapter: 'base', role: 'base', lora: null, failed: null, sets: baseSets }];
-  for (const l of plan.trainingLoras) {
-    const want = cfg.crossMatrix ? setNames : plan.heldOut.filter((h) => h !== l.trainedOn);
-    jobs.push({ adapter: l.name, role: 'training', lora: l.adapter, failed: l.failed ?? null, sets: want });
-  }
-  const averaged = new Map<string, { adapter: string; members: string[] }>();
-  for (const h of plan.averageTrainingLoras === false ? [] : plan.heldOut) {
-    const members = plan.trainingLoras.filter((l) => l.trainedOn !== h && l.adapter && !l.failed);
-    if (members.length === 0) continue;
-    const key = `averaged(${members.map((m) => m.name).join('+')})`;
-    averaged.set(h, { adapter: key, members: members.map((m) => m.name) });
-    const existing = jobs.find((j) => j.adapter === key);
-    if (existing) { existing.sets.push(h); continue; }
-    jobs.push({ adapter: key, role: 'averaged', lora: averageLoraAdapters(members.map((m) => m.adapter!), members.map((m) => m.name)), failed: null, sets: [h] });
-  }
-  for (const g of plan.generated) {
-    jobs.push({ adapter: `generated:${g.heldOut}#${g.sample}`, role: 'generated', lora: g.adapter, failed: null, sets: [g.heldOut] });
-  }
-  for (const p of plan.probes ?? []) {
-    jobs.push({ adapter: probeName(p), role: 'probe', lora: p.adapter, failed: null, sets: [p.scoredOn] });
-    if (p.kind === 'inDistribution') {
-      // The own LoRA must be scored on its own set (it is with the cross matrix; add it otherwise).
-      for (const j of jobs) if (j.role === 'training' && plan.trainingLoras.find((l) => l.name === j.adapter)?.trainedOn === p.scoredOn && !j.sets.includes(p.scoredOn)) j.sets.push(p.scoredOn);
-    }
-  }
-
-  // The knowledge protocol scores up to 1,000 items per set: without its own cross matrix, base and training
-  // LoRAs are scored there only on the held-out sets and on their own (and the base on every LoRA's and probe's set).
-  const ownSets = new Set([...plan.trainingLoras.map((l) => l.trainedOn), ...(plan.probes ?? []).map((p) => p.scoredOn)]);
-  const setsFor = (job: Job, protocol: EvalProtocol): string[] => {
-    if (protocol !== 'knowledge' || cfg.knowledge.crossMatrix) return protocol === 'knowledge' && (job.role === 'base' || job.role === 'training') ? setNames : job.sets;
-    if (job.role === 'base') return setNames.filter((s) => plan.heldOut.includes(s) || ownSets.has(s));
-    if (job.role === 'training') {
-      const own = plan.trainingLoras.find((l) => l.name === job.adapter)!.trainedOn;
-      return setNames.filter((s) => plan.heldOut.includes(s) || s === own);
-    }
-    return job.sets;
+  const shape: ScoringShape = {
+    sets: setNames, heldOut: plan.heldOut,
+    trainingLoras: plan.trainingLoras.map((l) => ({ name: l.name, trainedOn: l.trainedOn, usable: Boolean(l.adapter) && !l.failed })),
+    generated: plan.generated.map((g) => ({ name: `generated:${g.heldOut}#${g.sample}`, heldOut: g.heldOut })),
+    probes: (plan.probes ?? []).map((p) => ({ name: probeName(p), kind: p.kind, scoredOn: p.scoredOn })),
+    ...(plan.averageTrainingLoras === undefined ? {} : { averageTrainingLoras: plan.averageTrainingLoras }),
   };
+  type Job = ScoringJob & { lora: LoraAdapter | null; failed: string | null };
+  const loraOf = new Map<string, LoraAdapter>([
+    ...plan.generated.map((g) => [`generated:${g.heldOut}#${g.sample}`, g.adapter] as const),
+    ...(plan.probes ?? []).map((p) => [probeName(p), p.adapter] as const),
+  ]);
+  const averaged = new Map<string, { adapter: string; members: string[] }>();
+  const jobs: Job[] = scoringJobs(shape, cfg).map((j): Job => {
+    if (j.role === 'base') return { ...j, lora: null, failed: null };
+    if (j.role === 'training') {
+      const l = plan.trainingLoras.find((t) => t.name === j.adapter)!;
+      return { ...j, lora: l.adapter, failed: l.failed ?? null };
+    }
+    if (j.role === 'averaged') {
+      const members = j.members!.map((m) => plan.trainingLoras.find((t) => t.name === m)!);
+      for (const h of j.averagedFor!) averaged.set(h, { adapter: j.adapter, members: j.members! });
+      return { ...j, lora: averageLoraAdapters(members.map((m) => m.adapter!), j.members!), failed: null };
+    }
+    return { ...j, lora: loraOf.get(j.adapter)!, failed: null };
+  });
+  const setsFor = (job: Job, protocol: EvalProtocol): string[] => job.sets[protocol];
   const total = jobs.reduce((a, j) => a + cfg.protocols.reduce((b, p) => b + setsFor(j, p).length, 0), 0);
   const sizeOf = (p: EvalProtocol, set: string) => protoSets.get(p)!.find((s) => s.name === set)!.items.length;
-  const items = { done: 0, total: jobs.reduce((a, j) => a + cfg.protocols.reduce((b, p) => b + setsFor(j, p).reduce((c, set) => c + sizeOf(p, set), 0), 0), 0) };
+  const pairs = scoringPairs(jobs, cfg.protocols, sizeOf);
+  const items = { done: 0, total: cfg.protocols.reduce((a, p) => a + pairs[p], 0) };
   let done = 0;
   // Scoring, per protocol and set: the adapters that score it, in passes of at most adaptersPerPass (split evenly),
   // each pass one scoreMany call (one forward pass per batch for all of them when the model can).
