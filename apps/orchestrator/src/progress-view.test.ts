@@ -29,6 +29,21 @@ describe('lineProgressView', () => {
       'r/train  running  [collectSet 1/3]',
     ]);
   });
+  it('never prints the same text twice in a row for a workflow, even when its state changed in a way the line does not show', () => {
+    // Seen on a loaded machine: a step polled before its first heartbeat, then at its first heartbeat (0 units of
+    // an unknown total), reads the same; so does a failure noted on the same attempt.
+    const out: string[] = [];
+    const view = lineProgressView((l) => out.push(l));
+    const act = (progress?: { done: number; total: number }, lastFailure?: string): ProgressLine => ({
+      workflowId: 'r/zoo/a', status: 'RUNNING', stage: undefined,
+      activities: [{ type: 'collectSet', attempt: 1, progress: progress ? { ...progress, last: null } : null, ...(lastFailure ? { lastFailure } : {}) }],
+    });
+    view.update({ lines: [act()], overall: null, text: '' });
+    view.update({ lines: [act({ done: 0, total: 0 })], overall: null, text: '' });
+    view.update({ lines: [act({ done: 0, total: 0 }, 'boom')], overall: null, text: '' });
+    view.update({ lines: [act({ done: 1, total: 3 })], overall: null, text: '' });
+    expect(out).toEqual(['r/zoo/a  running  [collectSet]', 'r/zoo/a  running  [collectSet 1/3]']);
+  });
 });
 
 describe('liveProgressView', () => {

@@ -27,6 +27,7 @@ function stepKey(l: ProgressLine): string {
  */
 export function lineProgressView(write: (line: string) => void, errWrite: (line: string) => void = write): ProgressView {
   const seen = new Map<string, string>();
+  const printed = new Map<string, string>();
   let lastStages = -1;
   let lastPercent = -100;
   return {
@@ -43,7 +44,12 @@ export function lineProgressView(write: (line: string) => void, errWrite: (line:
         const key = stepKey(l);
         if (seen.get(l.workflowId) === key) continue;
         seen.set(l.workflowId, key);
-        write(formatProgress([l]));
+        // A state change the line does not show (a first heartbeat at 0 units, a failure noted on the same
+        // attempt) would print the same text again: skip it.
+        const text = formatProgress([l]);
+        if (printed.get(l.workflowId) === text) continue;
+        printed.set(l.workflowId, text);
+        write(text);
       }
     },
     note: errWrite,

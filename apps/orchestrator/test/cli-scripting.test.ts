@@ -34,10 +34,18 @@ describe('dnd for scripts', () => {
     expect(summary).toMatchObject({ runId: 'j1', status: 'completed', preset: null, workflow: 'dndPipeline', runDir, log: path.join(runDir, 'dnd.log') });
     expect(summary.reports).toEqual([expect.objectContaining({ runId: 'j1', md: path.join(runDir, 'report.md') })]);
     expect(fs.readFileSync(path.join(runDir, 'report.md'), 'utf8')).toContain('| openbookqa |');
-    // One line per change: no workflow line is printed twice, and the tree is never reprinted whole.
+    // One line per change: a workflow's line is printed again only when it changed since its last line, so the
+    // tree is never reprinted whole. (A state may recur, e.g. a step shown before its first heartbeat, then
+    // waiting for the worker's slot, then at 0 units: that is a change each time, and a loaded machine shows it.)
     const progress = run.stderr.split('\n').filter((l) => /^j1(\/\S+)? {2}/.test(l));
     expect(progress.length).toBeGreaterThan(0);
-    expect(new Set(progress).size).toBe(progress.length);
+    const last = new Map<string, string>();
+    for (const l of progress) {
+      const id = l.split(' ')[0]!;
+      expect([id, last.get(id)]).not.toEqual([id, l]);
+      last.set(id, l);
+    }
+    expect(last.size).toBeGreaterThan(1);
     expect(run.stderr).toContain('[dnd] Temporal and worker warnings: runs/j1/dnd.log');
     expect(run.stderr.includes('\u001b[')).toBe(false); // no colour or cursor codes in a pipe
 
