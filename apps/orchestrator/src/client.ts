@@ -124,13 +124,13 @@ function evaluateSeconds(e: Record<string, unknown>, heldOut: readonly string[],
   const K = num(e, 'samples'); const D = diag.samples ?? 1;
   const draws = (n: number) => Array.from({ length: n }, (_, k) => k);
   const probes = [
-    ...(diag.promptSwap ? training.flatMap((s) => heldOut.flatMap((h) => draws(D).map((k) => ({ name: `swap:${s}->${h}#${k}`, kind: 'promptSwap' as const, scoredOn: h })))) : []),
-    ...(diag.inDistribution ? training.flatMap((s) => draws(D).map((k) => ({ name: `indist:${s}#${k}`, kind: 'inDistribution' as const, scoredOn: s }))) : []),
+    ...(diag.promptSwap ? training.flatMap((s) => heldOut.flatMap((h) => draws(D).map((k) => ({ kind: 'promptSwap' as const, scoredOn: h, promptsFrom: s, sample: k })))) : []),
+    ...(diag.inDistribution ? training.flatMap((s) => draws(D).map((k) => ({ kind: 'inDistribution' as const, scoredOn: s, promptsFrom: s, sample: k }))) : []),
   ];
   const jobs = scoringJobs({
     sets: [...heldOut, ...(diag.inDistribution ? training : [])], heldOut,
     trainingLoras: training.map((s) => ({ name: s, trainedOn: s, usable: true })),
-    generated: heldOut.flatMap((h) => draws(K).map((k) => ({ name: `generated:${h}#${k}`, heldOut: h }))), probes,
+    generated: heldOut.flatMap((h) => draws(K).map((k) => ({ heldOut: h, sample: k }))), probes,
   }, cfg);
   const limit = (p: EvalProtocol) => (p === 'knowledge' ? cfg.knowledge.maxItemsPerSet : cfg.maxItemsPerSet);
   const pairs = scoringPairs(jobs, cfg.protocols, (p) => (limit(p) > 0 ? limit(p) : 500));

@@ -18,6 +18,11 @@ export interface ProbeLora {
   adapter: LoraAdapter;
 }
 
+/** The adapter name a generated LoRA is scored and reported under: sample k of held-out set h. */
+export function generatedName(g: { heldOut: string; sample: number }): string {
+  return `generated:${g.heldOut}#${g.sample}`;
+}
+
 /** The adapter name a probe is scored and reported under. */
 export function probeName(p: Pick<ProbeLora, 'kind' | 'scoredOn' | 'promptsFrom' | 'sample'>): string {
   return p.kind === 'promptSwap' ? `swap:${p.promptsFrom}->${p.scoredOn}#${p.sample}` : `indist:${p.scoredOn}#${p.sample}`;
@@ -66,7 +71,7 @@ export function promptSwapTables(probes: readonly ProbeLora[], generated: readon
   const sets = [...new Set(probes.filter((p) => p.kind === 'promptSwap').map((p) => p.scoredOn))];
   return sets.map((set) => {
     const rows: PromptSwapRow[] = [];
-    const own = generated.filter((g) => g.heldOut === set).map((g) => cell(`generated:${set}#${g.sample}`, set)!);
+    const own = generated.filter((g) => g.heldOut === set).map((g) => cell(generatedName(g), set)!);
     if (own.length > 0) rows.push({ promptsFrom: set, own: true, ...pool(own, headline) });
     const from = [...new Set(probes.filter((p) => p.kind === 'promptSwap' && p.scoredOn === set).map((p) => p.promptsFrom))];
     for (const f of from) {

@@ -6,6 +6,7 @@ import type { EvalProtocol } from './config';
 import type { EvalItem } from './eval-item';
 import type { PredictionRow } from './predictions-arrow';
 import { mcnemarExact, pairedBootstrap, spread, wilson, type Accuracy, type McNemar, type PairedDiff } from './stats';
+import { generatedName } from './diagnostics';
 
 /** One adapter on one set under one protocol. */
 export interface CellResult {
@@ -136,7 +137,7 @@ export function summariseProtocol(protocol: EvalProtocol, metric: 'acc' | 'acc_n
     let generated: HeldOutSummary['generated'] = null;
     const paired: PairedComparison[] = [];
     if (gens.length > 0) {
-      const samples = gens.map((g) => ({ sample: g.sample, adapter: `generated:${h}#${g.sample}`, acc: headline(cell(`generated:${h}#${g.sample}`, h)!) }));
+      const samples = gens.map((g) => ({ sample: g.sample, adapter: generatedName(g), acc: headline(cell(generatedName(g), h)!) }));
       const s = spread(samples.map((x) => x.acc.value));
       generated = {
         k: samples.length, numPrompts: gens[0]!.numPrompts ?? null, samples, value: s.mean, std: s.std, min: s.min, max: s.max,

@@ -17,7 +17,7 @@ export { LoglikScorer, GenerativeScorer, NumericScorer, argmaxFirst, pyLen } fro
 export { averageLoraAdapters } from './lora-average';
 export type { LoraSpread } from './lora-geometry';
 export type { ProbeLora, PromptSwap, PromptSwapRow, InDistribution } from './diagnostics';
-export { probeName, promptSwapTables, inDistributionRows, generatedSpread } from './diagnostics';
+export { generatedName, probeName, promptSwapTables, inDistributionRows, generatedSpread } from './diagnostics';
 export { deltaInner, deltaCosine, deltaDistance, loraSpread } from './lora-geometry';
 export type { EvaluatorConfig, EvalProtocol, KnowledgeProtocolConfig } from './config';
 export { DEFAULT_EVALUATOR_CONFIG, EVAL_PROTOCOLS, validateEvaluatorConfig, resolveEvaluatorConfig } from './config';

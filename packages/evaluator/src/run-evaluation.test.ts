@@ -261,8 +261,7 @@ describe('runEvaluation diagnostics (probe LoRAs)', () => {
           const jobs = scoringJobs({
             sets: p.sets.map((x) => x.name), heldOut: p.heldOut,
             trainingLoras: p.trainingLoras.map((l) => ({ name: l.name, trainedOn: l.trainedOn, usable: Boolean(l.adapter) && !l.failed })),
-            generated: p.generated.map((g) => ({ name: `g${g.sample}`, heldOut: g.heldOut })),
-            probes: (p.probes ?? []).map((x, i) => ({ name: `p${i}`, kind: x.kind, scoredOn: x.scoredOn })),
+            generated: p.generated, probes: p.probes ?? [],
             ...(average === false ? { averageTrainingLoras: false } : {}),
           }, cfg);
           const limit = (q: 'paper' | 'knowledge') => (q === 'knowledge' ? cfg.knowledge.maxItemsPerSet : cfg.maxItemsPerSet);

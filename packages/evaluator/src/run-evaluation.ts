@@ -5,7 +5,7 @@
 import type { LoraAdapter } from '@dnd/core';
 import { assertScorable, type EvalItem } from './eval-item';
 import type { EvalProtocol, EvaluatorConfig } from './config';
-import { generatedSpread, inDistributionRows, probeName, promptSwapTables, type InDistribution, type ProbeLora, type PromptSwap } from './diagnostics';
+import { generatedName, generatedSpread, inDistributionRows, probeName, promptSwapTables, type InDistribution, type ProbeLora, type PromptSwap } from './diagnostics';
 import type { LoraSpread } from './lora-geometry';
 import { chanceLevel, summariseProtocol, type CellResult, type CrossMatrix, type HeldOutSummary, type OwnSetComparison } from './held-out-summary';
 import { averageLoraAdapters } from './lora-average';
@@ -169,7 +169,7 @@ export async function runEvaluation(plan: EvaluationPlan, cfg: EvaluatorConfig, 
 
   // Fail fast on adapters made for another base.
   const usable = [...plan.trainingLoras.filter((l) => l.adapter && !l.failed).map((l) => [l.name, l.adapter!] as const),
-    ...plan.generated.map((g) => [`generated:${g.heldOut}#${g.sample}`, g.adapter] as const),
+    ...plan.generated.map((g) => [generatedName(g), g.adapter] as const),
     ...(plan.probes ?? []).map((p) => [probeName(p), p.adapter] as const)];
   for (const [name, a] of usable) {
     try { await model.useAdapter(a); } catch (e) { throw new Error(`adapter "${name}": ${(e as Error).message}`); }
@@ -181,13 +181,12 @@ export async function runEvaluation(plan: EvaluationPlan, cfg: EvaluatorConfig, 
   const shape: ScoringShape = {
     sets: setNames, heldOut: plan.heldOut,
     trainingLoras: plan.trainingLoras.map((l) => ({ name: l.name, trainedOn: l.trainedOn, usable: Boolean(l.adapter) && !l.failed })),
-    generated: plan.generated.map((g) => ({ name: `generated:${g.heldOut}#${g.sample}`, heldOut: g.heldOut })),
-    probes: (plan.probes ?? []).map((p) => ({ name: probeName(p), kind: p.kind, scoredOn: p.scoredOn })),
+    generated: plan.generated, probes: plan.probes ?? [],
     ...(plan.averageTrainingLoras === undefined ? {} : { averageTrainingLoras: plan.averageTrainingLoras }),
   };
   type Job = ScoringJob & { lora: LoraAdapter | null; failed: string | null };
   const loraOf = new Map<string, LoraAdapter>([
-    ...plan.generated.map((g) => [`generated:${g.heldOut}#${g.sample}`, g.adapter] as const),
+    ...plan.generated.map((g) => [generatedName(g), g.adapter] as const),
     ...(plan.probes ?? []).map((p) => [probeName(p), p.adapter] as const),
   ]);
   const averaged = new Map<string, { adapter: string; members: string[] }>();

@@ -2,17 +2,18 @@
 // runEvaluation scores by and that a run's ETA (the orchestrator's run plan) counts item-adapter pairs with,
 // so the two never disagree. Pure; no LoRA weights, no items. Not the scoring (run-evaluation.ts).
 import type { EvalProtocol, EvaluatorConfig } from './config';
+import { generatedName, probeName } from './diagnostics';
 import type { CellResult } from './held-out-summary';
 
-/** An evaluation's adapters and sets by name: what scoringJobs needs to know. */
+/** An evaluation's adapters and sets by name: what scoringJobs needs to know. Generated LoRAs and probes are named by scoringJobs (generatedName, probeName). */
 export interface ScoringShape {
   /** Every scored set (held-out sets, and the training sets that in-distribution probes score on). */
   sets: readonly string[];
   heldOut: readonly string[];
   /** `usable`: has an adapter and did not fail (only usable LoRAs enter an average). */
   trainingLoras: ReadonlyArray<{ name: string; trainedOn: string; usable: boolean }>;
-  generated: ReadonlyArray<{ name: string; heldOut: string }>;
-  probes?: ReadonlyArray<{ name: string; kind: 'promptSwap' | 'inDistribution'; scoredOn: string }>;
+  generated: ReadonlyArray<{ heldOut: string; sample: number }>;
+  probes?: ReadonlyArray<{ kind: 'promptSwap' | 'inDistribution'; scoredOn: string; promptsFrom: string; sample: number }>;
   /** Score the average of the usable training LoRAs not trained on each held-out set (default true). */
   averageTrainingLoras?: boolean;
 }
@@ -54,9 +55,9 @@ export function scoringJobs(shape: ScoringShape, cfg: Pick<EvaluatorConfig, 'pro
     if (existing) { existing.sets.push(h); existing.averagedFor!.push(h); continue; }
     drafts.push({ adapter: key, role: 'averaged', sets: [h], members, averagedFor: [h] });
   }
-  for (const g of shape.generated) drafts.push({ adapter: g.name, role: 'generated', sets: [g.heldOut] });
+  for (const g of shape.generated) drafts.push({ adapter: generatedName(g), role: 'generated', sets: [g.heldOut] });
   for (const p of probes) {
-    drafts.push({ adapter: p.name, role: 'probe', sets: [p.scoredOn] });
+    drafts.push({ adapter: probeName(p), role: 'probe', sets: [p.scoredOn] });
     if (p.kind === 'inDistribution') {
       // The own LoRA must be scored on its own set (it is with the cross matrix; add it otherwise).
       for (const j of drafts) if (j.role === 'training' && j.trainedOn === p.scoredOn && !j.sets.includes(p.scoredOn)) j.sets.push(p.scoredOn);
