@@ -1,4 +1,6 @@
-import { numbersEqual, parseChoice, parseNumber } from './answer-parse';
+import { mulberry32 } from '@dnd/core';
+import { numbersEqual, parseChoice, parseNumber, strictChoiceDecided } from './answer-parse';
+import type { AnswerFormat } from './eval-item';
 
 describe('parseChoice strict', () => {
   it('accepts the token at the start, optionally after "the correct answer is"', () => {
@@ -19,6 +21,37 @@ describe('parseChoice strict', () => {
     expect(parseChoice('truely', 'trueFalse', 2, 'strict')).toBe(-1);
     expect(parseChoice('option1', 'answerN', 4, 'strict')).toBe(-1);
     expect(parseChoice('', 'answerN', 4, 'strict')).toBe(-1);
+  });
+});
+
+describe('strictChoiceDecided: when generation for strict scoring may stop', () => {
+  it('decides once the answer word has ended, or cannot be one; not inside a possible preamble', () => {
+    for (const t of ['answer2.', 'answer2 because', 'Answer3\n', 'the correct answer is answer1 ', 'true,', 'the answer is: false.', '1. answer2', '**answer1**', 'I think', 'answer 2', 'The sun'])
+      expect([t, strictChoiceDecided(t)]).toEqual([t, true]);
+    for (const t of ['', '  ', 'answer2', 'answer', 'answer ', 'the', 'the correct answer', 'the correct answer is ', 'answer is:', 'The  correct', 'true', 'answer2\uFFFD', 'answer2é'])
+      expect([t, strictChoiceDecided(t)]).toEqual([t, false]);
+  });
+
+  it('a decided prefix parses as the whole text does, for every format and choice count (20,000 seeded texts, every prefix)', () => {
+    const parts = ['the', 'The', ' ', '  ', '\n', 'correct', 'answer', 'Answer', 'is', ' is', ':', '1', '2', '3', '12', 'true', 'false', 'True', 'option', 'solution', 'ending', '.', ',', 'x', 'ly', "n't", 'é', '\uFFFD', '*', '-', 'K'];
+    const formats: Array<[AnswerFormat, number]> = [['answerN', 3], ['answerN', 4], ['answerN', 5], ['trueFalse', 2], ['optionN', 2], ['solutionN', 2], ['endingN', 4]];
+    const rand = mulberry32(7);
+    let decided = 0; let checked = 0;
+    const wrong: string[] = [];
+    for (let n = 0; n < 20000; n++) {
+      let text = '';
+      const len = 1 + Math.floor(rand() * 8);
+      for (let i = 0; i < len; i++) text += parts[Math.floor(rand() * parts.length)]!;
+      for (let i = 0; i <= text.length; i++) {
+        const prefix = text.slice(0, i);
+        checked++;
+        if (!strictChoiceDecided(prefix)) continue;
+        decided++;
+        for (const [f, k] of formats) if (parseChoice(prefix, f, k, 'strict') !== parseChoice(text, f, k, 'strict')) wrong.push(`${JSON.stringify(prefix)} of ${JSON.stringify(text)} (${f}, ${k})`);
+      }
+    }
+    expect(wrong.slice(0, 5)).toEqual([]);
+    expect(decided).toBeGreaterThan(checked / 4); // the property is not vacuous
   });
 });
 

@@ -27,6 +27,33 @@ export function parseChoice(output: string, format: AnswerFormat, nChoices: numb
   return m ? tokens.indexOf(m[1]!) : -1;
 }
 
+// The preambles PREFIX accepts, whitespace runs as one space: text that is still a prefix of one may yet become it.
+const PREAMBLES = ['the correct answer is', 'the answer is', 'correct answer is', 'answer is'];
+
+/**
+ * True when no continuation of `output` can change what parseChoice(output, ..., 'strict') returns, for any
+ * format and number of choices: the optional preamble is complete, and the answer word is followed by a
+ * character that ends it (or the answer does not open with a letter, which no continuation mends). Generation
+ * for strict scoring can stop there (STRICT_CHOICE_STOP). Conservative: a non-ASCII character after the word
+ * (possibly half of a multi-byte character still being generated) does not decide.
+ * @example strictChoiceDecided('answer2') // false: "answer21" would read differently
+ * @example strictChoiceDecided('answer2.') // true
+ */
+export function strictChoiceDecided(output: string): boolean {
+  const text = output.trimStart().toLowerCase();
+  const flat = text.replace(/\s+/g, ' ');
+  if (PREAMBLES.some((p) => p.startsWith(flat))) return false; // may still become the preamble ('' included)
+  const pre = PREFIX.exec(text);
+  const body = pre ? text.slice(pre[0].length) : text;
+  if (body === '') return false; // the preamble's trailing spaces and colon may still grow
+  const word = /^[a-z]+\d*/.exec(body);
+  if (!word) return true; // the answer opens with something other than a letter: outside the format whatever follows
+  return word[0].length < body.length && body.charCodeAt(word[0].length) < 128;
+}
+
+/** GenerateOptions.stopWhen for strict choice scoring: a row stops once its answer is decided. */
+export const STRICT_CHOICE_STOP = { rule: 'strict-choice-decided', done: strictChoiceDecided } as const;
+
 const NUMBER = /-?\d[\d,]*(?:\.\d+)?/g;
 
 /**

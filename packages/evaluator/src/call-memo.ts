@@ -10,6 +10,14 @@ import * as path from 'path';
 import { writeFileAtomic, type LoraAdapter } from '@dnd/core';
 import type { ContinuationRequest, ContinuationScore, EvalModel, GenerateOptions } from './scoring-model';
 
+/**
+ * What one memoized call returns for its request (method, adapter contents, requests, options): bump it when the
+ * model's numerics or a call's meaning change, not when only the step around the calls does (EVALUATE_STEP_VERSION).
+ * A cache shared across evaluations is named by it, so a step-version bump does not throw their calls away.
+ * '6': the value EVALUATE_STEP_VERSION had when the shared cache came in, kept so that existing caches stay valid.
+ */
+export const EVAL_CALLS_VERSION = '6';
+
 /** sha256 hex of an adapter's config and tensors (names, shapes, bytes), or "base" for none. */
 export function adapterDigest(adapter: LoraAdapter | null): string {
   if (!adapter) return 'base';

@@ -16,7 +16,7 @@ import { validateRunInfo, type RunInfo } from './run-info';
 import type { EvalModel } from './scoring-model';
 
 /** Bump when outputs change for the same input and config (part of the orchestrator's cache key). */
-export const EVALUATE_STEP_VERSION = '6'; // 2: results carry runInfo (tensor backend); 3: two protocols, paired statistics, typed runInfo, shared-prefix scoring (same numbers up to float rounding); 4: generation batches prompts by length (same outputs up to float rounding); 5: the spread counts each probe draw once, the notes name only the run's protocols; 6: on a set that is not held out, the base and each training LoRA are scored in a pass of its own (same numbers up to float rounding; their calls repeat across folds)
+export const EVALUATE_STEP_VERSION = '7'; // 2: results carry runInfo (tensor backend); 3: two protocols, paired statistics, typed runInfo, shared-prefix scoring (same numbers up to float rounding); 4: generation batches prompts by length (same outputs up to float rounding); 5: the spread counts each probe draw once, the notes name only the run's protocols; 6: on a set that is not held out, the base and each training LoRA are scored in a pass of its own (same numbers up to float rounding; their calls repeat across folds); 7: strict generative scoring stops a row once its answer is decided (same predictions; the `output` column holds the text up to there)
 
 /** A set: items as typed data, or an instruction-format JSON file to convert. */
 export interface EvaluateSetInput {

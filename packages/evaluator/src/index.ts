@@ -9,9 +9,9 @@ export { AdapterMismatchError, baseModelKey, checkAdapterFits, hostCausalLM } fr
 export type { MemoCall, CallMemoOptions } from './call-memo';
 export type { ScoringShape, ScoringJob } from './scoring-plan';
 export { scoringJobs, scoringPairs } from './scoring-plan';
-export { adapterDigest, memoizedEvalModel } from './call-memo';
+export { adapterDigest, EVAL_CALLS_VERSION, memoizedEvalModel } from './call-memo';
 export type { ParseMode } from './answer-parse';
-export { parseChoice, parseNumber, numbersEqual } from './answer-parse';
+export { parseChoice, parseNumber, numbersEqual, strictChoiceDecided, STRICT_CHOICE_STOP } from './answer-parse';
 export type { ItemResult, Scorer, GenerativeOptions } from './scorers';
 export { LoglikScorer, GenerativeScorer, NumericScorer, argmaxFirst, pyLen } from './scorers';
 export { averageLoraAdapters } from './lora-average';

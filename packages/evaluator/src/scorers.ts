@@ -3,9 +3,9 @@
 // answer parsing, numeric exact match.
 // Not the evaluation plan (which adapters on which sets): see evaluate.ts.
 import { assertScorable, type EvalItem } from './eval-item';
-import { numbersEqual, parseChoice, parseNumber, type ParseMode } from './answer-parse';
+import { numbersEqual, parseChoice, parseNumber, STRICT_CHOICE_STOP, type ParseMode } from './answer-parse';
 import type { LoraAdapter } from '@dnd/core';
-import type { ContinuationRequest, ContinuationScore, EvalModel, ScoringModel } from './scoring-model';
+import type { ContinuationRequest, ContinuationScore, EvalModel, GenerateOptions, ScoringModel } from './scoring-model';
 
 /** One item's outcome, the row that goes to predictions.arrow. */
 export interface ItemResult {
@@ -20,7 +20,7 @@ export interface ItemResult {
   gold: number | null;
   correct: boolean;
   correctNorm: boolean | null;
-  /** Generated text (generative / numeric scorers); null for log-likelihood. */
+  /** Generated text (generative / numeric scorers; strict generative: up to where its answer was decided); null for log-likelihood. */
   output: string | null;
 }
 
@@ -164,7 +164,8 @@ export interface GenerativeOptions {
 // similar lengths: on ARC-Easy's test instructions in batches of 8, taken in item order a batch computes 1.44x the
 // tokens its prompts hold, sorted 1.03x (prefill is most of generation's time). A prompt's own computation does not
 // depend on its batch (left padding is masked out), so only floating-point noise can differ from item order.
-async function generateAll(model: ScoringModel, items: readonly EvalItem[], o: GenerativeOptions, onItems?: (done: number) => void, adapters?: readonly (LoraAdapter | null)[]): Promise<string[][]> {
+// `stop` ends a row once the scorer's reading of it is decided (its text is then cut there).
+async function generateAll(model: ScoringModel, items: readonly EvalItem[], o: GenerativeOptions, onItems?: (done: number) => void, adapters?: readonly (LoraAdapter | null)[], stop?: GenerateOptions['stopWhen']): Promise<string[][]> {
   const K = adapters?.length ?? 1;
   const prompts = items.map((it) => o.template.split('{prompt}').join(it.prompt));
   const order = prompts.map((p, i) => [p.length, i] as const).sort((a, b) => a[0] - b[0] || a[1] - b[1]).map(([, i]) => i);
@@ -172,7 +173,7 @@ async function generateAll(model: ScoringModel, items: readonly EvalItem[], o: G
   for (let i = 0; i < order.length; i += o.batchSize) {
     const idx = order.slice(i, i + o.batchSize);
     const batch = idx.map((j) => prompts[j]!);
-    const opts = { maxNewTokens: o.maxNewTokens, greedy: o.greedy, temperature: o.temperature, seed: o.seed + i };
+    const opts: GenerateOptions = { maxNewTokens: o.maxNewTokens, greedy: o.greedy, temperature: o.temperature, seed: o.seed + i, ...(stop ? { stopWhen: stop } : {}) };
     const got = adapters ? await model.generateMulti!([...adapters], batch, { ...opts, batchSize: batch.length }) : [await model.generate(batch, opts)];
     if (got.length !== K) throw new Error(`generate returned ${got.length} adapters' outputs for ${K}`);
     got.forEach((g, k) => {
@@ -185,10 +186,10 @@ async function generateAll(model: ScoringModel, items: readonly EvalItem[], o: G
 }
 
 // generateAll under each adapter: together when the model can, else one adapter after another.
-async function generateMany(model: EvalModel, adapters: readonly (LoraAdapter | null)[], items: readonly EvalItem[], o: GenerativeOptions, onPairs?: (done: number) => void): Promise<string[][]> {
+async function generateMany(model: EvalModel, adapters: readonly (LoraAdapter | null)[], items: readonly EvalItem[], o: GenerativeOptions, onPairs?: (done: number) => void, stop?: GenerateOptions['stopWhen']): Promise<string[][]> {
   const K = adapters.length;
-  if (K > 1 && model.generateMulti) return generateAll(model, items, o, onPairs && ((n) => onPairs(n * K)), adapters);
-  return oneByOne(model, adapters, items.length, onPairs, async (onItems) => (await generateAll(model, items, o, onItems))[0]!);
+  if (K > 1 && model.generateMulti) return generateAll(model, items, o, onPairs && ((n) => onPairs(n * K)), adapters, stop);
+  return oneByOne(model, adapters, items.length, onPairs, async (onItems) => (await generateAll(model, items, o, onItems, undefined, stop))[0]!);
 }
 
 /**
@@ -199,16 +200,21 @@ async function generateMany(model: EvalModel, adapters: readonly (LoraAdapter | 
 export class GenerativeScorer implements Scorer {
   readonly name = 'generative';
   readonly metrics = ['acc'] as const;
-  constructor(private readonly o: GenerativeOptions) {}
+  // Strict parsing decides an answer within a few tokens ("answer2" and one more character): rows stop there
+  // (answer-parse.ts strictChoiceDecided), with the same prediction as their full output. first-match reads on.
+  private readonly stop: GenerateOptions['stopWhen'];
+  constructor(private readonly o: GenerativeOptions) {
+    this.stop = o.parse === 'strict' ? STRICT_CHOICE_STOP : undefined;
+  }
 
   async score(model: ScoringModel, items: readonly EvalItem[], onItems?: (done: number) => void): Promise<ItemResult[]> {
     bySet(items);
-    return this.results(items, (await generateAll(model, items, this.o, onItems))[0]!);
+    return this.results(items, (await generateAll(model, items, this.o, onItems, undefined, this.stop))[0]!);
   }
 
   async scoreMany(model: EvalModel, adapters: readonly (LoraAdapter | null)[], items: readonly EvalItem[], onPairs?: (done: number) => void): Promise<ItemResult[][]> {
     bySet(items);
-    return (await generateMany(model, adapters, items, this.o, onPairs)).map((outs) => this.results(items, outs));
+    return (await generateMany(model, adapters, items, this.o, onPairs, this.stop)).map((outs) => this.results(items, outs));
   }
 
   private results(items: readonly EvalItem[], outs: string[]): ItemResult[] {

@@ -22,6 +22,8 @@ export interface GenerateOptions {
   greedy?: boolean;
   temperature?: number;
   seed?: number;
+  /** End a row once `done(text so far)` holds (@dnd/lm's GenerateOptions.stopWhen); `rule` names it in cache keys. */
+  stopWhen?: { readonly rule: string; done(text: string): boolean };
 }
 
 /** What the scorers call. @dnd/lm's CausalLM satisfies it. */

@@ -297,7 +297,8 @@ export class TfCausalLM implements CausalLM {
       this.checkIds(batch, where);
       const n = batch.length;
       const rows = Array.from({ length: K }, () => batch).flat();
-      const gen = this.generateIds(rows, opts.maxNewTokens, greedy, temperature, (row) => rands[Math.floor(row / n)]!, opts.dropFinished ?? true);
+      const stop = opts.stopWhen;
+      const gen = this.generateIds(rows, opts.maxNewTokens, greedy, temperature, (row) => rands[Math.floor(row / n)]!, opts.dropFinished ?? true, stop && ((ids) => stop.done(this.tokenizer.decode(ids))));
       for (let k = 0; k < K; k++) out[k]!.push(...gen.slice(k * n, (k + 1) * n).map((g) => this.tokenizer.decode(g)));
       await Promise.resolve();
     }
@@ -322,9 +323,10 @@ export class TfCausalLM implements CausalLM {
    * Left-padded batched decoding with a KV cache; returns the new ids of each prompt (EOS excluded). Row b
    * samples from `randOf(b)` (one generator for all rows, or one per adapter block). Rows that have finished
    * leave the batch once they are a quarter of it (their cache rows are dropped), so the decode steps that
-   * remain cost what the unfinished rows need; each row's arithmetic is unchanged.
+   * remain cost what the unfinished rows need; each row's arithmetic is unchanged. `stopAt(ids)`, asked after each
+   * new token that is not EOS, ends a row there too (the token kept).
    */
-  generateIds(prompts: number[][], maxNew: number, greedy: boolean, temperature: number, randOf: (row: number) => () => number, dropFinished = true): number[][] {
+  generateIds(prompts: number[][], maxNew: number, greedy: boolean, temperature: number, randOf: (row: number) => () => number, dropFinished = true, stopAt?: (ids: number[]) => boolean): number[][] {
     const B = prompts.length; const T = Math.max(...prompts.map((p) => p.length)); const G = this.G; const V = this.config.vocabSize;
     this.ensurePositions(T + maxNew);
     let keyMask = prompts.map((p) => { const m = new Uint8Array(T); m.fill(1, T - p.length); return m; });
@@ -350,7 +352,11 @@ export class TfCausalLM implements CausalLM {
         live.forEach((b, i) => {
           if (done[b]) { next[i] = this.padId; return; }
           const id = this.pick(lv, i * V, greedy, temperature, randOf(b));
-          if (this.eosIds.has(id)) done[b] = true; else result[b]!.push(id);
+          if (this.eosIds.has(id)) done[b] = true;
+          else {
+            result[b]!.push(id);
+            if (stopAt?.(result[b]!)) done[b] = true;
+          }
           next[i] = id;
         });
         if (done.every(Boolean) || step === maxNew - 1) break;

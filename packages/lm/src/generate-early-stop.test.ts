@@ -79,4 +79,34 @@ describe('generation when rows finish at different steps', () => {
       lm.dispose();
     }
   });
+
+  it('stopWhen ends each row at the first token whose text so far passes the rule (that token kept), alone and with 3 adapters batched', async () => {
+    const lm = (await loadCausalLM(TINY)) as TfCausalLM;
+    try {
+      const texts = ['Question: which is heavier, a stone or a leaf?', 'The sky', 'Water freezes at', 'A cat and a dog', 'Once upon a time there', 'Answer:'];
+      const prompts = texts.map((t) => lm.tokenizer.encode(t));
+      const adapters = [null, randomAdapter(lm, ['q_proj', 'v_proj'], 11), randomAdapter(lm, ['v_proj', 'o_proj'], 12)];
+      const unstopped = idsPerAdapter(lm, adapters, prompts);
+      const decode = (ids: number[]) => lm.tokenizer.decode(ids);
+      // A rule that ends some rows early and not others: the text so far is at least the rows' median full length.
+      const lengths = unstopped.flat().map((ids) => decode(ids).length).sort((a, b) => a - b);
+      const L = lengths[Math.floor(lengths.length / 2)]!;
+      const rule = { rule: `length>=${L}`, done: (t: string) => t.length >= L };
+      const cut = (ids: number[]) => { const i = ids.findIndex((_, j) => rule.done(decode(ids.slice(0, j + 1)))); return i < 0 ? ids : ids.slice(0, i + 1); };
+      const want = unstopped.map((rows) => rows.map((ids) => decode(cut(ids))));
+      const stopped = unstopped.flat().filter((ids) => cut(ids).length < ids.length).length;
+      expect(stopped).toBeGreaterThan(0);
+      expect(stopped).toBeLessThan(unstopped.flat().length);
+      const before = tf.memory().numTensors;
+      expect(await lm.generateMulti(adapters, texts, { maxNewTokens: MAX_NEW, batchSize: texts.length, stopWhen: rule })).toEqual(want);
+      for (const [k, a] of adapters.entries()) {
+        if (a) lm.setLoraWeights(a); else lm.detachLora();
+        expect(await lm.generate(texts, { maxNewTokens: MAX_NEW, batchSize: 4, stopWhen: rule })).toEqual(want[k]);
+      }
+      lm.detachLora();
+      expect(tf.memory().numTensors).toBe(before);
+    } finally {
+      lm.dispose();
+    }
+  });
 });

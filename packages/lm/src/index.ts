@@ -1,5 +1,5 @@
 // Public API of @dnd/lm: everything other packages may use is exported here by name.
-export type { CausalLM, ScoreRequest, ScoreResult, ScoreOptions, GenerateOptions, LoraTrainer, LoraTrainerConfig, LoraTrainerState, TrainBatch } from './types';
+export type { CausalLM, ScoreRequest, ScoreResult, ScoreOptions, GenerateOptions, StopRule, LoraTrainer, LoraTrainerConfig, LoraTrainerState, TrainBatch } from './types';
 export { loadCausalLM, createRandomCausalLM } from './causal-lm';
 export { createLoraTrainer, DEFAULT_LORA_TRAINER_CONFIG, validateLoraTrainerConfig } from './trainer';
 export { ByteTokenizer } from './byte-tokenizer';

@@ -44,6 +44,19 @@ export interface GenerateOptions {
   batchSize?: number;
   /** Drop rows that have stopped from the batch (default true; same outputs). false keeps every row to the end: the plain path, for benchmarks. */
   dropFinished?: boolean;
+  /**
+   * Ends a row, as an EOS would, as soon as `done` holds for its text so far (the token that made it hold is
+   * kept): for a caller whose reading of the output can no longer change (an answer parser that has decided).
+   * Each row's text is then its unstopped text cut at that token. `rule` names the rule where options must
+   * serialize (cache keys): JSON drops the function and keeps the name.
+   */
+  stopWhen?: StopRule;
+}
+
+/** A named test on a row's generated text so far (see GenerateOptions.stopWhen). */
+export interface StopRule {
+  readonly rule: string;
+  done(text: string): boolean;
 }
 
 /** A loaded decoder-only LM (Llama / Qwen2 family) with optional LoRA. Call dispose() when done. */

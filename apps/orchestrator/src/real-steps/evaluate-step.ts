@@ -12,7 +12,7 @@ import { conditioningPrompt, loadTaskSet, readZooManifest, type ZooSetManifest }
 import { generateLoraSamples, loadGenerator, loraTemplateFromAdapter } from '@dnd/decoder';
 import { loadTextEncoder } from '@dnd/encoder';
 import {
-  DEFAULT_EVALUATOR_CONFIG, EVALUATE_STEP_VERSION, evaluate, hostCausalLM, itemFromInstruction, memoizedEvalModel, resolveEvaluatorConfig,
+  DEFAULT_EVALUATOR_CONFIG, EVAL_CALLS_VERSION, evaluate, hostCausalLM, itemFromInstruction, memoizedEvalModel, resolveEvaluatorConfig,
   type EvaluateSetInput, type EvaluationResults, type RunInfo,
 } from '@dnd/evaluator';
 import { modelProvenance } from '../assets';
@@ -127,9 +127,9 @@ export function evaluateStep(env: RealStepEnv): StepFunction<EvaluateInput> {
       let current = 'scoring';
       const provenance = modelProvenance(baseDir);
       const backend = (await initBackend()).name;
-      // Calls agree across evaluations on the same base model, evaluator version and tensor backend.
+      // Calls agree across evaluations on the same base model, call semantics (EVAL_CALLS_VERSION) and tensor backend.
       const sharedDir = ctx.cacheDir === undefined ? undefined
-        : path.join(ctx.cacheDir, 'eval-calls', crypto.createHash('sha256').update(JSON.stringify([EVALUATE_STEP_VERSION, info.baseModel.digest, backend])).digest('hex').slice(0, 32));
+        : path.join(ctx.cacheDir, 'eval-calls', crypto.createHash('sha256').update(JSON.stringify([EVAL_CALLS_VERSION, info.baseModel.digest, backend])).digest('hex').slice(0, 32));
       const runInfo: RunInfo = {
         ...input.run, seed: input.seed, backend,
         baseModel: { name: path.basename(baseDir), digest: info.baseModel.digest, ...(provenance ? { provenance } : {}) },
