@@ -7,6 +7,7 @@ import { currentBackend, type ArtifactRef } from '@dnd/core';
 import type { StepContext, StepFunctions } from '../step-contract';
 import { deserializeError, serializeError, type FromChild, type ReplyMessage, type StartMessage, type ToChild } from './step-ipc';
 import { stageWork } from './work-sync';
+import { buildFingerprint } from '../build-fingerprint';
 
 const send = (m: FromChild): Promise<void> => new Promise((resolve) => {
   if (!process.send || !process.connected) return resolve();
@@ -33,6 +34,15 @@ function onReply(m: ReplyMessage): void {
 }
 
 async function run(m: StartMessage): Promise<void> {
+  // Before any step code loads: the code on disk must be the build the worker named its cache keys by.
+  if (m.build !== null) {
+    const here = buildFingerprint();
+    if (here !== m.build) {
+      throw new Error(`step process: the code on disk is not the build this worker loaded (worker ${m.build.slice(0, 12)}, on disk ${here === null ? 'sources' : here.slice(0, 12)}): `
+        + 'the packages were rebuilt after the worker started (any ./dnd command rebuilds changed sources), and the worker names its steps\' cache keys by the code it loaded. '
+        + 'Restart the worker (a local run: interrupt it, then dnd resume <run-id>); the step is retried then with the new code under new keys.');
+    }
+  }
   const mod = require(m.module) as Record<string, () => StepFunctions>;
   const factory = mod[m.factory];
   if (typeof factory !== 'function') throw new Error(`step process: ${m.module} exports no function "${m.factory}"`);

@@ -13,6 +13,8 @@ export interface StartMessage {
   workDir: string;
   /** StepContext.cacheDir, when the activity has one. */
   cacheDir?: string;
+  /** The worker's build (build-fingerprint.ts; null from sources): the child refuses to run another. */
+  build: string | null;
   resume: { done: number; last: ArtifactRef | null };
   /** Stage workDir for the store at progress calls, at most this often (null: never); see work-sync.ts. */
   workSyncMs: number | null;

@@ -11,6 +11,7 @@ import { Context } from '@temporalio/activity';
 import type { StepContext, StepFunction, StepFunctions, StepName } from '../step-contract';
 import { deserializeError, serializeError, type FromChild, type StartMessage } from './step-ipc';
 import { childEntry, FROM_SOURCES } from '../child-entry';
+import { LOADED_BUILD } from '../build-fingerprint';
 import { heartbeatTickMs } from './step-slot';
 import { moveContents } from '../move-contents';
 
@@ -26,6 +27,8 @@ export interface StepProcessOptions {
   killGraceMs?: number;
   /** Called with each child's pid when it starts and when it is gone (tests count processes). */
   onChild?: (pid: number, event: 'start' | 'exit') => void;
+  /** The build the child must find on disk (default: the one this worker loaded, LOADED_BUILD; null: no check). */
+  build?: string | null;
 }
 
 /** Children alive in this process: killed when it exits, however it exits short of SIGKILL. */
@@ -90,6 +93,7 @@ export function runStepInChild(step: StepName, input: unknown, outDir: string, c
   const start: StartMessage = {
     t: 'start', module: o.module ?? path.join(__dirname, '..', FROM_SOURCES ? 'step-selection.ts' : 'step-selection.js'), factory: o.factory ?? 'createStepFunctions',
     step, input, outDir, workDir: ctx.workDir, ...(ctx.cacheDir === undefined ? {} : { cacheDir: ctx.cacheDir }), resume: ctx.resume, workSyncMs: ctx.saveWork && ctx.workSyncMs !== undefined ? ctx.workSyncMs : null,
+    build: o.build === undefined ? LOADED_BUILD : o.build,
   };
   child.send(start);
 
