@@ -43,7 +43,7 @@ describe('build fingerprint', () => {
     // From the sources the child has no build (null); a worker that loaded build "0123…" is another build.
     const err = await runStepInChild('collectSet', { set: 'boolq' }, outDir, ctx, { build: '0123456789abcdef', env: { DND_STEPS: 'demo' } }).catch((e: Error) => e);
     expect(err).toBeInstanceOf(Error);
-    expect((err as Error).message).toMatch(/not the build this worker loaded \(worker 0123456789ab, on disk sources\).*rebuilt after the worker started.*dnd resume/);
+    expect((err as Error).message).toMatch(/^step process: restart this worker \(a local run: interrupt it, then dnd resume <run-id>\): the code on disk is not the build it loaded \(worker 0123456789ab, on disk sources\)\. The packages were rebuilt after the worker started/);
     expect(fs.readdirSync(outDir)).toEqual([]);
     expect(fs.existsSync(workDir)).toBe(false);
   });

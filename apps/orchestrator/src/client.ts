@@ -80,12 +80,20 @@ export async function collectProgress(client: Client, workflowId: string, depth 
   return out;
 }
 
-/** Renders progress lines as text, one per workflow, e.g. `run-1/zoo/boolq  [collectSet 2/3 boolq snapshot loss 0.41 (attempt 2)]` (the note the step heartbeats, cut to 90 characters). */
+const shorten = (t: string, n: number): string => (t.length > n ? `${t.slice(0, n - 3)}...` : t);
+
+/**
+ * Renders progress lines as text, one per workflow, e.g. `run-1/zoo/boolq  [collectSet 2/3 boolq snapshot loss 0.41
+ * (attempt 2; the last failed: activity Heartbeat timeout)]` (the note the step heartbeats, cut to 90 characters; the
+ * previous attempt's failure, its first line cut to 120).
+ */
 export function formatProgress(lines: ProgressLine[]): string {
   return lines.map((l) => {
     const acts = l.activities.map((a) => {
-      const note = typeof a.progress?.note === 'string' && a.progress.note ? ` ${a.progress.note.length > 90 ? `${a.progress.note.slice(0, 87)}...` : a.progress.note}` : '';
-      return `${a.type}${a.progress && a.progress.total ? ` ${a.progress.done}/${a.progress.total}` : ''}${note}${a.attempt > 1 ? ` (attempt ${a.attempt})` : ''}`;
+      const note = typeof a.progress?.note === 'string' && a.progress.note ? ` ${shorten(a.progress.note, 90)}` : '';
+      // A retry says why the attempt before it failed (the first line, shortened): the reason a run is not moving.
+      const why = a.lastFailure ? `; the last failed: ${shorten(a.lastFailure.split('\n')[0]!, 120)}` : '';
+      return `${a.type}${a.progress && a.progress.total ? ` ${a.progress.done}/${a.progress.total}` : ''}${note}${a.attempt > 1 ? ` (attempt ${a.attempt}${why})` : ''}`;
     });
     return `${l.workflowId}  ${l.status === 'RUNNING' ? (l.stage ?? 'running') : l.status}${acts.length ? `  [${acts.join(', ')}]` : ''}`;
   }).join('\n');

@@ -44,6 +44,17 @@ describe('lineProgressView', () => {
     view.update({ lines: [act({ done: 1, total: 3 })], overall: null, text: '' });
     expect(out).toEqual(['r/zoo/a  running  [collectSet]', 'r/zoo/a  running  [collectSet 1/3]']);
   });
+
+  it('a retried step says why the attempt before it failed: the first line of the failure, cut to 120 characters', () => {
+    const failure = `step process: restart this worker (a local run: interrupt it, then dnd resume <run-id>): the code on disk is not the build it loaded (worker 607f8e89ae2e, on disk 300ad757d678).\n    at run (step-child.js:40:13)`;
+    const line = (attempt: number, lastFailure?: string): ProgressLine => ({
+      workflowId: 'r/pairs', status: 'RUNNING', stage: undefined,
+      activities: [{ type: 'buildPairs', attempt, progress: null, ...(lastFailure ? { lastFailure } : {}) }],
+    });
+    expect(formatProgress([line(6, failure)])).toBe('r/pairs  running  [buildPairs (attempt 6; the last failed: step process: restart this worker (a local run: interrupt it, then dnd resume <run-id>): the code on disk is not the ...)]');
+    expect(formatProgress([line(2, 'activity Heartbeat timeout')])).toBe('r/pairs  running  [buildPairs (attempt 2; the last failed: activity Heartbeat timeout)]');
+    expect(formatProgress([line(2)])).toBe('r/pairs  running  [buildPairs (attempt 2)]');
+  });
 });
 
 describe('liveProgressView', () => {

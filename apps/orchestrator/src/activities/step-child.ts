@@ -38,9 +38,9 @@ async function run(m: StartMessage): Promise<void> {
   if (m.build !== null) {
     const here = buildFingerprint();
     if (here !== m.build) {
-      throw new Error(`step process: the code on disk is not the build this worker loaded (worker ${m.build.slice(0, 12)}, on disk ${here === null ? 'sources' : here.slice(0, 12)}): `
-        + 'the packages were rebuilt after the worker started (any ./dnd command rebuilds changed sources), and the worker names its steps\' cache keys by the code it loaded. '
-        + 'Restart the worker (a local run: interrupt it, then dnd resume <run-id>); the step is retried then with the new code under new keys.');
+      throw new Error('step process: restart this worker (a local run: interrupt it, then dnd resume <run-id>): the code on disk is not the build it loaded '
+        + `(worker ${m.build.slice(0, 12)}, on disk ${here === null ? 'sources' : here.slice(0, 12)}). The packages were rebuilt after the worker started (any ./dnd `
+        + 'command rebuilds changed sources), and the worker names its steps\' cache keys by the code it loaded; a restarted worker retries the step with the new code under new keys.');
     }
   }
   const mod = require(m.module) as Record<string, () => StepFunctions>;
