@@ -99,6 +99,8 @@ export const GenerativeSchema = z.strictObject({
 /** @dnd/evaluator's EvaluatorConfig. */
 export const KnowledgeSchema = z.strictObject({
   metric: z.enum(['acc', 'acc_norm']).default(E.knowledge.metric),
+  metricBySet: z.record(z.string(), z.enum(['acc', 'acc_norm'])).nullable().default(E.knowledge.metricBySet)
+    .describe('The headline metric of named sets where it differs from metric, e.g. {"piqa": "acc_norm"}; null: metric everywhere'),
   maxItemsPerSet: int(0).default(E.knowledge.maxItemsPerSet).refine((n) => n === 0 || n >= 1000, 'must be 0 (the full test split) or at least 1000')
     .describe('Knowledge-protocol items per set at most: 0 = the full split, else at least 1000'),
   crossMatrix: z.boolean().default(E.knowledge.crossMatrix),

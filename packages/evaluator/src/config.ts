@@ -1,7 +1,7 @@
 // EvaluatorConfig: what the evaluate step may be told (protocols, scorer, metric, subsample, generation,
 // paired statistics), its defaults with a reason per field, and the validator. Not the evaluation input
 // (sets, adapters).
-import { checkNumber, checkOneOf, mergeConfig } from '@dnd/core';
+import { BadInputError, checkNumber, checkOneOf, mergeConfig } from '@dnd/core';
 import type { GenerativeOptions } from './scorers';
 
 /**
@@ -16,6 +16,12 @@ export const EVAL_PROTOCOLS: readonly EvalProtocol[] = ['paper', 'knowledge'];
 export interface KnowledgeProtocolConfig {
   /** Headline metric of the knowledge tables and paired statistics; the other is reported beside it. */
   metric: 'acc' | 'acc_norm';
+  /**
+   * The headline metric of named sets, where it differs from `metric` (null: `metric` everywhere). E.g. the
+   * harness's convention: acc_norm where lm-evaluation-harness computes it (ARC, OpenBookQA, PIQA: choices of
+   * different lengths), acc elsewhere (BoolQ, Social IQa). A set's row always carries both.
+   */
+  metricBySet: Record<string, 'acc' | 'acc_norm'> | null;
   /** Items per set at most: 0 (the full test split) or at least 1,000 (fewer hides the differences this protocol is for). */
   maxItemsPerSet: number;
   /** Score every training LoRA on every set under this protocol too; without it, held-out sets and each LoRA's own set only. */
@@ -56,6 +62,7 @@ export const DEFAULT_EVALUATOR_CONFIG: EvaluatorConfig = {
   maxItemsPerSet: 0, // all items: subsampling widens the intervals and must be asked for
   knowledge: {
     metric: 'acc', // lm-eval's plain accuracy; acc_norm (per-character) is in every cell beside it
+    metricBySet: null, // one metric for every set unless a preset names sets (the common-sense presets: the harness's convention)
     maxItemsPerSet: 1000, // the full split where it has at most 1,000 items, a fixed-seed 1,000 otherwise: +-3 points at 95%
     crossMatrix: false, // at 1,000 items per set the full matrix costs ~1.6x a leave-one-out fold; held-out and own-set cells are what the issue asks for
   },
@@ -84,6 +91,9 @@ export function validateEvaluatorConfig(cfg: EvaluatorConfig, where = 'Evaluator
   if (new Set(cfg.protocols).size !== cfg.protocols.length) throw new Error(`${where}.protocols lists a protocol twice: ${JSON.stringify(cfg.protocols)}`);
   checkNumber(where, 'maxItemsPerSet', cfg.maxItemsPerSet, { min: 0, integer: true });
   checkOneOf(`${where}.knowledge`, 'metric', cfg.knowledge?.metric, ['acc', 'acc_norm']);
+  const bySet = cfg.knowledge.metricBySet;
+  if (bySet !== null && (typeof bySet !== 'object' || Array.isArray(bySet))) throw new BadInputError(`${where}.knowledge.metricBySet must be null or an object {set: "acc" | "acc_norm"}, got ${JSON.stringify(bySet)}`);
+  for (const [set, m] of Object.entries(bySet ?? {})) checkOneOf(`${where}.knowledge.metricBySet`, JSON.stringify(set), m, ['acc', 'acc_norm']);
   checkNumber(`${where}.knowledge`, 'maxItemsPerSet', cfg.knowledge.maxItemsPerSet, { min: 0, integer: true });
   if (cfg.knowledge.maxItemsPerSet > 0 && cfg.knowledge.maxItemsPerSet < 1000) {
     throw new Error(`${where}.knowledge.maxItemsPerSet must be 0 (the full test split) or at least 1000, got ${cfg.knowledge.maxItemsPerSet}`);

@@ -35,6 +35,8 @@ export interface PairedComparison {
 /** The baselines for one held-out set, all on the same items, in the headline metric. */
 export interface HeldOutSummary {
   set: string;
+  /** The headline metric of this set's numbers (accuracies, intervals, paired statistics). */
+  metric: 'acc' | 'acc_norm';
   n: number;
   /** Expected accuracy of a uniform guess: mean over items of 1 / choices (0 for numeric items). */
   chance: number;
@@ -88,11 +90,12 @@ export function chanceLevel(items: readonly EvalItem[]): number {
 /**
  * Summarises one protocol's cells and prediction rows: per held-out set the baselines and the paired
  * comparisons (bootstrap with `seed`, `resamples`), and the cross matrix.
- * @example const { heldOut, cross } = summariseProtocol('knowledge', 'acc', plan, cells, rows, 1234, 4000);
+ * Each set's numbers use its headline metric, `metricOf(set)`.
+ * @example const { heldOut, cross } = summariseProtocol('knowledge', () => 'acc', plan, cells, rows, 1234, 4000);
  */
-export function summariseProtocol(protocol: EvalProtocol, metric: 'acc' | 'acc_norm', plan: SummaryPlan, cells: readonly CellResult[], rows: readonly PredictionRow[], seed: number, resamples: number): { heldOut: HeldOutSummary[]; cross: CrossMatrix; ownSet: OwnSetComparison[] } {
+export function summariseProtocol(protocol: EvalProtocol, metricOf: (set: string) => 'acc' | 'acc_norm', plan: SummaryPlan, cells: readonly CellResult[], rows: readonly PredictionRow[], seed: number, resamples: number): { heldOut: HeldOutSummary[]; cross: CrossMatrix; ownSet: OwnSetComparison[] } {
   const mine = cells.filter((c) => c.protocol === protocol);
-  const headline = (c: CellResult): Accuracy => (metric === 'acc_norm' && c.accNorm ? c.accNorm : c.acc);
+  const headline = (c: CellResult): Accuracy => (metricOf(c.set) === 'acc_norm' && c.accNorm ? c.accNorm : c.acc);
   const cell = (adapter: string, set: string) => mine.find((c) => c.adapter === adapter && c.set === set);
   const setItems = new Map(plan.sets.map((s) => [s.name, s.items]));
   // Per-item outcomes (headline metric) of one adapter on one set, in item order.
@@ -103,7 +106,7 @@ export function summariseProtocol(protocol: EvalProtocol, metric: 'acc' | 'acc_n
     return items.map((it) => {
       const r = byId.get(it.id);
       if (!r) throw new Error(`summariseProtocol: no ${protocol} prediction of ${adapter} for item ${it.id}`);
-      return metric === 'acc_norm' && r.correctNorm !== null ? r.correctNorm : r.correct;
+      return metricOf(set) === 'acc_norm' && r.correctNorm !== null ? r.correctNorm : r.correct;
     });
   };
   const share = (vs: boolean[][], n: number): Float64Array => {
@@ -160,7 +163,7 @@ export function summariseProtocol(protocol: EvalProtocol, metric: 'acc' | 'acc_n
       if (averagedLora) single('averagedLora', averagedLora.adapter);
       if (bestLora) single('bestLora', bestLora.adapter);
     }
-    return { set: h, n: base.n, chance: chanceLevel(items), base, training, loraMean, bestLora, averagedLora, generated, paired };
+    return { set: h, metric: metricOf(h), n: base.n, chance: chanceLevel(items), base, training, loraMean, bestLora, averagedLora, generated, paired };
   });
 
   const crossRows = [{ adapter: 'base', trainedOn: null as string | null, failed: null as string | null }, ...plan.trainingLoras.map((l) => ({ adapter: l.name, trainedOn: l.trainedOn, failed: l.failed ?? null }))];

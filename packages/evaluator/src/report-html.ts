@@ -3,7 +3,7 @@
 // comparisons, the interval chart and the cross-matrix heat map, the generator's loss curve, the notes.
 // No absolute local path appears in it. Not Markdown (report-markdown.ts).
 import {
-  ACC_PAIR_COLUMNS, OWN_SET_COLUMNS, PAIRED_COLUMNS, accPairRows, diagnosticTables, ownSetRows, spreadText, formatAccuracy, sideBySide, formatGenerated, formatLoraMean, formatPaired, headerRows, protocolTitle, reportNotes, reportTitle,
+  ACC_PAIR_COLUMNS, OWN_SET_COLUMNS, PAIRED_COLUMNS, accPairRows, diagnosticTables, ownSetRows, spreadText, formatAccuracy, sideBySide, formatGenerated, formatLoraMean, formatPaired, headerRows, metricLabel, protocolTitle, reportNotes, reportTitle,
 } from './report-markdown';
 import type { EvaluationResults, ProtocolResults } from './run-evaluation';
 import { publicText } from './run-info';
@@ -31,16 +31,16 @@ function protocolHtml(r: EvaluationResults, p: ProtocolResults): string {
     { label: 'generated (mean over K, pooled)', values: p.heldOut.map((h) => (h.generated ? { value: h.generated.value, lo: h.generated.pooled.lo, hi: h.generated.pooled.hi, points: h.generated.samples.map((x) => x.acc.value) } : null)) },
   ];
   const chanceBySet = new Map(p.sets.map((s) => [s.name, s.chance]));
-  const chart = intervalChart(groups, series, `Held-out sets: ${p.metric} with 95% intervals`, p.heldOut.map((h) => h.chance));
+  const chart = intervalChart(groups, series, `Held-out sets: ${metricLabel(p)} with 95% intervals`, p.heldOut.map((h) => h.chance));
   const rowLabels = p.cross.rows.map((x) => (x.trainedOn ? `${x.adapter} (${x.trainedOn})` : x.adapter));
-  const heat = heatMap(rowLabels, p.cross.cols, p.cross.cells, (i, j) => p.cross.rows[i]!.trainedOn === p.cross.cols[j], `Each LoRA on each set (${p.metric}, %)`,
+  const heat = heatMap(rowLabels, p.cross.cols, p.cross.cells, (i, j) => p.cross.rows[i]!.trainedOn === p.cross.cols[j], `Each LoRA on each set (${metricLabel(p)}, %)`,
     (i) => p.cross.rows[i]!.failed !== null, p.cross.cols.map((c) => chanceBySet.get(c) ?? 0));
   const rows = p.heldOut.map((h) => {
     const best = h.bestLora ? `${acc(h.bestLora.acc)} <small>${esc(h.bestLora.adapter)}</small>` : '—';
     return `<tr><th>${esc(h.set)}</th><td>${h.n}</td><td>${pct(h.chance)}</td><td>${acc(h.base)}</td><td><small>${esc(formatLoraMean(h.loraMean))}</small></td><td>${best}</td><td>${acc(h.averagedLora?.acc)}</td><td><small>${esc(formatGenerated(h.generated))}</small></td></tr>`;
   }).join('\n');
   const paired = p.heldOut.some((h) => h.paired.length > 0)
-    ? `<h3>Generated against each baseline, paired on the items (${esc(p.metric)}, percentage points)</h3>
+    ? `<h3>Generated against each baseline, paired on the items (${esc(metricLabel(p))}, percentage points)</h3>
 <table><thead><tr><th>held-out set</th><th>chance</th>${PAIRED_COLUMNS.map((c) => `<th>${esc(c.label)}</th>`).join('')}</tr></thead>
 <tbody>
 ${p.heldOut.map((h) => `<tr><th>${esc(h.set)}</th><td>${pct(h.chance)}</td>${PAIRED_COLUMNS.map((c) => `<td><small>${esc(formatPaired(h, c.against))}</small></td>`).join('')}</tr>`).join('\n')}
@@ -54,7 +54,7 @@ ${p.heldOut.map((h) => `<tr><th>${esc(h.set)}</th><td>${pct(h.chance)}</td>${PAI
 ${pairs.map((x) => `<tr><th>${esc(x.set)}</th>${x.cols.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`).join('\n')}
 </tbody></table>`
     : '';
-  return `<h2>${esc(protocolTitle(p.protocol, p.scorer, p.metric))}</h2>
+  return `<h2>${esc(protocolTitle(p.protocol, p.scorer, metricLabel(p)))}</h2>
 <table><thead><tr><th>held-out set</th><th>n</th><th>chance</th><th>base</th><th>LoRA mean</th><th>best LoRA</th><th>averaged LoRA</th><th>generated</th></tr></thead>
 <tbody>
 ${rows}
@@ -65,7 +65,7 @@ ${accPairs}
 ${diagnosticTables(p).map((t) => htmlTable(t.title, t.header, t.rows)).join('\n')}
 <h3>Cross matrix</h3>
 <figure>${heat}</figure>
-${p.ownSet.length > 0 ? `<h3>Each LoRA on its own set against the base model (${esc(p.metric)}, paired)</h3>
+${p.ownSet.length > 0 ? `<h3>Each LoRA on its own set against the base model (${esc(metricLabel(p))}, paired)</h3>
 <table><thead><tr>${OWN_SET_COLUMNS.map((c) => `<th>${esc(c)}</th>`).join('')}</tr></thead>
 <tbody>
 ${ownSetRows(p).map((row) => `<tr>${row.map((c) => `<td><span class="a">${esc(c)}</span></td>`).join('')}</tr>`).join('\n')}

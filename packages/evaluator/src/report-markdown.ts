@@ -54,7 +54,7 @@ export function headerRows(r: EvaluationResults): [string, string][] {
     ['run id', s(i.runId)], ['date', s(i.date)], ['commit', s(i.commit)], ['preset', s(i.preset)],
     ['config digest', i.configDigest ? `sha256 ${publicText(i.configDigest)}` : nr], ['seed', i.seed !== undefined ? String(i.seed) : nr],
     ['base model', base], ['encoder', enc], ['backend', s(i.backend)], ['wall time per step', steps],
-    ['evaluation', r.protocols.map((p) => `${protocolTitle(p.protocol, p.scorer, p.metric)}: ${p.sets.map((x) => `${x.name} ${x.n}${x.n < x.total ? ` of ${x.total}` : ''}`).join(', ')}`).join('; ')],
+    ['evaluation', r.protocols.map((p) => `${protocolTitle(p.protocol, p.scorer, metricLabel(p))}: ${p.sets.map((x) => `${x.name} ${x.n}${x.n < x.total ? ` of ${x.total}` : ''}`).join(', ')}`).join('; ')],
   ];
 }
 
@@ -63,6 +63,18 @@ export function formatSeconds(sec: number): string {
   if (sec < 60) return `${sec.toFixed(1)} s`;
   if (sec < 3600) return `${Math.floor(sec / 60)} min ${String(Math.round(sec % 60)).padStart(2, '0')} s`;
   return `${Math.floor(sec / 3600)} h ${String(Math.round((sec % 3600) / 60)).padStart(2, '0')} min`;
+}
+
+/**
+ * A protocol's headline metric as titles name it: the default, then the sets that use the other one.
+ * @example metricLabel({ metric: 'acc', metricBySet: { piqa: 'acc_norm', boolq: 'acc' } }) // 'acc; acc_norm on piqa'
+ */
+export function metricLabel(p: { metric: string; metricBySet?: Record<string, string> }): string {
+  const other = Object.entries(p.metricBySet ?? {}).filter(([, m]) => m !== p.metric);
+  if (other.length === 0) return p.metric;
+  const byMetric = new Map<string, string[]>();
+  for (const [set, m] of other) byMetric.set(m, [...(byMetric.get(m) ?? []), set]);
+  return [p.metric, ...[...byMetric].map(([m, sets]) => `${m} on ${sets.join(', ')}`)].join('; ');
 }
 
 /** A protocol's heading, e.g. "Paper protocol (generation, strict label format; acc)". */
@@ -168,14 +180,14 @@ export function diagnosticTables(p: ProtocolResults): { title: string; header: s
   const out: { title: string; header: string[]; rows: string[][] }[] = [];
   if (p.promptSwap.length > 0) {
     out.push({
-      title: `Prompt swap: LoRAs generated from each set's prompts, scored on the held-out set (${p.metric})`,
+      title: `Prompt swap: LoRAs generated from each set's prompts, scored on the held-out set (${metricLabel(p)})`,
       header: ['held-out set', 'chance', 'prompts from', 'K', 'mean', 'pooled interval', 'own prompts best?'],
       rows: p.promptSwap.flatMap((t) => t.rows.map((row) => [t.set, chance(t.set), `${row.promptsFrom}${row.own ? ' (own)' : ''}`, String(row.k), pct(row.value), formatAccuracy(row.pooled), row.own ? (t.ownBest ? 'yes' : 'no') : ''])),
     });
   }
   if (p.inDistribution.length > 0) {
     out.push({
-      title: `In-distribution: LoRAs generated from a training set's own prompts against that set's own LoRA (${p.metric})`,
+      title: `In-distribution: LoRAs generated from a training set's own prompts against that set's own LoRA (${metricLabel(p)})`,
       header: ['set', 'chance', 'base', 'own LoRA', 'generated (mean over K, pooled)', 'gain recovered', 'cosine with the own LoRA'],
       rows: p.inDistribution.map((d) => [d.set, chance(d.set), formatAccuracy(d.base), `${formatAccuracy(d.own)} (${d.ownLora})`,
         `${pct(d.generated.value)} (K=${d.generated.k}) [${pct(d.generated.pooled.lo)}, ${pct(d.generated.pooled.hi)}]`,
@@ -200,14 +212,14 @@ export const ACC_PAIR_COLUMNS = ['chance', 'base', 'LoRA mean', 'averaged LoRA',
 function protocolMarkdown(r: EvaluationResults, p: ProtocolResults): string[] {
   const out: string[] = [];
   const chance = new Map(p.sets.map((s) => [s.name, s.chance]));
-  out.push(`## ${protocolTitle(p.protocol, p.scorer, p.metric)}`, '');
+  out.push(`## ${protocolTitle(p.protocol, p.scorer, metricLabel(p))}`, '');
   out.push('| held-out set | n | chance | base | LoRA mean | best LoRA | averaged LoRA | generated |', '|---|---|---|---|---|---|---|---|');
   for (const h of p.heldOut) {
     const best = h.bestLora ? `${formatAccuracy(h.bestLora.acc)} (${h.bestLora.adapter})` : '—';
     out.push(`| ${h.set} | ${h.n} | ${pct(h.chance)} | ${formatAccuracy(h.base)} | ${formatLoraMean(h.loraMean)} | ${best} | ${formatAccuracy(h.averagedLora?.acc)} | ${formatGenerated(h.generated)} |`);
   }
   if (p.heldOut.some((h) => h.paired.length > 0)) {
-    out.push('', `### Generated against each baseline, paired on the items (${p.metric}, percentage points)`, '');
+    out.push('', `### Generated against each baseline, paired on the items (${metricLabel(p)}, percentage points)`, '');
     out.push(`| held-out set | chance | ${PAIRED_COLUMNS.map((c) => c.label).join(' | ')} |`, `|---|---|${PAIRED_COLUMNS.map(() => '---').join('|')}|`);
     for (const h of p.heldOut) out.push(`| ${h.set} | ${pct(h.chance)} | ${PAIRED_COLUMNS.map((c) => formatPaired(h, c.against)).join(' | ')} |`);
   }
@@ -217,7 +229,7 @@ function protocolMarkdown(r: EvaluationResults, p: ProtocolResults): string[] {
     out.push(`| held-out set | ${ACC_PAIR_COLUMNS.join(' | ')} |`, `|---|${ACC_PAIR_COLUMNS.map(() => '---').join('|')}|`);
     for (const x of pairs) out.push(`| ${x.set} | ${x.cols.join(' | ')} |`);
   }
-  out.push('', `### LoRA x set (${p.metric})`, '');
+  out.push('', `### LoRA x set (${metricLabel(p)})`, '');
   out.push(`| LoRA (trained on) \\ test | ${p.cross.cols.join(' | ')} |`, `|---|${p.cross.cols.map(() => '---').join('|')}|`);
   out.push(`| chance | ${p.cross.cols.map((c) => pct(chance.get(c) ?? 0)).join(' | ')} |`);
   p.cross.rows.forEach((row, i) => {
@@ -235,7 +247,7 @@ function protocolMarkdown(r: EvaluationResults, p: ProtocolResults): string[] {
     out.push('');
   }
   if (p.ownSet.length > 0) {
-    out.push(`### Each LoRA on its own set against the base model (${p.metric}, paired)`, '');
+    out.push(`### Each LoRA on its own set against the base model (${metricLabel(p)}, paired)`, '');
     out.push(`| ${OWN_SET_COLUMNS.join(' | ')} |`, `|${OWN_SET_COLUMNS.map(() => '---').join('|')}|`);
     for (const row of ownSetRows(p)) out.push(`| ${row.join(' | ')} |`);
     out.push('');

@@ -117,6 +117,33 @@ describe('runEvaluation', () => {
     expect(rows.some((r) => r.role === 'averaged')).toBe(false);
   });
 
+  it('a set named in knowledge.metricBySet uses its own headline metric everywhere; the others keep the default', async () => {
+    const p = plan();
+    const cfg = resolveEvaluatorConfig({ protocols: ['knowledge'], knowledge: { metricBySet: { C: 'acc_norm' } } });
+    const { results, rows } = await runEvaluation(p, cfg, new FakeModel(allItems(p), 0.3));
+    const k = results.protocols[0]!;
+    expect([k.metric, k.metricBySet]).toEqual(['acc', { A: 'acc', B: 'acc', C: 'acc_norm' }]);
+    const cellOf = (adapter: string, set: string) => results.cells.find((c) => c.adapter === adapter && c.set === set && c.protocol === 'knowledge')!;
+    const c = k.heldOut.find((h) => h.set === 'C')!;
+    const a = k.heldOut.find((h) => h.set === 'A')!;
+    expect([c.metric, a.metric]).toEqual(['acc_norm', 'acc']);
+    expect(c.base).toEqual(cellOf('base', 'C').accNorm);
+    expect(c.generated!.samples.map((x) => x.acc)).toEqual([cellOf('generated:C#0', 'C').accNorm, cellOf('generated:C#1', 'C').accNorm]);
+    expect(a.base).toEqual(cellOf('base', 'A').acc);
+    // The paired difference on C is taken over the acc_norm outcomes of the rows, item by item.
+    const norm = (adapter: string) => rows.filter((r) => r.adapter === adapter && r.set === 'C').map((r) => (r.correctNorm ? 1 : 0));
+    const g0 = norm('generated:C#0'); const g1 = norm('generated:C#1'); const b = norm('base');
+    const want = g0.reduce((s: number, x, i) => s + (x + g1[i]!) / 2 - b[i]!, 0) / g0.length;
+    expect(c.paired.find((x) => x.against === 'base')!.diff.mean).toBeCloseTo(want, 12);
+    expect(cellOf('base', 'C').accNorm!.correct).not.toBe(cellOf('base', 'C').acc.correct); // so the test tells the metrics apart
+    // The cross matrix's column C is acc_norm, column A acc; the report names both.
+    const row = k.cross.rows.findIndex((r) => r.adapter === 'base');
+    expect(k.cross.cells[row]![k.cross.cols.indexOf('C')]).toEqual(cellOf('base', 'C').accNorm);
+    expect(k.cross.cells[row]![k.cross.cols.indexOf('A')]).toEqual(cellOf('base', 'A').acc);
+    expect(renderMarkdown(results)).toContain('## Knowledge protocol (log-likelihood of the choice texts, lm-evaluation-harness; acc; acc_norm on C)');
+    expect(() => resolveEvaluatorConfig({ knowledge: { metricBySet: { C: 'f1' } } } as never)).toThrow(/knowledge\.metricBySet\."C" must be one of "acc", "acc_norm", got "f1"/);
+  });
+
   it('pairs the generated LoRAs with each baseline on the same items', async () => {
     const p = plan();
     const { results } = await runEvaluation(p, resolveEvaluatorConfig({ protocols: ['knowledge'] }), new FakeModel(allItems(p), 0.3));
@@ -292,7 +319,7 @@ describe('EvaluatorConfig protocols', () => {
     expect(() => resolveEvaluatorConfig({ protocols: ['paper', 'vibes'] })).toThrow(/protocols\[\] must be one of "paper", "knowledge", got "vibes"/);
     expect(() => resolveEvaluatorConfig({ protocols: ['paper', 'paper'] })).toThrow(/lists a protocol twice/);
     expect(() => resolveEvaluatorConfig({ knowledge: { maxItemsPerSet: 500 } })).toThrow(/knowledge.maxItemsPerSet must be 0 \(the full test split\) or at least 1000, got 500/);
-    expect(resolveEvaluatorConfig({ knowledge: { maxItemsPerSet: 0 } }).knowledge).toEqual({ metric: 'acc', maxItemsPerSet: 0, crossMatrix: false });
+    expect(resolveEvaluatorConfig({ knowledge: { maxItemsPerSet: 0 } }).knowledge).toEqual({ metric: 'acc', metricBySet: null, maxItemsPerSet: 0, crossMatrix: false });
     expect(() => resolveEvaluatorConfig({ knowledge: { crossMatrix: 'yes' } } as never)).toThrow(/knowledge.crossMatrix must be a boolean/);
   });
 });

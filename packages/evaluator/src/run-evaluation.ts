@@ -60,7 +60,10 @@ export interface ProtocolResults {
   protocol: EvalProtocol;
   /** The multiple-choice scorer (numeric sets are scored by exact match in either protocol). */
   scorer: 'loglik' | 'generative';
+  /** The headline metric of sets `metricBySet` does not name. */
   metric: 'acc' | 'acc_norm';
+  /** The headline metric of every scored set (tables, intervals, paired statistics on that set use it). */
+  metricBySet: Record<string, 'acc' | 'acc_norm'>;
   /** Per set: items available, items scored, the subsample seed when subsampled, and the chance level of the scored items. */
   sets: { name: string; total: number; n: number; subsampleSeed: number | null; chance: number }[];
   heldOut: HeldOutSummary[];
@@ -104,9 +107,9 @@ export function protocolScorer(cfg: EvaluatorConfig, protocol: EvalProtocol): 'l
   return protocol === 'knowledge' ? 'loglik' : cfg.scorer;
 }
 
-/** The headline metric of a protocol (generation has acc only). */
-export function protocolMetric(cfg: EvaluatorConfig, protocol: EvalProtocol): 'acc' | 'acc_norm' {
-  if (protocol === 'knowledge') return cfg.knowledge.metric;
+/** The headline metric of a protocol on `set` (generation has acc only; the knowledge protocol may name sets' own). */
+export function protocolMetric(cfg: EvaluatorConfig, protocol: EvalProtocol, set?: string): 'acc' | 'acc_norm' {
+  if (protocol === 'knowledge') return (set !== undefined ? cfg.knowledge.metricBySet?.[set] : undefined) ?? cfg.knowledge.metric;
   return cfg.scorer === 'loglik' ? cfg.metric : 'acc';
 }
 
@@ -278,12 +281,13 @@ export async function runEvaluation(plan: EvaluationPlan, cfg: EvaluatorConfig, 
   const protocols: ProtocolResults[] = cfg.protocols.map((protocol) => {
     const sets = protoSets.get(protocol)!;
     const metric = protocolMetric(cfg, protocol);
-    const { heldOut, cross, ownSet } = summariseProtocol(protocol, metric, { heldOut: plan.heldOut, sets, trainingLoras: plan.trainingLoras, generated: plan.generated, averaged }, cells, rows, cfg.seed, cfg.bootstrapResamples);
+    const metricOf = (set: string) => protocolMetric(cfg, protocol, set);
+    const { heldOut, cross, ownSet } = summariseProtocol(protocol, metricOf, { heldOut: plan.heldOut, sets, trainingLoras: plan.trainingLoras, generated: plan.generated, averaged }, cells, rows, cfg.seed, cfg.bootstrapResamples);
     const cellOf = (adapter: string, set: string) => cells.find((c) => c.protocol === protocol && c.adapter === adapter && c.set === set);
-    const headline = (c: CellResult) => (metric === 'acc_norm' && c.accNorm ? c.accNorm : c.acc);
+    const headline = (c: CellResult) => (metricOf(c.set) === 'acc_norm' && c.accNorm ? c.accNorm : c.acc);
     const probes = plan.probes ?? [];
     return {
-      protocol, scorer: protocolScorer(cfg, protocol), metric, heldOut, cross, ownSet,
+      protocol, scorer: protocolScorer(cfg, protocol), metric, metricBySet: Object.fromEntries(sets.map((s) => [s.name, metricOf(s.name)])), heldOut, cross, ownSet,
       promptSwap: promptSwapTables(probes, plan.generated, cellOf, headline),
       inDistribution: inDistributionRows(probes, plan.trainingLoras, cellOf, headline),
       sets: sets.map((s) => ({ name: s.name, total: s.total, n: s.items.length, subsampleSeed: s.items.length < s.total ? cfg.seed : null, chance: chanceLevel(s.items) })),
