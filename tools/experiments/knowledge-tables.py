@@ -4,8 +4,9 @@ directory with manifest.json) or a leave-one-out run (one fold per heldout-<set>
 training-LoRA mean, best single, averaged and generated accuracy with the paired 95% bootstrap intervals of
 generated minus each, and whether the knowledge target holds there (generated beats base and the LoRA mean,
 both intervals above 0); the prompt-swap matrix (whose prompts give the best generated LoRA on each held-out
-set); in-distribution recovery per training set and fold; the spread of generated LoRAs. Reads each fold's
-report (results.json); a reporting helper, not a test. Standard library only.
+set); in-distribution recovery per training set and fold; the spread of generated LoRAs. Each set's numbers are
+in its headline metric (the metric column: results.json's metricBySet, or the protocol's one metric in reports made
+before per-set metrics). Reads each fold's report (results.json); a reporting helper, not a test. Standard library only.
 
 Usage: python3 tools/experiments/knowledge-tables.py RUN_DIR [--protocol knowledge] [--json OUT]
 """
@@ -46,11 +47,13 @@ def tables(run_dir, protocol):
     held, swap, indist, spreads, own = [], [], [], [], {}
     for res in fold_results(run_dir):
         p = protocol_of(res, protocol)
+        # Each set's headline metric (reports before per-set metrics have one for the protocol).
+        metric_of = lambda s, p=p: p.get("metricBySet", {}).get(s, p.get("metric", "acc"))
         for h in p["heldOut"]:
             paired = {x["against"]: x["diff"] for x in h["paired"]}
             g = h["generated"]
             held.append({
-                "set": h["set"], "n": h["n"], "base": pt(h["base"]["value"]), "mean": pt(h["loraMean"]["value"]),
+                "set": h["set"], "n": h["n"], "metric": h.get("metric", metric_of(h["set"])), "base": pt(h["base"]["value"]), "mean": pt(h["loraMean"]["value"]),
                 "best": pt(h["bestLora"]["acc"]["value"]), "bestAdapter": h["bestLora"]["adapter"].split("@")[0],
                 "averaged": pt(h["averagedLora"]["acc"]["value"]), "generated": pt(g["value"]), "generatedSd": pt(g["std"]), "k": g["k"],
                 "paired": paired,
@@ -60,11 +63,11 @@ def tables(run_dir, protocol):
             swap.append({"set": s["set"], "ownBest": s["ownBest"], "rows": {r["promptsFrom"]: pt(r["value"]) for r in s["rows"]}})
         own_gain = {o["set"]: o["diff"] for o in p.get("ownSet", [])}
         for o in p.get("ownSet", []):  # the same cells in every fold that trains on the set: the first is kept
-            own.setdefault(o["set"], {"set": o["set"], "adapter": o["adapter"], "lora": pt(o["lora"]["value"]), "base": pt(o["base"]["value"]),
+            own.setdefault(o["set"], {"set": o["set"], "metric": metric_of(o["set"]), "adapter": o["adapter"], "lora": pt(o["lora"]["value"]), "base": pt(o["base"]["value"]),
                                       "diff": o["diff"], "mcnemarP": o["mcnemar"]["p"]})
         for d in p.get("inDistribution", []):
             gain = own_gain.get(d["set"])
-            indist.append({"fold": p["heldOut"][0]["set"], "set": d["set"], "base": pt(d["base"]["value"]), "own": pt(d["own"]["value"]),
+            indist.append({"fold": p["heldOut"][0]["set"], "set": d["set"], "metric": metric_of(d["set"]), "base": pt(d["base"]["value"]), "own": pt(d["own"]["value"]),
                            "generated": pt(d["generated"]["value"]), "recovered": d["recovered"], "cosine": d["cosine"],
                            "ownGain": gain, "ownGainSignificant": bool(gain and gain["lo"] > 0)})
         sp = res.get("spread")
@@ -75,20 +78,20 @@ def tables(run_dir, protocol):
 
 
 def render(held, swap, indist, spreads, own=()):
-    out = ["| held-out set | n | base | LoRA mean | best single | averaged | generated (±sd over K) | gen − base | gen − mean | gen − averaged | gen − best | target |",
-           "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    out = ["| held-out set | n | metric | base | LoRA mean | best single | averaged | generated (±sd over K) | gen − base | gen − mean | gen − averaged | gen − best | target |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for h in held:
         p = h["paired"]
-        out.append("| %s | %d | %.1f | %.1f | %.1f (%s) | %.1f | %.1f ± %.1f | %s | %s | %s | %s | %s |" % (
-            h["set"], h["n"], h["base"], h["mean"], h["best"], h["bestAdapter"], h["averaged"], h["generated"], h["generatedSd"],
+        out.append("| %s | %d | %s | %.1f | %.1f | %.1f (%s) | %.1f | %.1f ± %.1f | %s | %s | %s | %s | %s |" % (
+            h["set"], h["n"], h["metric"], h["base"], h["mean"], h["best"], h["bestAdapter"], h["averaged"], h["generated"], h["generatedSd"],
             iv(p["base"]), iv(p["loraMean"]), iv(p["averagedLora"]), iv(p["bestLora"]), "met" if h["target"] else "missed"))
     out.append("")
     out.append("Knowledge target (generated above base and LoRA mean, both paired intervals above 0): %d of %d held-out sets." % (
         sum(h["target"] for h in held), len(held)))
     if own:
-        out += ["", "| set | its own LoRA | base | own − base (paired 95%) | McNemar p | own LoRA beats base |", "|---|---|---|---|---|---|"]
+        out += ["", "| set | metric | its own LoRA | base | own − base (paired 95%) | McNemar p | own LoRA beats base |", "|---|---|---|---|---|---|---|"]
         for o in sorted(own, key=lambda o: o["set"]):
-            out.append("| %s | %.1f | %.1f | %s | %.2g | %s |" % (o["set"], o["lora"], o["base"], iv(o["diff"]), o["mcnemarP"], "yes" if o["diff"]["lo"] > 0 else "no"))
+            out.append("| %s | %s | %.1f | %.1f | %s | %.2g | %s |" % (o["set"], o["metric"], o["lora"], o["base"], iv(o["diff"]), o["mcnemarP"], "yes" if o["diff"]["lo"] > 0 else "no"))
     if swap:
         cols = sorted({c for s in swap for c in s["rows"]})
         out += ["", "| scored on \\ prompts from | " + " | ".join(cols) + " | own best |", "|---|" + "---|" * (len(cols) + 1)]
@@ -98,12 +101,12 @@ def render(held, swap, indist, spreads, own=()):
             out.append("| %s | %s | %s |" % (s["set"], " | ".join(cells), "yes" if s["ownBest"] else "no"))
         out += ["", "Prompt-swap target (own prompts best): %d of %d held-out sets." % (sum(s["ownBest"] for s in swap), len(swap))]
     if indist:
-        out += ["", "| training set | fold (held out) | base | own LoRA (own − base, paired 95%) | generated from own prompts | recovered | cosine |", "|---|---|---|---|---|---|---|"]
+        out += ["", "| training set | metric | fold (held out) | base | own LoRA (own − base, paired 95%) | generated from own prompts | recovered | cosine |", "|---|---|---|---|---|---|---|---|"]
         for d in sorted(indist, key=lambda d: (d["set"], d["fold"])):
             # Recovery is a share of the own LoRA's gain: only meaningful where that gain is above 0 (paired interval).
             rec = "%.0f%%" % (100 * d["recovered"]) if d["recovered"] is not None and d["ownGainSignificant"] else "n/a (own LoRA not above base)"
             gain = iv(d["ownGain"]) if d["ownGain"] else "—"
-            out.append("| %s | %s | %.1f | %.1f (%s) | %.1f | %s | %.2f |" % (d["set"], d["fold"], d["base"], d["own"], gain, d["generated"], rec, d["cosine"]))
+            out.append("| %s | %s | %s | %.1f | %.1f (%s) | %.1f | %s | %.2f |" % (d["set"], d["metric"], d["fold"], d["base"], d["own"], gain, d["generated"], rec, d["cosine"]))
         by = {}
         for d in indist:
             if d["recovered"] is not None and d["ownGainSignificant"]:
