@@ -61,10 +61,13 @@ PY
 # in node_modules against LIBTF (a layout made by extract_libtensorflow): deps/lib and deps/include become
 # links into LIBTF, plus one link per EXTRA_LINK name (a folder of LIBTF placed beside deps/lib, such as
 # the CUDA libraries that the GPU library's RUNPATH finds at $ORIGIN/../nvidia). A stamp per copy records
-# what it was built against, so a second run does nothing. Fails when no copy of PKG is installed.
+# what it was built against, so a second run does nothing. A built binding is also kept in
+# $DND_CACHE/tfjs-bindings/, named by PKG, LIBTF, Node's module ABI and the binding's sources, and a fresh checkout
+# copies it from there instead of compiling (its RUNPATH, $ORIGIN/../../deps/lib, is relative, so the copy finds the
+# links made here). Fails when no copy of PKG is installed.
 build_tfjs_binding() {
   local name=$1 libtf=$2; shift 2
-  local NODE_GYP NODEDIR built=0 pkg stamp extra
+  local NODE_GYP NODEDIR built=0 pkg stamp extra key cached
   NODE_GYP="$(npm root -g)/npm/node_modules/node-gyp/bin/node-gyp.js"
   NODEDIR="$(dirname "$(dirname "$(readlink -f "$(command -v node)")")")"
   [ -f "$NODEDIR/include/node/node_api.h" ] || NODEDIR=/usr
@@ -74,16 +77,27 @@ build_tfjs_binding() {
     if [ -f "$pkg/lib/napi-v8/tfjs_binding.node" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$libtf" ]; then
       log "$name binding already built in $pkg"; built=1; continue
     fi
-    log "building the $name binding in $pkg"
     mkdir -p "$pkg/deps"
     rm -rf "$pkg/deps/lib" "$pkg/deps/include"
     ln -s "$libtf/lib" "$pkg/deps/lib"
     ln -s "$libtf/include" "$pkg/deps/include"
     for extra in "$@"; do rm -rf "${pkg:?}/deps/$extra"; ln -s "$libtf/$extra" "$pkg/deps/$extra"; done
+    key=$({ echo "$name $libtf $(node -p process.versions.modules) $*"; cat "$pkg/binding.gyp" "$pkg"/binding/*; } | sha256sum | cut -c1-24)
+    cached="$DND_CACHE/tfjs-bindings/$name-$key/tfjs_binding.node"
+    if [ -f "$cached" ]; then
+      mkdir -p "$pkg/lib/napi-v8"
+      cp "$cached" "$pkg/lib/napi-v8/tfjs_binding.node.tmp.$$" && mv "$pkg/lib/napi-v8/tfjs_binding.node.tmp.$$" "$pkg/lib/napi-v8/tfjs_binding.node"
+      echo "$libtf" > "$stamp"; built=1
+      log "$name binding copied from $cached (built earlier against the same library and sources)"; continue
+    fi
+    log "building the $name binding in $pkg"
     (cd "$pkg" && node "$NODE_GYP" rebuild --nodedir="$NODEDIR" --module_name=tfjs_binding \
        --module_path="$pkg/lib/napi-v8" --napi_build_version=8 >"$pkg/build.log" 2>&1) \
        || { log "node-gyp failed, see $pkg/build.log"; tail -20 "$pkg/build.log" >&2; return 1; }
     echo "$libtf" > "$stamp"; built=1
+    mkdir -p "$(dirname "$cached")" \
+      && cp "$pkg/lib/napi-v8/tfjs_binding.node" "$cached.tmp.$$" && mv "$cached.tmp.$$" "$cached" \
+      || log "could not keep the binding in $DND_CACHE/tfjs-bindings (it will be compiled again next time)"
   done
   [ "$built" = 1 ] || { log "no @tensorflow/$name in node_modules: run pnpm install first"; return 1; }
 }
