@@ -8,7 +8,8 @@ set); in-distribution recovery per training set and fold; the spread of generate
 in its headline metric (the metric column: results.json's metricBySet, or the protocol's one metric in reports made
 before per-set metrics). Reads each fold's report (results.json); a reporting helper, not a test. Standard library only.
 
-Usage: python3 tools/experiments/knowledge-tables.py RUN_DIR [--protocol knowledge] [--json OUT]
+Usage: python3 tools/experiments/knowledge-tables.py RUN_DIR [RUN_DIR ...] [--protocol knowledge] [--json OUT]
+(a RUN_DIR may also be a folder with a kept results.json, e.g. docs/results/kfold-siqa)
 """
 import argparse
 import json
@@ -17,8 +18,16 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 
-def fold_results(run_dir):
-    run = Path(run_dir)
+def fold_results(run_dirs):
+    for run_dir in run_dirs:
+        run = Path(run_dir)
+        if (run / "results.json").exists() and not (run / "manifest.json").exists():  # a kept copy (docs/results/<run>/)
+            yield json.loads((run / "results.json").read_text())
+            continue
+        yield from run_results(run)
+
+
+def run_results(run):
     mans = sorted(run.glob("heldout-*/manifest.json")) or [run / "manifest.json"]
     for m in mans:
         if not m.exists():
@@ -43,9 +52,9 @@ def iv(d):
     return "%+.1f [%+.1f, %+.1f]" % (pt(d["mean"]), pt(d["lo"]), pt(d["hi"]))
 
 
-def tables(run_dir, protocol):
+def tables(run_dirs, protocol):
     held, swap, indist, spreads, own = [], [], [], [], {}
-    for res in fold_results(run_dir):
+    for res in fold_results(run_dirs):
         p = protocol_of(res, protocol)
         # Each set's headline metric (reports before per-set metrics have one for the protocol).
         metric_of = lambda s, p=p: p.get("metricBySet", {}).get(s, p.get("metric", "acc"))
@@ -123,11 +132,11 @@ def render(held, swap, indist, spreads, own=()):
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
-    ap.add_argument("run_dir")
+    ap.add_argument("run_dirs", nargs="+", metavar="RUN_DIR", help="a run directory (one fold or a leave-one-out run), or a folder holding a kept results.json; several combine their folds")
     ap.add_argument("--protocol", default="knowledge", choices=["knowledge", "paper"])
     ap.add_argument("--json", help="write the numbers here")
     a = ap.parse_args()
-    held, swap, indist, spreads, own = tables(a.run_dir, a.protocol)
+    held, swap, indist, spreads, own = tables(a.run_dirs, a.protocol)
     print(render(held, swap, indist, spreads, own))
     if a.json:
         Path(a.json).write_text(json.dumps({"heldOut": held, "ownSet": own, "promptSwap": swap, "inDistribution": indist, "spread": spreads}, indent=1) + "\n")
