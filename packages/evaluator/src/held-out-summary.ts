@@ -87,6 +87,11 @@ export function chanceLevel(items: readonly EvalItem[]): number {
   return items.reduce((a, it) => a + (it.choices.length > 0 ? 1 / it.choices.length : 0), 0) / items.length;
 }
 
+/** A cell's accuracy in its set's headline metric (acc where the cell has no acc_norm, e.g. numeric items). */
+export function headlineAccuracy(c: CellResult, metricOf: (set: string) => 'acc' | 'acc_norm'): Accuracy {
+  return metricOf(c.set) === 'acc_norm' && c.accNorm ? c.accNorm : c.acc;
+}
+
 /**
  * Summarises one protocol's cells and prediction rows: per held-out set the baselines and the paired
  * comparisons (bootstrap with `seed`, `resamples`), and the cross matrix.
@@ -95,7 +100,7 @@ export function chanceLevel(items: readonly EvalItem[]): number {
  */
 export function summariseProtocol(protocol: EvalProtocol, metricOf: (set: string) => 'acc' | 'acc_norm', plan: SummaryPlan, cells: readonly CellResult[], rows: readonly PredictionRow[], seed: number, resamples: number): { heldOut: HeldOutSummary[]; cross: CrossMatrix; ownSet: OwnSetComparison[] } {
   const mine = cells.filter((c) => c.protocol === protocol);
-  const headline = (c: CellResult): Accuracy => (metricOf(c.set) === 'acc_norm' && c.accNorm ? c.accNorm : c.acc);
+  const headline = (c: CellResult): Accuracy => headlineAccuracy(c, metricOf);
   const cell = (adapter: string, set: string) => mine.find((c) => c.adapter === adapter && c.set === set);
   const setItems = new Map(plan.sets.map((s) => [s.name, s.items]));
   // Per-item outcomes (headline metric) of one adapter on one set, in item order.
@@ -103,10 +108,11 @@ export function summariseProtocol(protocol: EvalProtocol, metricOf: (set: string
     const items = setItems.get(set)!;
     const byId = new Map<string, PredictionRow>();
     for (const r of rows) if (r.protocol === protocol && r.adapter === adapter && r.set === set) byId.set(r.itemId, r);
+    const norm = metricOf(set) === 'acc_norm';
     return items.map((it) => {
       const r = byId.get(it.id);
       if (!r) throw new Error(`summariseProtocol: no ${protocol} prediction of ${adapter} for item ${it.id}`);
-      return metricOf(set) === 'acc_norm' && r.correctNorm !== null ? r.correctNorm : r.correct;
+      return norm && r.correctNorm !== null ? r.correctNorm : r.correct;
     });
   };
   const share = (vs: boolean[][], n: number): Float64Array => {

@@ -7,7 +7,7 @@ import { assertScorable, type EvalItem } from './eval-item';
 import type { EvalProtocol, EvaluatorConfig } from './config';
 import { generatedName, generatedSpread, inDistributionRows, probeName, promptSwapTables, type InDistribution, type ProbeLora, type PromptSwap } from './diagnostics';
 import type { LoraSpread } from './lora-geometry';
-import { chanceLevel, summariseProtocol, type CellResult, type CrossMatrix, type HeldOutSummary, type OwnSetComparison } from './held-out-summary';
+import { chanceLevel, headlineAccuracy, summariseProtocol, type CellResult, type CrossMatrix, type HeldOutSummary, type OwnSetComparison } from './held-out-summary';
 import { averageLoraAdapters } from './lora-average';
 import { scoringJobs, scoringPairs, type ScoringJob, type ScoringShape } from './scoring-plan';
 import type { PredictionRow } from './predictions-arrow';
@@ -284,7 +284,7 @@ export async function runEvaluation(plan: EvaluationPlan, cfg: EvaluatorConfig, 
     const metricOf = (set: string) => protocolMetric(cfg, protocol, set);
     const { heldOut, cross, ownSet } = summariseProtocol(protocol, metricOf, { heldOut: plan.heldOut, sets, trainingLoras: plan.trainingLoras, generated: plan.generated, averaged }, cells, rows, cfg.seed, cfg.bootstrapResamples);
     const cellOf = (adapter: string, set: string) => cells.find((c) => c.protocol === protocol && c.adapter === adapter && c.set === set);
-    const headline = (c: CellResult) => (metricOf(c.set) === 'acc_norm' && c.accNorm ? c.accNorm : c.acc);
+    const headline = (c: CellResult) => headlineAccuracy(c, metricOf);
     const probes = plan.probes ?? [];
     return {
       protocol, scorer: protocolScorer(cfg, protocol), metric, metricBySet: Object.fromEntries(sets.map((s) => [s.name, metricOf(s.name)])), heldOut, cross, ownSet,
