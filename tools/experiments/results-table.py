@@ -4,13 +4,22 @@ best single LoRA / averaged LoRA / generated (and the set's own LoRA), read from
 of each step from the `dnd run` progress log; the generation-vs-tuning ratio from a tuning curve
 (tools/experiments/tuning-curve.ts). A reporting helper, not a test. Standard library only.
 
-Usage: python3 tools/experiments/results-table.py RUN_DIR [--log RUN_LOG] [--curve CURVE_JSON]
+Usage: python3 tools/experiments/results-table.py RUN_DIR [--log RUN_LOG | --history] [--curve CURVE_JSON]
   e.g. python3 tools/experiments/results-table.py runs/cs-loo-1 --log cs-loo-1.log --curve runs/tuning-curve/curve.json
+--log reads step times from a `dnd run` log with timestamped progress blocks (the line view of runs before
+2026-12-01; `--no-ui` logs have none); --history reads them from the run's own temporal.db (a copy, on a dev server
+of DND_TEMPORAL_BIN), which every run has.
 """
 import argparse
 import json
+import os
 import re
+import shutil
+import socket
 import statistics
+import subprocess
+import tempfile
+import time
 from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlparse
@@ -98,6 +107,47 @@ def log_timings(log_file):
     return {w: (end.get(w, blocks[-1][0]) - s).total_seconds() for w, s in start.items()}, wall
 
 
+def history_timings(run_dir, temporal_bin):
+    """Per step workflow: compute seconds from the start and close times Temporal recorded, on a dev server started
+    on a copy of the run's temporal.db. The steps of one worker run one at a time, so a step computes from its start
+    or the previous step's close, whichever is later, to its own close."""
+    db = Path(run_dir) / "temporal.db"
+    if not db.exists():
+        raise SystemExit("%s: no temporal.db (a run started with --address keeps its history on that server)" % run_dir)
+    ports = []
+    for _ in range(2):
+        with socket.socket() as so:
+            so.bind(("127.0.0.1", 0))
+            ports.append(so.getsockname()[1])
+    with tempfile.TemporaryDirectory() as tmp:
+        shutil.copy(db, Path(tmp) / "temporal.db")
+        server = subprocess.Popen([temporal_bin, "server", "start-dev", "--headless", "--db-filename", str(Path(tmp) / "temporal.db"),
+                                   "--port", str(ports[0]), "--ui-port", str(ports[1])], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.time() + 60
+            while True:
+                r = subprocess.run([temporal_bin, "workflow", "list", "--address", "127.0.0.1:%d" % ports[0], "-o", "json"], capture_output=True, text=True)
+                if r.returncode == 0:
+                    break
+                if time.time() > deadline:
+                    raise SystemExit("temporal dev server on a copy of %s did not answer in 60 s: %s" % (db, r.stderr.strip()))
+                time.sleep(1)
+        finally:
+            server.terminate()
+            server.wait()
+    when = lambda t: datetime.fromisoformat(re.sub(r"(\.\d{6})\d*", r"\1", t).replace("Z", "+00:00"))
+    flows = [(w["execution"]["workflowId"], when(w["startTime"]), when(w["closeTime"])) for w in json.loads(r.stdout or "[]") if w.get("closeTime")]
+    if not flows:
+        raise SystemExit("%s: no closed workflow in its history (has the run finished?)" % run_dir)
+    steps = sorted((f for f in flows if re.search(r"/(pairs|train|evaluate)$", f[0]) or "/zoo/" in f[0]), key=lambda f: f[2])
+    times, prev = {}, None
+    for wid, start, close in steps:
+        times[wid] = (close - (max(start, prev) if prev else start)).total_seconds()
+        prev = close
+    wall = (max(f[2] for f in flows) - min(f[1] for f in flows)).total_seconds()
+    return times, wall
+
+
 def timing_table(times, wall):
     rows = ["| step | workflow | seconds |", "|---|---|---|"]
     kinds = {}
@@ -107,7 +157,7 @@ def timing_table(times, wall):
         k = "collect" if kind.startswith("collect") else kind
         kinds[k] = kinds.get(k, 0) + sec
     rows.append("| **sum of steps** | | **%.0f** |" % sum(times.values()))
-    rows.append("| **wall, first to last progress line** | | **%.0f** (%.1f min) |" % (wall, wall / 60))
+    rows.append("| **wall** (first to last progress line, or first workflow start to last close) | | **%.0f** (%.1f min) |" % (wall, wall / 60))
     return "\n".join(rows), kinds
 
 
@@ -135,15 +185,20 @@ def tuning_ratio(summary, curve_file, collect_step_seconds=None):
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("run_dir")
-    ap.add_argument("--log")
+    ap.add_argument("--log", help="step times from a `dnd run` log with timestamped progress blocks")
+    ap.add_argument("--history", action="store_true", help="step times from the run's temporal.db (needs DND_TEMPORAL_BIN)")
     ap.add_argument("--curve")
     ap.add_argument("--json", help="write the summary numbers here")
     a = ap.parse_args()
     table, summary = accuracy_table(a.run_dir)
     print(table + "\n")
     print(paper_table(summary) + "\n")
-    if a.log:
-        t, wall = log_timings(a.log)
+    if a.log or a.history:
+        if a.history and not os.environ.get("DND_TEMPORAL_BIN"):
+            raise SystemExit("--history needs DND_TEMPORAL_BIN (export DND_TEMPORAL_BIN=$(bash infra/temporal.sh))")
+        t, wall = history_timings(a.run_dir, os.environ["DND_TEMPORAL_BIN"]) if a.history else log_timings(a.log)
+        if not t:
+            raise SystemExit("%s: no step times found (no timestamped progress blocks: use --history)" % a.log)
         tt, kinds = timing_table(t, wall)
         print(tt + "\n")
         print("by kind: " + ", ".join("%s %.0f s" % kv for kv in sorted(kinds.items())) + "\n")
