@@ -185,8 +185,9 @@ def tuning_ratio(summary, curve_file, collect_step_seconds=None):
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("run_dir")
-    ap.add_argument("--log", help="step times from a `dnd run` log with timestamped progress blocks")
-    ap.add_argument("--history", action="store_true", help="step times from the run's temporal.db (needs DND_TEMPORAL_BIN)")
+    timing = ap.add_mutually_exclusive_group()
+    timing.add_argument("--log", help="step times from a `dnd run` log with timestamped progress blocks")
+    timing.add_argument("--history", action="store_true", help="step times from the run's temporal.db (needs DND_TEMPORAL_BIN)")
     ap.add_argument("--curve")
     ap.add_argument("--json", help="write the summary numbers here")
     a = ap.parse_args()
@@ -198,7 +199,7 @@ if __name__ == "__main__":
             raise SystemExit("--history needs DND_TEMPORAL_BIN (export DND_TEMPORAL_BIN=$(bash infra/temporal.sh))")
         t, wall = history_timings(a.run_dir, os.environ["DND_TEMPORAL_BIN"]) if a.history else log_timings(a.log)
         if not t:
-            raise SystemExit("%s: no step times found (no timestamped progress blocks: use --history)" % a.log)
+            raise SystemExit("%s: no step times found" % (a.run_dir + "/temporal.db: no step workflow closed" if a.history else a.log + ": no timestamped progress blocks (use --history)"))
         tt, kinds = timing_table(t, wall)
         print(tt + "\n")
         print("by kind: " + ", ".join("%s %.0f s" % kv for kv in sorted(kinds.items())) + "\n")
