@@ -8,19 +8,15 @@ Usage: python3 tools/experiments/results-table.py RUN_DIR [--log RUN_LOG | --his
   e.g. python3 tools/experiments/results-table.py runs/cs-loo-1 --log cs-loo-1.log --curve runs/tuning-curve/curve.json
 --log reads step times from a `dnd run` log with timestamped progress blocks (the line view of runs before
 2026-12-01; `--no-ui` logs have none); --history reads them from the run's own temporal.db (a copy, on a dev server
-of DND_TEMPORAL_BIN), which every run has.
+of DND_TEMPORAL_BIN, through tools/experiments/step-times.ts), which every run has.
 """
 import argparse
 import json
 import os
 import re
-import shutil
-import socket
 import statistics
 import subprocess
-import tempfile
-import time
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -107,52 +103,23 @@ def log_timings(log_file):
     return {w: (end.get(w, blocks[-1][0]) - s).total_seconds() for w, s in start.items()}, wall
 
 
-def history_timings(run_dir, temporal_bin):
-    """Per step workflow: compute seconds from the start and close times Temporal recorded, on a dev server started
-    on a copy of the run's temporal.db. The steps of one worker run one at a time, so a step computes from its start
-    or the previous step's close, whichever is later, to its own close."""
-    db = Path(run_dir) / "temporal.db"
-    if not db.exists():
-        raise SystemExit("%s: no temporal.db (a run started with --address keeps its history on that server)" % run_dir)
-    ports = []
-    for _ in range(2):
-        with socket.socket() as so:
-            so.bind(("127.0.0.1", 0))
-            ports.append(so.getsockname()[1])
-    with tempfile.TemporaryDirectory() as tmp:
-        shutil.copy(db, Path(tmp) / "temporal.db")
-        server = subprocess.Popen([temporal_bin, "server", "start-dev", "--headless", "--db-filename", str(Path(tmp) / "temporal.db"),
-                                   "--port", str(ports[0]), "--ui-port", str(ports[1])], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            deadline = time.time() + 60
-            while True:
-                r = subprocess.run([temporal_bin, "workflow", "list", "--address", "127.0.0.1:%d" % ports[0], "-o", "json"], capture_output=True, text=True)
-                if r.returncode == 0:
-                    break
-                if time.time() > deadline:
-                    raise SystemExit("temporal dev server on a copy of %s did not answer in 60 s: %s" % (db, r.stderr.strip()))
-                time.sleep(1)
-        finally:
-            server.terminate()
-            server.wait()
-    when = lambda t: datetime.fromisoformat(re.sub(r"(\.\d{6})\d*", r"\1", t).replace("Z", "+00:00"))
-    flows = [(w["execution"]["workflowId"], when(w["startTime"]), when(w["closeTime"])) for w in json.loads(r.stdout or "[]") if w.get("closeTime")]
-    if not flows:
-        raise SystemExit("%s: no closed workflow in its history (has the run finished?)" % run_dir)
-    steps = sorted((f for f in flows if re.search(r"/(pairs|train|evaluate)$", f[0]) or "/zoo/" in f[0]), key=lambda f: f[2])
-    times, prev = {}, None
-    for wid, start, close in steps:
-        times[wid] = (close - (max(start, prev) if prev else start)).total_seconds()
-        prev = close
-    wall = (max(f[2] for f in flows) - min(f[1] for f in flows)).total_seconds()
-    return times, wall
+def history_timings(run_dir):
+    """Per step workflow: compute seconds from the start and close times Temporal recorded (step-times.ts: a dev
+    server on a copy of the run's temporal.db; the steps of one worker run one at a time)."""
+    root = Path(__file__).resolve().parents[2]
+    r = subprocess.run(["node", str(root / "tools" / "bench" / "run-ts.cjs"), str(Path(__file__).with_name("step-times.ts")), run_dir],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        raise SystemExit("step-times.ts %s failed: %s" % (run_dir, r.stderr.strip()))
+    out = json.loads(r.stdout)
+    return out["times"], out["wall"]
 
 
 def timing_table(times, wall):
     rows = ["| step | workflow | seconds |", "|---|---|---|"]
     kinds = {}
     for wid, sec in sorted(times.items()):
-        kind = wid.split("/")[-1] if "/heldout-" in wid else "collect " + wid.split("/")[-1]
+        kind = "collect " + wid.split("/")[-1] if "/zoo/" in wid else wid.split("/")[-1]  # a zoo set, else pairs / train / evaluate
         rows.append("| %s | `%s` | %.0f |" % (kind, wid, sec))
         k = "collect" if kind.startswith("collect") else kind
         kinds[k] = kinds.get(k, 0) + sec
@@ -197,7 +164,7 @@ if __name__ == "__main__":
     if a.log or a.history:
         if a.history and not os.environ.get("DND_TEMPORAL_BIN"):
             raise SystemExit("--history needs DND_TEMPORAL_BIN (export DND_TEMPORAL_BIN=$(bash infra/temporal.sh))")
-        t, wall = history_timings(a.run_dir, os.environ["DND_TEMPORAL_BIN"]) if a.history else log_timings(a.log)
+        t, wall = history_timings(a.run_dir) if a.history else log_timings(a.log)
         if not t:
             raise SystemExit("%s: no step times found" % (a.run_dir + "/temporal.db: no step workflow closed" if a.history else a.log + ": no timestamped progress blocks (use --history)"))
         tt, kinds = timing_table(t, wall)

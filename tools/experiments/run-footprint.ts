@@ -1,15 +1,13 @@
 // What a finished local run occupies (infra/README.md, "What scales with what"): artifact bytes by kind from its
 // manifests (a leave-one-out run writes one per fold, under <run>/heldout-<set>/; an entry that folds share, like
 // the zoo, counts once), the run directory's own bytes (Temporal's database, logs), and each workflow's history,
-// from a dev server started on a copy of the run's temporal.db (the run's own file is not touched).
+// from a dev server started on a copy of the run's temporal.db (temporal-history.ts's withRunHistory).
 // Prints one JSON object and writes it to OUT_JSON when given. footprint.ts measures a run against S3 instead.
 // Usage: node tools/bench/run-ts.cjs tools/experiments/run-footprint.ts RUN_DIR [OUT_JSON]   (DND_TEMPORAL_BIN set)
-import { execFileSync, spawn } from 'child_process';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
-import { freePort, readRunManifest } from '@dnd/core';
-import { describeHistories, historyTotals } from './temporal-history';
+import { readRunManifest } from '@dnd/core';
+import { describeHistories, historyTotals, listWorkflows, withRunHistory } from './temporal-history';
 
 function dirBytes(dir: string): number {
   let n = 0;
@@ -39,34 +37,15 @@ async function main(): Promise<void> {
     const k = byKind[e.kind] ?? (byKind[e.kind] = { entries: 0, bytes: 0 });
     k.entries++; k.bytes += e.bytes;
   }
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'dnd-run-footprint-'));
-  fs.copyFileSync(path.join(runDir, 'temporal.db'), path.join(work, 'temporal.db'));
-  const port = await freePort();
-  const address = `127.0.0.1:${port}`;
-  const server = spawn(temporal, ['server', 'start-dev', '--headless', '--ip', '127.0.0.1', '--port', String(port), '--db-filename', path.join(work, 'temporal.db'), '--log-level', 'error'], { stdio: 'ignore' });
-  try {
-    const t0 = Date.now();
-    for (;;) {
-      try { execFileSync(temporal, ['operator', 'cluster', 'health', '--address', address], { stdio: 'ignore' }); break; } catch {
-        if (Date.now() - t0 > 60_000) throw new Error(`the dev server on ${address} did not come up in 60 s`);
-        await new Promise((r) => setTimeout(r, 500));
-      }
-    }
-    const listed = JSON.parse(execFileSync(temporal, ['workflow', 'list', '--address', address, '-o', 'json'], { encoding: 'utf8' }) || '[]') as Array<{ execution?: { workflowId?: string } }>;
-    const ids = [...new Set(listed.map((w) => w.execution?.workflowId).filter((id): id is string => typeof id === 'string'))].sort();
-    const result = {
-      runDir: path.resolve(runDir), manifests: manifestPaths.length,
-      artifacts: { entries: entries.size, bytes: [...entries.values()].reduce((a, e) => a + e.bytes, 0), byKind },
-      runDirBytes: dirBytes(runDir),
-      history: historyTotals(describeHistories(temporal, address, ids)),
-    };
-    const text = JSON.stringify(result, null, 2);
-    if (outJson) fs.writeFileSync(outJson, `${text}\n`);
-    console.log(text);
-  } finally {
-    server.kill('SIGTERM');
-    fs.rmSync(work, { recursive: true, force: true });
-  }
+  const result = await withRunHistory(temporal, runDir, (address) => ({
+    runDir: path.resolve(runDir), manifests: manifestPaths.length,
+    artifacts: { entries: entries.size, bytes: [...entries.values()].reduce((a, e) => a + e.bytes, 0), byKind },
+    runDirBytes: dirBytes(runDir),
+    history: historyTotals(describeHistories(temporal, address, [...new Set(listWorkflows(temporal, address).map((w) => w.id))].sort())),
+  }));
+  const text = JSON.stringify(result, null, 2);
+  if (outJson) fs.writeFileSync(outJson, `${text}\n`);
+  console.log(text);
 }
 
 main().catch((e) => { console.error(e); process.exit(1); });
