@@ -1,0 +1,154 @@
+// Issue 16, item 5: the settings search on validation folds, nested inside the leave-one-out folds so that no
+// reported held-out set (not its test items, not its train items) takes part in choosing the settings of its own
+// fold. For each reported fold X (held out in the leave-one-out run) the inner fold holds out V = the set after X
+// in COMMONSENSE_SETS (cyclic) and trains the generator on the other three; the candidate is scored on `<V>-val`,
+// a seeded 400-item slice of V's *train* split (its test split stays untouched), with the knowledge protocol,
+// generated LoRAs only as the objective (base, LoRA mean and averaged LoRA are reported beside it). Each candidate
+// is a whole run config (the commonsense-smollm2 preset with some fields replaced); every inner fold is one
+// `dnd run`, sharing the content-addressed store and call cache with the others, so a run that is killed resumes
+// and a finished one is skipped. The rule is fixed before any number exists: for fold X, the candidate whose
+// generated LoRAs score highest on <V>-val (mean over K, the set's headline metric); ties (within 0.1 point) go to
+// the earlier candidate in CANDIDATES (the preset first).
+// Usage: node tools/bench/run-ts.cjs tools/experiments/settings-search.ts OUT_DIR [CANDIDATE ...]
+// then:  python3 tools/experiments/search-summary.py OUT_DIR --json OUT_DIR/summary.json   (the choices, by the rule)
+// then:  node tools/bench/run-ts.cjs tools/experiments/settings-search.ts OUT_DIR --final   (issue 16 item 7)
+// --final runs the reported folds at their chosen settings: when every fold chose the same candidate, one
+// `dnd run <its config> --leave-one-out`; otherwise one `dnd run <config> --held-out X` per fold (with the held-out
+// set's own LoRA collected, as a leave-one-out run has it), all sharing one store.
+// An experiment driver, not the product: it runs ./dnd the way a user would.
+import { spawnSync } from 'child_process';
+import { createHash } from 'crypto';
+import * as fs from 'fs';
+import * as path from 'path';
+import { seededRandom } from '@dnd/core';
+import { COMMONSENSE_SETS, loadTaskSet, resolveTaskSet } from '@dnd/dataset';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const PRESET = JSON.parse(fs.readFileSync(path.join(ROOT, 'apps', 'orchestrator', 'presets', 'commonsense-smollm2.json'), 'utf8')) as {
+  sets: string[]; seed: number; steps: Record<string, Record<string, unknown>>;
+};
+/** Validation items per inner held-out set, drawn from its train split. */
+const VAL_ITEMS = 400;
+const VAL_SEED = 7;
+
+/** Each candidate: a name and what it replaces in the preset's step configs (the preset's own settings first). */
+const CANDIDATES: Record<string, { why: string; collectSet?: Record<string, unknown>; trainGenerator?: Record<string, unknown> }> = {
+  preset: { why: 'the preset as it ships: zoo LoRAs trained on the label format' },
+  both: { why: 'zoo LoRAs trained on the label format and on the answer text (knowledge form), one example of each per item', collectSet: { trainOn: 'both' } },
+  knowledge: { why: 'zoo LoRAs trained on the answer text only', collectSet: { trainOn: 'knowledge' } },
+};
+
+const next = (x: string): string => COMMONSENSE_SETS[(COMMONSENSE_SETS.indexOf(x as (typeof COMMONSENSE_SETS)[number]) + 1) % COMMONSENSE_SETS.length]!;
+
+/**
+ * Writes <out>/sets/<V>-val/{test.json, train.json}: VAL_ITEMS records of V's train split (as the zoo sees it: a
+ * two-split set's train file, a single-split set's seeded train half) as test.json, the rest as train.json. The
+ * records are copied from the shipped file as written, not re-serialised from parsed items.
+ */
+async function writeValSet(out: string, v: string): Promise<string> {
+  const dir = path.join(out, 'sets', `${v}-val`);
+  if (fs.existsSync(path.join(dir, 'test.json'))) return dir;
+  const r = resolveTaskSet(v);
+  const file = (r.train ?? r.single ?? r.test)!;
+  const bytes = fs.readFileSync(file);
+  const raw = JSON.parse(bytes.toString('utf8')) as unknown[];
+  let trainIdx = raw.map((_, i) => i);
+  if (!r.train || !r.test) { // the loader's split of a single-split set (task-set.ts), checked against it below
+    const order = seededRandom(0, 'split', createHash('sha256').update(bytes).digest('hex')).sample(raw.length, raw.length);
+    trainIdx = order.slice(0, Math.min(raw.length - 1, Math.max(1, Math.round(raw.length * 0.5)))).sort((a, b) => a - b);
+  }
+  const ts = await loadTaskSet(v);
+  if (ts.train.length !== trainIdx.length || ts.train.some((it, j) => it.instruction !== (raw[trainIdx[j]!] as { instruction: string }).instruction)) {
+    throw new Error(`${v}: the train split rebuilt here differs from loadTaskSet's`);
+  }
+  const pick = new Set(seededRandom(VAL_SEED, 'val', v).sample(trainIdx.length, VAL_ITEMS).map((j) => trainIdx[j]!));
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, 'test.json'), JSON.stringify(trainIdx.filter((i) => pick.has(i)).map((i) => raw[i]), null, 1));
+  fs.writeFileSync(path.join(dir, 'train.json'), JSON.stringify(trainIdx.filter((i) => !pick.has(i)).map((i) => raw[i]), null, 1));
+  return dir;
+}
+
+function configFor(candidate: string, x: string, v: string, valDir: string): Record<string, unknown> {
+  const c = CANDIDATES[candidate]!;
+  const val = `${v}-val`;
+  const steps = JSON.parse(JSON.stringify(PRESET.steps)) as Record<string, Record<string, unknown>>;
+  Object.assign(steps['collectSet']!, c.collectSet ?? {});
+  Object.assign(steps['trainGenerator']!, c.trainGenerator ?? {});
+  const ev = steps['evaluate']! as { evaluator: Record<string, unknown> } & Record<string, unknown>;
+  const metricBySet = (ev.evaluator['knowledge'] as { metricBySet: Record<string, string> }).metricBySet;
+  steps['evaluate'] = {
+    ...ev, samples: 2,
+    evaluator: {
+      ...ev.evaluator, protocols: ['knowledge'], crossMatrix: false,
+      knowledge: { metricBySet: { ...metricBySet, ...(metricBySet[v] ? { [val]: metricBySet[v] } : {}) }, maxItemsPerSet: 1000, crossMatrix: false },
+    },
+  };
+  return {
+    $comment: `settings search (issue 16 item 5): candidate "${candidate}" (${c.why}); reported fold ${x}: trained on ${PRESET.sets.filter((s) => s !== x && s !== v).join(', ')}, scored on ${val} (${VAL_ITEMS} items of ${v}'s train split)`,
+    sets: [...PRESET.sets.filter((s) => s !== x && s !== v), val], setDirs: { [val]: valDir }, heldOut: [val], seed: PRESET.seed, steps,
+  };
+}
+
+/** The preset's whole config with candidate `c`'s replacements, every set, and `heldOut`. */
+function finalConfig(candidate: string, heldOut: string[], extra: Record<string, unknown> = {}): Record<string, unknown> {
+  const c = CANDIDATES[candidate]!;
+  const steps = JSON.parse(JSON.stringify(PRESET.steps)) as Record<string, Record<string, unknown>>;
+  Object.assign(steps['collectSet']!, c.collectSet ?? {});
+  Object.assign(steps['trainGenerator']!, c.trainGenerator ?? {});
+  return { $comment: `issue 16 item 7: commonsense-smollm2 with the settings search's choice "${candidate}" (${c.why})`, sets: PRESET.sets, heldOut, seed: PRESET.seed, steps, ...extra };
+}
+
+function dnd(args: string[]): void {
+  console.log(`${new Date().toISOString()} ./dnd ${args.join(' ')}`);
+  const r = spawnSync(path.join(ROOT, 'dnd'), args, { stdio: 'inherit', cwd: ROOT });
+  if (r.status !== 0) throw new Error(`./dnd ${args.join(' ')}: exited with ${r.status}`);
+}
+
+function completed(runDir: string): boolean {
+  const status = path.join(runDir, 'status.json');
+  return fs.existsSync(status) && (JSON.parse(fs.readFileSync(status, 'utf8')) as { status?: string }).status === 'completed';
+}
+
+/** Runs (or resumes, or skips when done) one run of `cfg` with extra `flags`. */
+function runOnce(out: string, runId: string, cfg: Record<string, unknown>, flags: string[] = []): void {
+  const runsDir = path.join(out, 'runs');
+  if (completed(path.join(runsDir, runId))) { console.log(`${runId}: done`); return; }
+  const cfgFile = path.join(out, 'configs', `${runId}.json`);
+  fs.mkdirSync(path.dirname(cfgFile), { recursive: true });
+  fs.writeFileSync(cfgFile, JSON.stringify(cfg, null, 1));
+  dnd(fs.existsSync(path.join(runsDir, runId))
+    ? ['resume', runId, '--runs-dir', runsDir, '--no-ui'] // a killed run resumes
+    : ['run', cfgFile, '--run-id', runId, '--runs-dir', runsDir, '--no-ui', ...flags]);
+}
+
+function runFinal(out: string): void {
+  const summary = path.join(out, 'summary.json');
+  if (!fs.existsSync(summary)) throw new Error(`${summary}: none (python3 tools/experiments/search-summary.py ${out} --json ${summary})`);
+  const choice = (JSON.parse(fs.readFileSync(summary, 'utf8')) as { choice: Record<string, string | null> }).choice;
+  const missing = COMMONSENSE_SETS.filter((x) => !choice[x]);
+  if (missing.length) throw new Error(`no choice yet for ${missing.join(', ')}: the search has not finished those folds`);
+  const chosen = new Set(Object.values(choice));
+  if (chosen.size === 1) {
+    const c = [...chosen][0]!;
+    runOnce(out, `final-${c}`, finalConfig(c, [COMMONSENSE_SETS[0]]), ['--leave-one-out']);
+    return;
+  }
+  for (const x of COMMONSENSE_SETS) runOnce(out, `final-${x}`, finalConfig(choice[x]!, [x], { collectHeldOut: true }));
+}
+
+async function main(): Promise<void> {
+  const [out, ...names] = process.argv.slice(2);
+  if (out && names[0] === '--final') { runFinal(out); return; }
+  if (!out) throw new Error('usage: settings-search.ts OUT_DIR [CANDIDATE ...] (candidates: ' + Object.keys(CANDIDATES).join(', ') + ')');
+  const chosen = names.length ? names : ['preset', 'both'];
+  for (const n of chosen) if (!CANDIDATES[n]) throw new Error(`no candidate "${n}" (${Object.keys(CANDIDATES).join(', ')})`);
+  fs.mkdirSync(path.join(out, 'configs'), { recursive: true });
+  fs.writeFileSync(path.join(out, 'search.json'), JSON.stringify({ valItems: VAL_ITEMS, valSeed: VAL_SEED, candidates: Object.fromEntries(chosen.map((n) => [n, CANDIDATES[n]])), order: COMMONSENSE_SETS }, null, 1));
+  for (const x of COMMONSENSE_SETS) { // fold by fold, candidates interleaved: a search cut short still decides whole folds
+    const v = next(x);
+    const valDir = await writeValSet(out, v);
+    for (const c of chosen) runOnce(out, `search-${c}-${x}`, configFor(c, x, v, path.resolve(valDir)));
+  }
+}
+
+main().catch((e: unknown) => { console.error(e instanceof Error ? e.message : e); process.exit(1); });
