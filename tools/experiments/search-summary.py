@@ -3,9 +3,9 @@
 knowledge-protocol accuracy of the generated LoRAs on <V>-val (V = the set after X; 400 items of V's train split),
 with the base model, the training-LoRA mean and the averaged LoRA beside it and the paired 95% interval of generated
 minus base; then the candidate each fold chooses by the rule that settings-search.ts fixes (highest generated
-accuracy; within 0.1 point the earlier candidate). The own-set rows (each zoo LoRA on its own set's test split,
-scored by the runs anyway) are printed apart: they are not part of the choice. Reads the runs that
-settings-search.ts left under OUT_DIR/runs; a reporting helper, not a test. Standard library only.
+accuracy; within 0.1 point the earlier candidate). Reads the runs that
+settings-search.ts left under OUT_DIR/runs, or kept copies (OUT_DIR/<run-id>/results.json beside OUT_DIR/search.json,
+as docs/results/search/ keeps them); a reporting helper, not a test. Standard library only.
 
 Usage: python3 tools/experiments/search-summary.py OUT_DIR [--json FILE]
 """
@@ -29,21 +29,21 @@ def main():
     out = Path(a.out_dir)
     search = json.loads((out / "search.json").read_text())
     cands, order = list(search["candidates"]), search["order"]
-    rows, own = [], {}
+    rows = []
     for i, x in enumerate(order):
         v = order[(i + 1) % len(order)]
         for c in cands:
-            run = out / "runs" / ("search-%s-%s" % (c, x))
-            status = run / "status.json"
-            if not status.exists() or json.loads(status.read_text()).get("status") != "completed":
+            rid = "search-%s-%s" % (c, x)
+            run, status = out / "runs" / rid, out / "runs" / rid / "status.json"
+            if (out / rid / "results.json").exists():  # a kept copy (docs/results/search/<run-id>/)
+                run = out / rid
+            elif not status.exists() or json.loads(status.read_text()).get("status") != "completed":
                 continue
-            held, _swap, _indist, _spreads, own_rows = kt.tables([run], "knowledge")
+            held = kt.tables([run], "knowledge")[0]
             h = held[0]
             rows.append({"fold": x, "val": h["set"], "candidate": c, "n": h["n"], "metric": h["metric"], "base": h["base"], "mean": h["mean"],
                          "averaged": h["averaged"], "generated": h["generated"], "generatedSd": h["generatedSd"], "k": h["k"],
                          "genMinusBase": h["paired"]["base"], "genMinusAveraged": h["paired"]["averagedLora"]})
-            for o in own_rows:
-                own.setdefault((c, o["set"]), o)
     lines = ["| reported fold (held out) | validation set | n | metric | candidate | base | LoRA mean | averaged | generated (±sd, K) | gen − base [95%] | gen − averaged [95%] |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
@@ -60,14 +60,9 @@ def main():
         choice[x] = next(r["candidate"] for r in sorted(mine, key=lambda r: cands.index(r["candidate"])) if r["generated"] >= best - TIE)
     lines += ["", "| reported fold | chosen (highest generated on its validation set; ties within %.1f point: the earlier of %s) |" % (TIE, ", ".join(cands)), "|---|---|"]
     lines += ["| %s | %s |" % (x, choice[x] or "— (not every candidate finished)") for x in order]
-    if own:
-        lines += ["", "Not part of the choice: each zoo LoRA on its own set's test split against the base (knowledge protocol, the set's headline metric).", "",
-                  "| candidate | set | own LoRA | base | own − base [95%] |", "|---|---|---|---|---|"]
-        lines += ["| %s | %s | %.1f | %.1f | %s |" % (c, s, o["lora"], o["base"], kt.iv(o["diff"])) for (c, s), o in sorted(own.items())]
     print("\n".join(lines))
     if a.json:
-        Path(a.json).write_text(json.dumps({"search": search, "rows": rows, "choice": choice,
-                                            "ownSet": [{"candidate": c, **o} for (c, _s), o in sorted(own.items())]}, indent=1) + "\n")
+        Path(a.json).write_text(json.dumps({"search": search, "rows": rows, "choice": choice}, indent=1) + "\n")
 
 
 if __name__ == "__main__":
