@@ -17,7 +17,6 @@
 // set's own LoRA collected, as a leave-one-out run has it), all sharing one store.
 // An experiment driver, not the product: it runs ./dnd the way a user would.
 import { spawnSync } from 'child_process';
-import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { seededRandom } from '@dnd/core';
@@ -49,31 +48,36 @@ async function writeValSet(out: string, v: string): Promise<string> {
   const dir = path.join(out, 'sets', `${v}-val`);
   if (fs.existsSync(path.join(dir, 'test.json'))) return dir;
   const r = resolveTaskSet(v);
-  const file = (r.train ?? r.single ?? r.test)!;
-  const bytes = fs.readFileSync(file);
-  const raw = JSON.parse(bytes.toString('utf8')) as unknown[];
-  let trainIdx = raw.map((_, i) => i);
-  if (!r.train || !r.test) { // the loader's split of a single-split set (task-set.ts), checked against it below
-    const order = seededRandom(0, 'split', createHash('sha256').update(bytes).digest('hex')).sample(raw.length, raw.length);
-    trainIdx = order.slice(0, Math.min(raw.length - 1, Math.max(1, Math.round(raw.length * 0.5)))).sort((a, b) => a - b);
-  }
-  const ts = await loadTaskSet(v);
-  if (ts.train.length !== trainIdx.length || ts.train.some((it, j) => it.instruction !== (raw[trainIdx[j]!] as { instruction: string }).instruction)) {
-    throw new Error(`${v}: the train split rebuilt here differs from loadTaskSet's`);
+  const raw = JSON.parse(fs.readFileSync((r.train ?? r.single ?? r.test)!, 'utf8')) as Array<{ instruction: string; answer: string }>;
+  // loadTaskSet's train items are the train file, or an in-order subset of the single file (its seeded split):
+  // walk the raw records in order to find each one, so the split rule stays task-set.ts's alone.
+  const trainIdx: number[] = [];
+  let i = 0;
+  for (const it of (await loadTaskSet(v)).train) {
+    while (i < raw.length && (raw[i]!.instruction !== it.instruction || raw[i]!.answer !== it.answer)) i++;
+    if (i === raw.length) throw new Error(`${v}: a train item of loadTaskSet is not in ${r.train ?? r.single} in order`);
+    trainIdx.push(i++);
   }
   const pick = new Set(seededRandom(VAL_SEED, 'val', v).sample(trainIdx.length, VAL_ITEMS).map((j) => trainIdx[j]!));
   fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, 'test.json'), JSON.stringify(trainIdx.filter((i) => pick.has(i)).map((i) => raw[i]), null, 1));
-  fs.writeFileSync(path.join(dir, 'train.json'), JSON.stringify(trainIdx.filter((i) => !pick.has(i)).map((i) => raw[i]), null, 1));
+  fs.writeFileSync(path.join(dir, 'test.json'), JSON.stringify(trainIdx.filter((k) => pick.has(k)).map((k) => raw[k]), null, 1));
+  fs.writeFileSync(path.join(dir, 'train.json'), JSON.stringify(trainIdx.filter((k) => !pick.has(k)).map((k) => raw[k]), null, 1));
   return dir;
+}
+
+/** The preset's step configs with candidate `candidate`'s replacements (a copy). */
+function candidateSteps(candidate: string): Record<string, Record<string, unknown>> {
+  const c = CANDIDATES[candidate]!;
+  const steps = JSON.parse(JSON.stringify(PRESET.steps)) as Record<string, Record<string, unknown>>;
+  Object.assign(steps['collectSet']!, c.collectSet ?? {});
+  Object.assign(steps['trainGenerator']!, c.trainGenerator ?? {});
+  return steps;
 }
 
 function configFor(candidate: string, x: string, v: string, valDir: string): Record<string, unknown> {
   const c = CANDIDATES[candidate]!;
   const val = `${v}-val`;
-  const steps = JSON.parse(JSON.stringify(PRESET.steps)) as Record<string, Record<string, unknown>>;
-  Object.assign(steps['collectSet']!, c.collectSet ?? {});
-  Object.assign(steps['trainGenerator']!, c.trainGenerator ?? {});
+  const steps = candidateSteps(candidate);
   const ev = steps['evaluate']! as { evaluator: Record<string, unknown> } & Record<string, unknown>;
   const metricBySet = (ev.evaluator['knowledge'] as { metricBySet: Record<string, string> }).metricBySet;
   steps['evaluate'] = {
@@ -92,9 +96,7 @@ function configFor(candidate: string, x: string, v: string, valDir: string): Rec
 /** The preset's whole config with candidate `c`'s replacements, every set, and `heldOut`. */
 function finalConfig(candidate: string, heldOut: string[], extra: Record<string, unknown> = {}): Record<string, unknown> {
   const c = CANDIDATES[candidate]!;
-  const steps = JSON.parse(JSON.stringify(PRESET.steps)) as Record<string, Record<string, unknown>>;
-  Object.assign(steps['collectSet']!, c.collectSet ?? {});
-  Object.assign(steps['trainGenerator']!, c.trainGenerator ?? {});
+  const steps = candidateSteps(candidate);
   return { $comment: `issue 16 item 7: commonsense-smollm2 with the settings search's choice "${candidate}" (${c.why})`, sets: PRESET.sets, heldOut, seed: PRESET.seed, steps, ...extra };
 }
 
