@@ -27,6 +27,18 @@ bootstrap_fresh() {
 }
 if [ "${DND_FORCE_BOOTSTRAP:-0}" != 1 ] && bootstrap_fresh; then exit 0; fi
 
+# One bootstrap at a time per cache: two `./dnd` commands started together on a fresh clone would otherwise both
+# run node-gyp in the same build folder, both fail, and stamp the wasm fallback as done (seen 2026-12-02). The
+# second waits here, then finds the first's stamp and exits. flock is util-linux's; without it, no lock.
+if command -v flock >/dev/null; then
+  exec 9>"$DND_CACHE/bootstrap.lock"
+  if ! flock -n 9; then
+    log "another bootstrap is running (lock $DND_CACHE/bootstrap.lock): waiting for it"
+    flock 9
+    if [ "${DND_FORCE_BOOTSTRAP:-0}" != 1 ] && bootstrap_fresh; then exit 0; fi
+  fi
+fi
+
 if ! command -v pnpm >/dev/null || [ "$(pnpm --version 2>/dev/null)" != "$PNPM_VERSION" ]; then
   if [ ! -x "$DND_CACHE/tools/node_modules/.bin/pnpm" ] || [ "$("$DND_CACHE/tools/node_modules/.bin/pnpm" --version)" != "$PNPM_VERSION" ]; then
     log "installing pnpm $PNPM_VERSION into $DND_CACHE/tools"

@@ -14,7 +14,8 @@
 // then:  node tools/bench/run-ts.cjs tools/experiments/settings-search.ts OUT_DIR --final   (issue 16 item 7)
 // --final runs the reported folds at their chosen settings: when every fold chose the same candidate, one
 // `dnd run <its config> --leave-one-out`; otherwise one `dnd run <config> --held-out X` per fold (with the held-out
-// set's own LoRA collected, as a leave-one-out run has it), all sharing one store.
+// set's own LoRA collected, as a leave-one-out run has it), all sharing one store. `--final --sets A,B` runs those
+// folds only (each with its choice); `--diagnostics` turns on the prompt-swap and in-distribution probes (one each).
 // An experiment driver, not the product: it runs ./dnd the way a user would.
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
@@ -123,24 +124,52 @@ function runOnce(out: string, runId: string, cfg: Record<string, unknown>, flags
     : ['run', cfgFile, '--run-id', runId, '--runs-dir', runsDir, '--no-ui', ...flags]);
 }
 
-function runFinal(out: string): void {
+/** The diagnostics of issue 16 item 4 (one probe per training set: the prompt swap and in-distribution rows). */
+const DIAGNOSTICS = { promptSwap: true, inDistribution: true, samples: 1 };
+
+/**
+ * `--final`'s config for fold x at candidate c: with `diagnostics`, the probes are on and the paper protocol's cross
+ * matrix is off (it would score every training LoRA on every training set the probes load; no held-out cell changes).
+ */
+function finalFoldConfig(c: string, x: string, diagnostics: boolean): Record<string, unknown> {
+  const cfg = finalConfig(c, [x], { collectHeldOut: true }) as { steps: Record<string, Record<string, unknown>> };
+  if (diagnostics) {
+    const ev = cfg.steps['evaluate']! as { evaluator: Record<string, unknown> } & Record<string, unknown>;
+    cfg.steps['evaluate'] = { ...ev, diagnostics: DIAGNOSTICS, evaluator: { ...ev.evaluator, crossMatrix: false } };
+  }
+  return cfg;
+}
+
+function runFinal(out: string, only: string[] | undefined, diagnostics: boolean): void {
   const summary = path.join(out, 'summary.json');
   if (!fs.existsSync(summary)) throw new Error(`${summary}: none (python3 tools/experiments/search-summary.py ${out} --json ${summary})`);
   const choice = (JSON.parse(fs.readFileSync(summary, 'utf8')) as { choice: Record<string, string | null> }).choice;
   const missing = COMMONSENSE_SETS.filter((x) => !choice[x]);
   if (missing.length) throw new Error(`no choice yet for ${missing.join(', ')}: the search has not finished those folds`);
   const chosen = new Set(Object.values(choice));
-  if (chosen.size === 1) {
+  if (only) { // some folds only, e.g. those whose choice differs from a leave-one-out run already made
+    for (const x of only) if (!choice[x]) throw new Error(`--sets: no fold "${x}" (${COMMONSENSE_SETS.join(', ')})`);
+    for (const x of only) runOnce(out, `final-${x}`, finalFoldConfig(choice[x]!, x, diagnostics));
+    return;
+  }
+  if (chosen.size === 1 && !diagnostics) {
     const c = [...chosen][0]!;
     runOnce(out, `final-${c}`, finalConfig(c, [COMMONSENSE_SETS[0]]), ['--leave-one-out']);
     return;
   }
-  for (const x of COMMONSENSE_SETS) runOnce(out, `final-${x}`, finalConfig(choice[x]!, [x], { collectHeldOut: true }));
+  for (const x of COMMONSENSE_SETS) runOnce(out, `final-${x}`, finalFoldConfig(choice[x]!, x, diagnostics));
 }
 
 async function main(): Promise<void> {
   const [out, ...names] = process.argv.slice(2);
-  if (out && names[0] === '--final') { runFinal(out); return; }
+  if (out && names[0] === '--final') {
+    const flags = names.slice(1);
+    const at = flags.indexOf('--sets');
+    const unknown = flags.filter((f, i) => f !== '--sets' && f !== '--diagnostics' && i !== at + 1);
+    if (unknown.length || (at >= 0 && !flags[at + 1])) throw new Error(`--final [--sets A,B] [--diagnostics]: not understood: ${unknown.join(' ') || '--sets without sets'}`);
+    runFinal(out, at >= 0 ? flags[at + 1]!.split(',') : undefined, flags.includes('--diagnostics'));
+    return;
+  }
   if (!out) throw new Error('usage: settings-search.ts OUT_DIR [CANDIDATE ...] (candidates: ' + Object.keys(CANDIDATES).join(', ') + ')');
   const chosen = names.length ? names : ['preset', 'both'];
   for (const n of chosen) if (!CANDIDATES[n]) throw new Error(`no candidate "${n}" (${Object.keys(CANDIDATES).join(', ')})`);
