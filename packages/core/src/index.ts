@@ -16,6 +16,7 @@ export { SafetensorsFile, readSafetensors, readSafetensorsHeader, writeSafetenso
 export { writeFileAtomic, DiskFullError, isDiskFull, isAtomicTempName } from './atomic-write';
 export type { NameKind } from './names';
 export { NAME_PATTERN, isValidName, validateName, resolveInside } from './names';
+export { formatDuration } from './duration';
 // -- sections below are filled in by each area; add exports only inside your own section --
 // [runtime]
 export type { PatchedBackend, RuntimeKernelsConfig } from './wasm-kernels';

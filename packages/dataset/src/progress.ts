@@ -1,5 +1,6 @@
 // Progress of a long collection: the event type, a rate/ETA tracker, and a one-line TTY progress bar
 // (a plain line every 10% when the stream is not a terminal). Not logging in general.
+import { formatDuration } from '@dnd/core';
 
 /** One optimizer step's report. */
 export interface CollectProgress {
@@ -17,17 +18,11 @@ export interface CollectProgress {
   etaSec: number;
 }
 
-function fmtSecs(s: number): string {
-  if (!Number.isFinite(s)) return '?';
-  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = Math.round(s % 60);
-  return h ? `${h}h${String(m).padStart(2, '0')}m` : m ? `${m}m${String(sec).padStart(2, '0')}s` : `${sec}s`;
-}
-
 /** The text of one progress line, e.g. `piqa [#####.....] 60/125 warmup loss 1.234 812 tok/s ETA 1m05s`. */
 export function formatProgress(p: CollectProgress, width = 20): string {
   const filled = p.total > 0 ? Math.round((p.done / p.total) * width) : 0;
   const bar = '#'.repeat(filled) + '.'.repeat(Math.max(0, width - filled));
-  return `${p.set} [${bar}] ${p.done}/${p.total} ${p.phase} loss ${p.loss.toFixed(4)} ${Math.round(p.tokensPerSec)} tok/s ETA ${fmtSecs(p.etaSec)}`;
+  return `${p.set} [${bar}] ${p.done}/${p.total} ${p.phase} loss ${p.loss.toFixed(4)} ${Math.round(p.tokensPerSec)} tok/s ETA ${formatDuration(p.etaSec)}`;
 }
 
 /**

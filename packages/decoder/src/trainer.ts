@@ -4,7 +4,7 @@
 //
 // Dimensions: B batch, N prompts, L text length, C encoder dim, Nw tokens, (R, Cw) = (r+2, w+2).
 import * as tf from '@tensorflow/tfjs';
-import { assertShape, type TensorData, AdamW } from '@dnd/core';
+import { assertShape, type TensorData, AdamW, formatDuration } from '@dnd/core';
 import { addGaussianNoise } from './gaussian-noise';
 import { loadCheckpoint, saveCheckpoint, latestCheckpoint, CHECKPOINT_FORMAT, CHECKPOINT_VERSION } from './checkpoint';
 import { checkChainMatchesTokens, validateDecoderConfig, type DecoderConfig } from './decoder-config';
@@ -211,12 +211,6 @@ export async function trainDecoder(opts: TrainDecoderOptions): Promise<TrainDeco
   return { generator, step: trainer.step, loss, checkpoint: lastCheckpoint, resumedFrom: startStep };
 }
 
-function duration(s: number): string {
-  if (!Number.isFinite(s)) return '?';
-  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = Math.round(s % 60);
-  return h > 0 ? `${h}h${String(m).padStart(2, '0')}m` : m > 0 ? `${m}m${String(sec).padStart(2, '0')}s` : `${sec}s`;
-}
-
 /**
  * One progress-bar line: `[=====>    ] 120/1000 loss 0.1234 lr 2.9e-5 1.52 it/s ETA 9m38s`.
  * @example onProgress: (p) => process.stderr.write(`\r${formatProgress(p)}`)
@@ -224,5 +218,5 @@ function duration(s: number): string {
 export function formatProgress(p: TrainProgress, width = 24): string {
   const done = Math.min(width, Math.round((p.step / p.totalSteps) * width));
   const bar = `${'='.repeat(Math.max(0, done - 1))}${done > 0 ? '>' : ''}${' '.repeat(width - done)}`;
-  return `[${bar}] ${p.step}/${p.totalSteps} loss ${p.loss.toPrecision(4)} lr ${p.lr.toExponential(1)} ${p.stepsPerSec.toFixed(2)} it/s ETA ${duration(p.etaSeconds)}`;
+  return `[${bar}] ${p.step}/${p.totalSteps} loss ${p.loss.toPrecision(4)} lr ${p.lr.toExponential(1)} ${p.stepsPerSec.toFixed(2)} it/s ETA ${formatDuration(p.etaSeconds)}`;
 }

@@ -2,6 +2,7 @@
 // base model, encoder, backend, step times), then per protocol the held-out table with its chance column,
 // the paired comparisons and the cross matrix, the generator's training loss, and the notes. Text helpers
 // the HTML report shares live here too. Not the HTML report.
+import { formatDuration } from '@dnd/core';
 import type { EvalProtocol } from './config';
 import type { PairedComparison } from './held-out-summary';
 import type { EvaluationResults, HeldOutSummary, ProtocolResults } from './run-evaluation';
@@ -58,12 +59,8 @@ export function headerRows(r: EvaluationResults): [string, string][] {
   ];
 }
 
-/** "1 h 02 min", "3 min 20 s", "12.3 s". */
-export function formatSeconds(sec: number): string {
-  if (sec < 60) return `${sec.toFixed(1)} s`;
-  if (sec < 3600) return `${Math.floor(sec / 60)} min ${String(Math.round(sec % 60)).padStart(2, '0')} s`;
-  return `${Math.floor(sec / 3600)} h ${String(Math.round((sec % 3600) / 60)).padStart(2, '0')} min`;
-}
+/** "1 h 02 min", "3 min 20 s", "12.3 s" (@dnd/core's formatDuration, spaced). */
+export const formatSeconds = (sec: number): string => formatDuration(sec, 'spaced');
 
 /**
  * A protocol's headline metric as titles name it: the default, then the sets that use the other one.
