@@ -71,9 +71,13 @@ def tables(run_dirs, protocol):
         for s in p.get("promptSwap", []):
             swap.append({"set": s["set"], "ownBest": s["ownBest"], "rows": {r["promptsFrom"]: pt(r["value"]) for r in s["rows"]}})
         own_gain = {o["set"]: o["diff"] for o in p.get("ownSet", [])}
-        for o in p.get("ownSet", []):  # the same cells in every fold that trains on the set: the first is kept
-            own.setdefault(o["set"], {"set": o["set"], "metric": metric_of(o["set"]), "adapter": o["adapter"], "lora": pt(o["lora"]["value"]), "base": pt(o["base"]["value"]),
-                                      "diff": o["diff"], "mcnemarP": o["mcnemar"]["p"]})
+        for o in p.get("ownSet", []):
+            # The same cells in every fold whose zoo is the same: one row per distinct result (folds read from runs
+            # with different zoos, e.g. two training forms, give one row per zoo), naming the folds it came from.
+            key = (o["set"], o["lora"]["value"], o["base"]["value"])
+            row = own.setdefault(key, {"set": o["set"], "metric": metric_of(o["set"]), "adapter": o["adapter"], "lora": pt(o["lora"]["value"]), "base": pt(o["base"]["value"]),
+                                       "diff": o["diff"], "mcnemarP": o["mcnemar"]["p"], "folds": []})
+            row["folds"].append(p["heldOut"][0]["set"])
         for d in p.get("inDistribution", []):
             gain = own_gain.get(d["set"])
             indist.append({"fold": p["heldOut"][0]["set"], "set": d["set"], "metric": metric_of(d["set"]), "base": pt(d["base"]["value"]), "own": pt(d["own"]["value"]),
@@ -98,9 +102,9 @@ def render(held, swap, indist, spreads, own=()):
     out.append("Knowledge target (generated above base and LoRA mean, both paired intervals above 0): %d of %d held-out sets." % (
         sum(h["target"] for h in held), len(held)))
     if own:
-        out += ["", "| set | metric | its own LoRA | base | own − base (paired 95%) | McNemar p | own LoRA beats base |", "|---|---|---|---|---|---|---|"]
-        for o in sorted(own, key=lambda o: o["set"]):
-            out.append("| %s | %s | %.1f | %.1f | %s | %.2g | %s |" % (o["set"], o["metric"], o["lora"], o["base"], iv(o["diff"]), o["mcnemarP"], "yes" if o["diff"]["lo"] > 0 else "no"))
+        out += ["", "| set | metric | its own LoRA | base | own − base (paired 95%) | McNemar p | own LoRA beats base | in folds (held out) |", "|---|---|---|---|---|---|---|---|"]
+        for o in sorted(own, key=lambda o: (o["set"], o["folds"][0])):
+            out.append("| %s | %s | %.1f | %.1f | %s | %.2g | %s | %s |" % (o["set"], o["metric"], o["lora"], o["base"], iv(o["diff"]), o["mcnemarP"], "yes" if o["diff"]["lo"] > 0 else "no", ", ".join(o["folds"])))
     if swap:
         cols = sorted({c for s in swap for c in s["rows"]})
         out += ["", "| scored on \\ prompts from | " + " | ".join(cols) + " | own best |", "|---|" + "---|" * (len(cols) + 1)]
