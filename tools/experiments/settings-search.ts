@@ -20,6 +20,7 @@
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
+import { parseArgs } from 'util';
 import { seededRandom } from '@dnd/core';
 import { COMMONSENSE_SETS, loadTaskSet, resolveTaskSet } from '@dnd/dataset';
 
@@ -161,15 +162,15 @@ function runFinal(out: string, only: string[] | undefined, diagnostics: boolean)
 }
 
 async function main(): Promise<void> {
-  const [out, ...names] = process.argv.slice(2);
-  if (out && names[0] === '--final') {
-    const flags = names.slice(1);
-    const at = flags.indexOf('--sets');
-    const unknown = flags.filter((f, i) => f !== '--sets' && f !== '--diagnostics' && i !== at + 1);
-    if (unknown.length || (at >= 0 && !flags[at + 1])) throw new Error(`--final [--sets A,B] [--diagnostics]: not understood: ${unknown.join(' ') || '--sets without sets'}`);
-    runFinal(out, at >= 0 ? flags[at + 1]!.split(',') : undefined, flags.includes('--diagnostics'));
+  // Node's own parser: unknown options, and --sets without its value, are refused with their name.
+  const { values, positionals } = parseArgs({ allowPositionals: true, options: { final: { type: 'boolean' }, sets: { type: 'string' }, diagnostics: { type: 'boolean' } } });
+  const [out, ...names] = positionals;
+  if (values.final) {
+    if (!out || names.length) throw new Error('usage: settings-search.ts OUT_DIR --final [--sets A,B] [--diagnostics]');
+    runFinal(out, values.sets?.split(','), values.diagnostics === true);
     return;
   }
+  if (values.sets !== undefined || values.diagnostics) throw new Error('--sets and --diagnostics go with --final');
   if (!out) throw new Error('usage: settings-search.ts OUT_DIR [CANDIDATE ...] (candidates: ' + Object.keys(CANDIDATES).join(', ') + ')');
   const chosen = names.length ? names : ['preset', 'both'];
   for (const n of chosen) if (!CANDIDATES[n]) throw new Error(`no candidate "${n}" (${Object.keys(CANDIDATES).join(', ')})`);

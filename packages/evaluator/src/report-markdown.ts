@@ -49,7 +49,7 @@ export function headerRows(r: EvaluationResults): [string, string][] {
     : `${publicName(r.baseModel)} (digest ${nr})`;
   const enc = i.encoder ? [publicName(i.encoder.name), i.encoder.digest ? `sha256 ${i.encoder.digest.slice(0, 12)}` : null].filter(Boolean).join(', ') : nr;
   const steps = i.stepSeconds && i.stepSeconds.length > 0
-    ? i.stepSeconds.map((x) => `${publicText(x.step)} ${formatSeconds(x.seconds)}`).join('; ') + `; total ${formatSeconds(i.stepSeconds.reduce((a, x) => a + x.seconds, 0))}`
+    ? i.stepSeconds.map((x) => `${publicText(x.step)} ${formatDuration(x.seconds, 'spaced')}`).join('; ') + `; total ${formatDuration(i.stepSeconds.reduce((a, x) => a + x.seconds, 0), 'spaced')}`
     : nr;
   return [
     ['run id', s(i.runId)], ['date', s(i.date)], ['commit', s(i.commit)], ['preset', s(i.preset)],
@@ -58,9 +58,6 @@ export function headerRows(r: EvaluationResults): [string, string][] {
     ['evaluation', r.protocols.map((p) => `${protocolTitle(p.protocol, p.scorer, metricLabel(p))}: ${p.sets.map((x) => `${x.name} ${x.n}${x.n < x.total ? ` of ${x.total}` : ''}`).join(', ')}`).join('; ')],
   ];
 }
-
-/** "1 h 02 min", "3 min 20 s", "12.3 s" (@dnd/core's formatDuration, spaced). */
-export const formatSeconds = (sec: number): string => formatDuration(sec, 'spaced');
 
 /**
  * A protocol's headline metric as titles name it: the default, then the sets that use the other one.
