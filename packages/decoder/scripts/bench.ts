@@ -1,6 +1,7 @@
 // tfjs side of `pnpm bench decoder` (run by tools/bench/decoder.sh through tools/bench/run-ts.cjs):
 // (1) training-step time of the decoder at a small chain, (2) prompt-to-LoRA generation latency for a
-// SmolLM2-135M-shaped LoRA (encoder included). Prints one JSON line. Not a test: timings live here only.
+// SmolLM2-135M-shaped LoRA (encoder included), (3) seconds per training checkpoint (weights + AdamW moments
+// to safetensors) at a given chain. Prints one JSON line. Not a test: timings live here only.
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -10,6 +11,7 @@ import { DEFAULT_TRAIN_CONFIG, DecoderTrainer, HyperConvDecoder, decoderParamCou
 
 interface Args {
   train: { features: Feature[]; kernel: number; batch: number; steps: number };
+  checkpoint: { features: Feature[]; kernel: number; runs: number };
   gen: { features: Feature[]; kernel: number; runs: number; width: number; rank: number };
   minilm: string | null;
 }
@@ -46,6 +48,31 @@ async function benchTrain(a: Args['train']): Promise<Record<string, number>> {
   return { params: decoderParamCount(cfg), first_s: times[0]!, median_s: median(warm), min_s: Math.min(...warm) };
 }
 
+// A checkpoint after one training step (non-zero moments), written `runs` times into a scratch directory.
+function benchCheckpoint(a: Args['checkpoint']): Record<string, number> {
+  const cfg: DecoderConfig = { features: a.features, kernelSize: a.kernel };
+  const dec = HyperConvDecoder.create(cfg, 0);
+  const f0 = a.features[0]!, fl = a.features[a.features.length - 1]!;
+  const trainer = new DecoderTrainer(dec, DEFAULT_TRAIN_CONFIG, new Float32Array(fl[0]).fill(1));
+  trainer.trainStep({ condition: { data: gauss(f0[0] * f0[1] * f0[2], 3), shape: [1, ...f0] }, target: { data: gauss(fl[0] * fl[1] * fl[2], 4), shape: [1, ...fl] } });
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dnd-bench-ckpt-'));
+  const times: number[] = [];
+  let bytes = 0;
+  try {
+    for (let i = 0; i < a.runs; i++) {
+      const t0 = performance.now();
+      const written = trainer.saveCheckpoint(dir, 0, { keep: 1 });
+      times.push((performance.now() - t0) / 1000);
+      bytes = fs.statSync(path.join(written, 'generator.safetensors')).size;
+    }
+  } finally {
+    trainer.dispose();
+    dec.dispose();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  return { params: decoderParamCount(cfg), bytes, median_s: median(times), min_s: Math.min(...times) };
+}
+
 async function benchGenerate(a: Args['gen'], minilm: string | null): Promise<Record<string, unknown>> {
   // SmolLM2-135M: 30 layers, hidden 576, intermediate 1536, 3 KV heads x 64 = 192; all 7 projections
   const spec = { numLayers: 30, hiddenSize: 576, intermediateSize: 1536, kvOutSize: 192, targetModules: [...LORA_TOKEN_MODULE_ORDER] };
@@ -78,7 +105,8 @@ async function main(): Promise<void> {
   const backend = await initBackend();
   const train = await benchTrain(args.train);
   const gen = await benchGenerate(args.gen, args.minilm);
-  console.log(JSON.stringify({ backend: backend.name, train, gen }));
+  const checkpoint = benchCheckpoint(args.checkpoint);
+  console.log(JSON.stringify({ backend: backend.name, train, gen, checkpoint }));
 }
 
 main().catch((e) => { console.error(e); process.exit(1); });

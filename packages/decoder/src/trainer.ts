@@ -101,6 +101,26 @@ export class DecoderTrainer {
     }
   }
 
+  /**
+   * Writes a checkpoint of the current step under `dir` (weights, AdamW moments and step, in PyTorch layouts;
+   * checkpoint.ts) and keeps the newest `keep`. Returns its directory.
+   */
+  saveCheckpoint(dir: string, loss: number, { meta = {}, keep = this.train.keepCheckpoints }: { meta?: Record<string, unknown>; keep?: number } = {}): string {
+    const dec = this.decoder;
+    const params = dec.stateDict();
+    const { m, v } = this.optimizer.moments();
+    const expAvg = new Map<string, TensorData>();
+    const expAvgSq = new Map<string, TensorData>();
+    for (const [name, p] of params) {
+      expAvg.set(name, { data: dec.toTorchLayout(name, m.get(name)!.data), shape: p.shape });
+      expAvgSq.set(name, { data: dec.toTorchLayout(name, v.get(name)!.data), shape: p.shape });
+    }
+    return saveCheckpoint(dir, {
+      state: { format: CHECKPOINT_FORMAT, version: CHECKPOINT_VERSION, step: this.step, decoder: dec.config, train: this.train, loss, meta },
+      params, expAvg, expAvgSq, lossWeights: this.lossWeights,
+    }, keep);
+  }
+
   /** Frees the optimiser state and the weights tensor (not the decoder). */
   dispose(): void {
     this.optimizer.dispose();
@@ -135,21 +155,6 @@ export interface TrainDecoderResult {
   resumedFrom: number;
 }
 
-function checkpointNow(trainer: DecoderTrainer, dir: string, loss: number, opts: TrainDecoderOptions): string {
-  const dec = trainer.decoder;
-  const expAvg = new Map<string, TensorData>();
-  const expAvgSq = new Map<string, TensorData>();
-  const params = dec.stateDict();
-  for (const [name, p] of params) {
-    expAvg.set(name, { data: dec.toTorchLayout(name, trainer.optimizer.m.get(name)!), shape: p.shape });
-    expAvgSq.set(name, { data: dec.toTorchLayout(name, trainer.optimizer.v.get(name)!), shape: p.shape });
-  }
-  return saveCheckpoint(dir, {
-    state: { format: CHECKPOINT_FORMAT, version: CHECKPOINT_VERSION, step: trainer.step, decoder: dec.config, train: opts.train, loss, meta: opts.meta ?? {} },
-    params, expAvg, expAvgSq, lossWeights: opts.lossWeights,
-  }, opts.train.keepCheckpoints);
-}
-
 /**
  * Trains (or resumes training) the decoder on the caller's batches.
  * @example
@@ -171,12 +176,14 @@ export async function trainDecoder(opts: TrainDecoderOptions): Promise<TrainDeco
     }
     generator = HyperConvDecoder.fromStateDict(opts.decoder, ck.params);
     trainer = new DecoderTrainer(generator, opts.train, opts.lossWeights);
-    for (const [name, m] of trainer.optimizer.m) {
+    const m = new Map<string, TensorData>(), v = new Map<string, TensorData>();
+    for (const [name, p] of generator.variables) {
       const a = ck.expAvg.get(name), b = ck.expAvgSq.get(name);
       if (!a || !b) throw new Error(`trainDecoder: ${resumeDir} lacks the optimiser state of "${name}"`);
-      tf.tidy(() => { m.assign(generator.fromTorchLayout(name, a.data)); trainer.optimizer.v.get(name)!.assign(generator.fromTorchLayout(name, b.data)); });
+      m.set(name, { data: generator.internalLayout(name, a.data), shape: [...p.shape] });
+      v.set(name, { data: generator.internalLayout(name, b.data), shape: [...p.shape] });
     }
-    trainer.optimizer.step = ck.state.step;
+    trainer.optimizer.loadMoments(ck.state.step, m, v);
     lastCheckpoint = resumeDir;
   } else {
     generator = HyperConvDecoder.create(opts.decoder, opts.train.seed);
@@ -196,7 +203,7 @@ export async function trainDecoder(opts: TrainDecoderOptions): Promise<TrainDeco
         const elapsed = (Date.now() - t0) / 1000;
         const sps = (step - startStep) / Math.max(elapsed, 1e-9);
         if (opts.checkpointDir && (step === endStep || (opts.train.checkpointEvery > 0 && step % opts.train.checkpointEvery === 0))) {
-          lastCheckpoint = checkpointNow(trainer, opts.checkpointDir, r.loss, opts);
+          lastCheckpoint = trainer.saveCheckpoint(opts.checkpointDir, r.loss, { meta: opts.meta, keep: opts.train.keepCheckpoints });
         }
         opts.onProgress?.({ step, totalSteps: opts.train.totalSteps, loss: r.loss, lr: r.lr, gradNorm: r.gradNorm, stepsPerSec: sps, etaSeconds: (opts.train.totalSteps - step) / Math.max(sps, 1e-9), elapsedSeconds: elapsed });
         if (step >= endStep) break;

@@ -4,7 +4,7 @@
 //
 // Dimensions: B batch, T padded length, D hidden, N answer tokens in the batch, V vocab.
 import * as tf from '@tensorflow/tfjs';
-import { AdamW, checkNumber, mergeConfig, type TensorData } from '@dnd/core';
+import { AdamW, checkNumber, mergeConfig } from '@dnd/core';
 import { padRight, TfCausalLM } from './causal-lm';
 import { embed, finalNorm, headLogits, layerForward, type LayerContext } from './transformer';
 import type { CausalLM, LoraTrainer, LoraTrainerConfig, LoraTrainerState, TrainBatch } from './types';
@@ -160,8 +160,8 @@ class AdamWLoraTrainer implements LoraTrainer {
   }
 
   exportState(): LoraTrainerState {
-    const dump = (map: Map<string, tf.Variable>): Map<string, TensorData> => new Map([...map].map(([k, x]) => [k, { data: x.dataSync() as Float32Array, shape: [...x.shape] }]));
-    return { step: this.opt.step, m: dump(this.opt.m), v: dump(this.opt.v), lora: this.model.getLoraWeights() };
+    const { m, v } = this.opt.moments();
+    return { step: this.opt.step, m, v, lora: this.model.getLoraWeights() };
   }
 
   importState(s: LoraTrainerState): void {
@@ -172,7 +172,7 @@ class AdamWLoraTrainer implements LoraTrainer {
       if (!names.has(k)) throw new Error(`LoraTrainerState: moment "${k}" has no LoRA parameter`);
       if (t.data.length !== t.shape.reduce((a, b) => a * b, 1)) throw new Error(`LoraTrainerState: moment "${k}" data does not fit shape [${t.shape}]`);
     }
-    this.opt.loadMoments(s.step, s.m as Map<string, { data: Float32Array; shape: number[] }>, s.v as Map<string, { data: Float32Array; shape: number[] }>);
+    this.opt.loadMoments(s.step, s.m, s.v);
   }
 
   dispose(): void {
