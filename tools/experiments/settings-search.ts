@@ -10,6 +10,7 @@
 // generated LoRAs score highest on <V>-val (mean over K, the set's headline metric); ties (within 0.1 point) go to
 // the earlier candidate in CANDIDATES (the preset first).
 // Usage: node tools/bench/run-ts.cjs tools/experiments/settings-search.ts OUT_DIR [CANDIDATE ...]
+// (a run whose kept copy OUT_DIR/<run-id>/results.json exists counts as done, as search-summary.py reads it)
 // then:  python3 tools/experiments/search-summary.py OUT_DIR --json OUT_DIR/summary.json   (the choices, by the rule)
 // then:  node tools/bench/run-ts.cjs tools/experiments/settings-search.ts OUT_DIR --final   (issue 16 item 7)
 // --final runs the reported folds at their chosen settings: when every fold chose the same candidate, one
@@ -32,12 +33,28 @@ const PRESET = JSON.parse(fs.readFileSync(path.join(ROOT, 'apps', 'orchestrator'
 const VAL_ITEMS = 400;
 const VAL_SEED = 7;
 
-/** Each candidate: a name and what it replaces in the preset's step configs (the preset's own settings first). */
-const CANDIDATES: Record<string, { why: string; collectSet?: Record<string, unknown>; trainGenerator?: Record<string, unknown> }> = {
+/**
+ * Each candidate: a name and what it replaces in the preset's step configs (the preset's own settings first).
+ * `zoo: 'chosen'` (a second, greedy stage): the zoo is the one the first stage (preset vs both) chose for that fold,
+ * read from FIRST_STAGE, and the candidate changes the generator only.
+ */
+const CANDIDATES: Record<string, { why: string; zoo?: 'chosen'; collectSet?: Record<string, unknown>; trainGenerator?: Record<string, unknown> }> = {
   preset: { why: 'the preset as it ships: zoo LoRAs trained on the label format' },
   both: { why: 'zoo LoRAs trained on the label format and on the answer text (knowledge form), one example of each per item', collectSet: { trainOn: 'both' } },
   knowledge: { why: 'zoo LoRAs trained on the answer text only', collectSet: { trainOn: 'knowledge' } },
+  pool1024: {
+    why: "the fold's first-stage zoo; the generator samples its 32 prompts per condition from 1,024 encoded prompts per set instead of 256 (the paper's Fig. 4a: accuracy rose from 26 to 49 as the pool grew from 2x to 8x its 128 prompts per condition)",
+    zoo: 'chosen', trainGenerator: { poolPerSet: 1024 },
+  },
 };
+/** The first stage's kept result (settings search over the zoo form), whose choice `zoo: 'chosen'` candidates build on. */
+const FIRST_STAGE = path.join(ROOT, 'docs', 'results', 'search', 'summary-stage1.json');
+
+function firstStageChoice(x: string): string {
+  const choice = (JSON.parse(fs.readFileSync(FIRST_STAGE, 'utf8')) as { choice: Record<string, string | null> }).choice[x];
+  if (!choice) throw new Error(`${FIRST_STAGE}: no first-stage choice for fold ${x}`);
+  return choice;
+}
 
 const next = (x: string): string => COMMONSENSE_SETS[(COMMONSENSE_SETS.indexOf(x as (typeof COMMONSENSE_SETS)[number]) + 1) % COMMONSENSE_SETS.length]!;
 
@@ -67,11 +84,11 @@ async function writeValSet(out: string, v: string): Promise<string> {
   return dir;
 }
 
-/** The preset's step configs with candidate `candidate`'s replacements (a copy). */
-function candidateSteps(candidate: string): Record<string, Record<string, unknown>> {
+/** The preset's step configs with candidate `candidate`'s replacements for reported fold `x` (a copy). */
+function candidateSteps(candidate: string, x: string): Record<string, Record<string, unknown>> {
   const c = CANDIDATES[candidate]!;
   const steps = JSON.parse(JSON.stringify(PRESET.steps)) as Record<string, Record<string, unknown>>;
-  Object.assign(steps['collectSet']!, c.collectSet ?? {});
+  Object.assign(steps['collectSet']!, (c.zoo === 'chosen' ? CANDIDATES[firstStageChoice(x)]!.collectSet : c.collectSet) ?? {});
   Object.assign(steps['trainGenerator']!, c.trainGenerator ?? {});
   return steps;
 }
@@ -79,7 +96,7 @@ function candidateSteps(candidate: string): Record<string, Record<string, unknow
 function configFor(candidate: string, x: string, v: string, valDir: string): Record<string, unknown> {
   const c = CANDIDATES[candidate]!;
   const val = `${v}-val`;
-  const steps = candidateSteps(candidate);
+  const steps = candidateSteps(candidate, x);
   const ev = steps['evaluate']! as { evaluator: Record<string, unknown> } & Record<string, unknown>;
   const metricBySet = (ev.evaluator['knowledge'] as { metricBySet: Record<string, string> }).metricBySet;
   steps['evaluate'] = {
@@ -95,10 +112,10 @@ function configFor(candidate: string, x: string, v: string, valDir: string): Rec
   };
 }
 
-/** The preset's whole config with candidate `c`'s replacements, every set, and `heldOut`. */
+/** The preset's whole config with candidate `c`'s replacements for fold heldOut[0], every set, and `heldOut`. */
 function finalConfig(candidate: string, heldOut: string[], extra: Record<string, unknown> = {}): Record<string, unknown> {
   const c = CANDIDATES[candidate]!;
-  const steps = candidateSteps(candidate);
+  const steps = candidateSteps(candidate, heldOut[0]!);
   return { $comment: `issue 16 item 7: commonsense-smollm2 with the settings search's choice "${candidate}" (${c.why})`, sets: PRESET.sets, heldOut, seed: PRESET.seed, steps, ...extra };
 }
 
@@ -117,6 +134,7 @@ function completed(runDir: string): boolean {
 function runOnce(out: string, runId: string, cfg: Record<string, unknown>, flags: string[] = []): void {
   const runsDir = path.join(out, 'runs');
   if (completed(path.join(runsDir, runId))) { console.log(`${runId}: done`); return; }
+  if (fs.existsSync(path.join(out, runId, 'results.json'))) { console.log(`${runId}: kept copy in ${path.join(out, runId)}`); return; }
   const cfgFile = path.join(out, 'configs', `${runId}.json`);
   fs.mkdirSync(path.dirname(cfgFile), { recursive: true });
   fs.writeFileSync(cfgFile, JSON.stringify(cfg, null, 1));
@@ -153,7 +171,7 @@ function runFinal(out: string, only: string[] | undefined, diagnostics: boolean)
     for (const x of only) runOnce(out, `final-${x}`, finalFoldConfig(choice[x]!, x, diagnostics));
     return;
   }
-  if (chosen.size === 1 && !diagnostics) {
+  if (chosen.size === 1 && !diagnostics && CANDIDATES[[...chosen][0]!]!.zoo !== 'chosen') {
     const c = [...chosen][0]!;
     runOnce(out, `final-${c}`, finalConfig(c, [COMMONSENSE_SETS[0]]), ['--leave-one-out']);
     return;
