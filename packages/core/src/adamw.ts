@@ -26,6 +26,8 @@ interface Slot {
 
 const sameShape = (a: readonly number[], b: readonly number[]): boolean => a.length === b.length && a.every((d, i) => d === b[i]);
 
+const copyMoments = (src: Map<string, TensorData>): Map<string, TensorData> => new Map([...src].map(([k, t]) => [k, { data: Float32Array.from(t.data), shape: [...t.shape] }]));
+
 /**
  * AdamW over named variables. Moments start at zero: at construction for a fixed map, on first use for a
  * parameter function (a parameter that appears or changes shape starts again at zero; the others keep theirs).
@@ -48,7 +50,7 @@ export class AdamW {
   private layout(params: Map<string, tf.Variable>): void {
     const slots = [...params].map(([name, p]) => ({ name, shape: [...p.shape], size: p.size }));
     if (this.m && slots.length === this.slots.length && slots.every((s, i) => s.name === this.slots[i]!.name && sameShape(s.shape, this.slots[i]!.shape))) return;
-    const keep = this.pending ?? this.moments();
+    const keep = this.moments();
     const total = slots.reduce((a, s) => a + s.size, 0);
     const m = new Float32Array(total), v = new Float32Array(total);
     let at = 0;
@@ -74,7 +76,7 @@ export class AdamW {
 
   /** The moments by parameter name, each in its parameter's shape (copies; e.g. for a checkpoint). */
   moments(): { m: Map<string, TensorData>; v: Map<string, TensorData> } {
-    if (this.pending) return this.pending;
+    if (this.pending) return { m: copyMoments(this.pending.m), v: copyMoments(this.pending.v) };
     const out = { m: new Map<string, TensorData>(), v: new Map<string, TensorData>() };
     if (!this.m || !this.v) return out;
     const [m, v] = [this.m.dataSync() as Float32Array, this.v.dataSync() as Float32Array];
@@ -146,10 +148,9 @@ export class AdamW {
     for (const [k, t] of [...m, ...v]) {
       if (t.data.length !== t.shape.reduce((a, b) => a * b, 1)) throw new Error(`AdamW.loadMoments: "${k}" has ${t.data.length} values for shape [${t.shape}]`);
     }
-    const copy = (src: Map<string, TensorData>) => new Map([...src].map(([k, t]) => [k, { data: Float32Array.from(t.data), shape: [...t.shape] }]));
     this.disposeMoments();
     this.slots = [];
-    this.pending = { m: copy(m), v: copy(v) };
+    this.pending = { m: copyMoments(m), v: copyMoments(v) };
     this.step = step;
     if (this.params instanceof Map) this.layout(this.params);
   }

@@ -111,13 +111,20 @@ export class HyperConvDecoder {
     return out;
   }
 
+  // The spec and variable of parameter `name`; with `data`, also that it has the parameter's number of values.
+  private param(name: string, data?: Float32Array): { s: ParamSpec; v: tf.Variable } {
+    const v = this.variables.get(name);
+    const s = this.specs.find((p) => p.name === name);
+    if (!v || !s) throw new Error(`HyperConvDecoder: unknown parameter "${name}"`);
+    if (data && data.length !== v.size) throw new Error(`HyperConvDecoder: "${name}" needs ${v.size} values, got ${data.length}`);
+    return { s, v };
+  }
+
   /** A tensor (or its data) in this decoder's internal layout for `name`, converted to PyTorch's layout (Float32Array). */
   toTorchLayout(name: string, x: tf.Tensor | Float32Array): Float32Array {
-    const s = this.specs.find((p) => p.name === name);
-    if (!s) throw new Error(`HyperConvDecoder: unknown parameter "${name}"`);
+    const { s, v } = this.param(name, x instanceof tf.Tensor ? undefined : x);
     if (!(x instanceof tf.Tensor)) {
-      const v = this.variables.get(name)!;
-      if (x.length !== v.size) throw new Error(`HyperConvDecoder: "${name}" needs ${v.size} values, got ${x.length}`);
+      if (!s.conv) return new Float32Array(x); // both layouts keep the same data order: a copy
       const t = tf.tensor(x, v.shape);
       try {
         return this.toTorchLayout(name, t);
@@ -125,29 +132,26 @@ export class HyperConvDecoder {
         t.dispose();
       }
     }
-    const t = x;
     // new Float32Array: a copy in this realm (tfjs-node hands back arrays that fail instanceof under jest's vm).
     // Read outside tf.tidy: tidy walks whatever its callback returns looking for tensors, index by index for a
     // typed array (about 1 s for a 2M-parameter decoder, 11 s for 13M, before this was moved out).
-    const torchLayout = s.conv ? tf.transpose(t, HWIO_TO_OIHW) : t;
+    const torchLayout = s.conv ? tf.transpose(x, HWIO_TO_OIHW) : x;
     try {
       return new Float32Array(torchLayout.dataSync() as Float32Array);
     } finally {
-      if (torchLayout !== t) torchLayout.dispose();
+      if (torchLayout !== x) torchLayout.dispose();
     }
   }
 
   /** A PyTorch-layout array for `name` as a tensor in this decoder's internal layout. */
   fromTorchLayout(name: string, data: Float32Array): tf.Tensor {
-    const v = this.variables.get(name);
-    const s = this.specs.find((p) => p.name === name);
-    if (!v || !s) throw new Error(`HyperConvDecoder: unknown parameter "${name}"`);
-    if (data.length !== v.size) throw new Error(`HyperConvDecoder: "${name}" needs ${v.size} values, got ${data.length}`);
+    const { s, v } = this.param(name, data);
     return tf.tidy(() => (s.conv ? tf.transpose(tf.tensor(data, s.shape), OIHW_TO_HWIO) : tf.tensor(data, v.shape)));
   }
 
   /** fromTorchLayout as data (e.g. optimiser moments from a checkpoint, for AdamW.loadMoments). */
   internalLayout(name: string, data: Float32Array): Float32Array {
+    if (!this.param(name, data).s.conv) return new Float32Array(data); // the same data order: a copy
     const t = this.fromTorchLayout(name, data);
     try {
       return new Float32Array(t.dataSync() as Float32Array);
