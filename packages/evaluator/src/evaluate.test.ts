@@ -72,6 +72,15 @@ describe('evaluate (the step)', () => {
     expect(results.sets[0]).toEqual({ name: 'ARC-Easy', total: 30, n: 20, subsampleSeed: 7, chance: 0.25 });
     expect(results.protocols[1].sets[0]).toEqual({ name: 'ARC-Easy', total: 30, n: 30, subsampleSeed: null, chance: 0.25 });
     expect(results.runInfo).toEqual(runInfo);
+    // Each protocol's scoring time counts the pairs it scored (a failed LoRA's are not), in all and per set.
+    for (const p of results.protocols) {
+      const scored = results.cells.filter((c: any) => c.protocol === p.protocol && c.failed === null);
+      expect(p.timing.pairs).toBe(scored.reduce((a: number, c: any) => a + c.acc.n, 0));
+      for (const s of p.timing.sets) expect(s.pairs).toBe(scored.filter((c: any) => c.set === s.name).reduce((a: number, c: any) => a + c.acc.n, 0));
+      expect(p.timing.seconds).toBeCloseTo(p.timing.sets.reduce((a: number, s: any) => a + s.seconds, 0), 9);
+      expect(p.timing.seconds).toBeGreaterThan(0);
+    }
+    expect(results.cells.some((c: any) => c.failed !== null)).toBe(true);
 
     // Every number in the report can be recounted from the predictions.
     const { rows, metadata } = readPredictions(fs.readFileSync(path.join(outDir, 'predictions.arrow')));
@@ -94,6 +103,8 @@ describe('evaluate (the step)', () => {
     for (const row of ['| commit | 34e7ed8 |', '| config digest | sha256 ab12cd34 |', '| seed | 42 |', '| backend | tensorflow |',
       '| base model | SmolLM2-135M-Instruct, sha256 0123456789ab, dequantized from Q4_1 GGUF |', '| encoder | all-MiniLM-L6-v2, sha256 fedcba987654 |',
       '| wall time per step | collect 34 min 00 s; train 10 min 11 s; evaluate 1 min 35 s; total 45 min 46 s |']) expect(md).toContain(row);
+    expect(md).toMatch(/\| scoring time \| paper [0-9.]+ s \([0-9,]+ item-adapter pairs, [0-9.e-]+ ms each\); knowledge [0-9.]+ s \([0-9,]+ pairs, [0-9.e-]+ ms each\) \|/);
+    expect(html).toContain('<th>scoring time</th>');
     // Both protocols side by side, each with a chance column and the paired comparisons.
     expect(md).toContain('| held-out set | paper: chance | paper: base | paper: generated | paper: generated − base | knowledge: chance | knowledge: base | knowledge: generated | knowledge: generated − base |');
     expect(md).toMatch(/\| piqa \| 25\.0 \| [0-9.]+ \[[0-9., ]+\] \| [0-9.]+ ± [0-9.]+ \| [+−][0-9.]+ \[[+−][0-9.]+, [+−][0-9.]+\] \| 25\.0 \|/);

@@ -25,7 +25,7 @@ export type { RunInfo } from './run-info';
 export { validateRunInfo, publicName, publicText } from './run-info';
 export type { PredictionRow } from './predictions-arrow';
 export { PREDICTIONS_SCHEMA_VERSION, predictionsTable, writePredictions, readPredictions } from './predictions-arrow';
-export type { EvalSet, TrainingLora, GeneratedLora, EvaluationPlan, CellResult, HeldOutSummary, PairedComparison, OwnSetComparison, CrossMatrix, ProtocolResults, EvaluationResults, Progress } from './run-evaluation';
+export type { EvalSet, TrainingLora, GeneratedLora, EvaluationPlan, CellResult, HeldOutSummary, PairedComparison, OwnSetComparison, CrossMatrix, ProtocolResults, ProtocolTiming, EvaluationResults, Progress } from './run-evaluation';
 export { runEvaluation, protocolScorer, protocolMetric } from './run-evaluation';
 export { chanceLevel, summariseProtocol } from './held-out-summary';
 export { formatAccuracy, formatDiff, formatMcNemar, reportNotes, reportTitle, headerRows, renderMarkdown } from './report-markdown';

@@ -74,6 +74,19 @@ export interface ProtocolResults {
   promptSwap: PromptSwap[];
   /** Per training set with in-distribution probes: the LoRA generated from its prompts against its own LoRA. */
   inDistribution: InDistribution[];
+  /** Wall time of this protocol's scoring (see ProtocolTiming); absent in results written before it was recorded. */
+  timing?: ProtocolTiming;
+}
+
+/**
+ * Wall time of one protocol's scoring calls, in all and per set, with the item-adapter pairs scored (a failed LoRA's
+ * pairs are not scored and not counted). Calls that a call cache served (a retried attempt, an earlier fold) count
+ * at the time they took to read back, so `seconds` is what this evaluation spent, not what the pairs cost from nothing.
+ */
+export interface ProtocolTiming {
+  seconds: number;
+  pairs: number;
+  sets: { name: string; pairs: number; seconds: number }[];
 }
 
 /** Everything results.json holds. */
@@ -217,6 +230,7 @@ export async function runEvaluation(plan: EvaluationPlan, cfg: EvaluatorConfig, 
   const scored = new Map<string, ItemResult[]>();
   const keyOf = (adapter: string, protocol: EvalProtocol, set: string) => JSON.stringify([adapter, protocol, set]);
   const scorerOf = new Map<string, Scorer>();
+  const timing = new Map<EvalProtocol, ProtocolTiming>(cfg.protocols.map((p) => [p, { seconds: 0, pairs: 0, sets: [] }]));
   for (const protocol of cfg.protocols) {
     const setItems = new Map(protoSets.get(protocol)!.map((s) => [s.name, s.items]));
     for (const setName of setNames) {
@@ -241,20 +255,28 @@ export async function runEvaluation(plan: EvaluationPlan, cfg: EvaluatorConfig, 
       // held-out set is scored in one fold only: all its adapters go together (fewer passes).
       const stable = (j: Job) => j.role === 'base' || j.role === 'training';
       const groups = plan.heldOut.includes(setName) ? [live] : [...live.filter(stable).map((j) => [j]), live.filter((j) => !stable(j))];
+      const setTime = { name: setName, pairs: 0, seconds: 0 };
       for (const group of groups.filter((g) => g.length > 0)) {
         const per = Math.ceil(group.length / Math.ceil(group.length / cfg.adaptersPerPass));
         for (let p = 0; p < group.length; p += per) {
           const pass = group.slice(p, p + per);
           const before = items.done;
           const names = pass.length === 1 ? pass[0]!.adapter : `${pass.length} adapters`;
+          const started = performance.now();
           const results = await scorer.scoreMany(model, pass.map((j) => j.lora), setList, (pairs) => {
             items.done = before + pairs;
             progress?.({ done, total, last: `${names} on ${setName} (${protocol}): ${pairs}/${pass.length * setList.length} item-adapter pairs`, items: { ...items } });
           });
+          setTime.seconds += (performance.now() - started) / 1000;
+          setTime.pairs += pass.length * setList.length;
           items.done = before + pass.length * setList.length;
           pass.forEach((job, k) => finish(job, results[k]!));
         }
       }
+      const t = timing.get(protocol)!;
+      t.sets.push(setTime);
+      t.seconds += setTime.seconds;
+      t.pairs += setTime.pairs;
     }
   }
   // Cells and prediction rows in adapter order (adapter, protocol, set), whatever the passes were.
@@ -291,6 +313,7 @@ export async function runEvaluation(plan: EvaluationPlan, cfg: EvaluatorConfig, 
       promptSwap: promptSwapTables(probes, plan.generated, cellOf, headline),
       inDistribution: inDistributionRows(probes, plan.trainingLoras, cellOf, headline),
       sets: sets.map((s) => ({ name: s.name, total: s.total, n: s.items.length, subsampleSeed: s.items.length < s.total ? cfg.seed : null, chance: chanceLevel(s.items) })),
+      timing: timing.get(protocol)!,
     };
   });
   const first = protocols[0]!;
