@@ -4,7 +4,9 @@ directory with manifest.json) or a leave-one-out run (one fold per heldout-<set>
 training-LoRA mean, best single, averaged and generated accuracy with the paired 95% bootstrap intervals of
 generated minus each, and whether the knowledge target holds there (generated beats base and the LoRA mean,
 both intervals above 0); the prompt-swap matrix (whose prompts give the best generated LoRA on each held-out
-set); in-distribution recovery per training set and fold; the spread of generated LoRAs. Each set's numbers are
+set); in-distribution recovery per training set and fold; the spread of generated LoRAs; each fold's scoring time per
+protocol (reports that record it), with the time the protocol would take on every test item of each set, scaled from
+its own seconds per set (the same adapters; scoring time grows with the items). Each set's numbers are
 in its headline metric (the metric column: results.json's metricBySet, or the protocol's one metric in reports made
 before per-set metrics). Reads each fold's report (results.json); a reporting helper, not a test. Standard library only.
 
@@ -52,9 +54,25 @@ def iv(d):
     return "%+.1f [%+.1f, %+.1f]" % (pt(d["mean"]), pt(d["lo"]), pt(d["hi"]))
 
 
+def timing_rows(res):
+    """Per protocol of one fold's results: pairs, seconds, and seconds at every test item (each set scaled by total / n)."""
+    rows = []
+    for p in res.get("protocols", []):
+        t = p.get("timing")
+        if not t:
+            continue
+        size = {x["name"]: x for x in p["sets"]}
+        full = sum(x["seconds"] * size[x["name"]]["total"] / max(1, size[x["name"]]["n"]) for x in t["sets"])
+        rows.append({"fold": p["heldOut"][0]["set"], "protocol": p["protocol"], "pairs": t["pairs"], "seconds": t["seconds"], "fullSeconds": full,
+                     "sets": {x["name"]: {"pairs": x["pairs"], "seconds": x["seconds"], "n": size[x["name"]]["n"], "total": size[x["name"]]["total"]} for x in t["sets"]}})
+    return rows
+
+
 def tables(run_dirs, protocol):
     held, swap, indist, spreads, own = [], [], [], [], {}
+    timing = []
     for res in fold_results(run_dirs):
+        timing += timing_rows(res)
         p = protocol_of(res, protocol)
         # Each set's headline metric (reports before per-set metrics have one for the protocol).
         metric_of = lambda s, p=p: p.get("metricBySet", {}).get(s, p.get("metric", "acc"))
@@ -87,10 +105,10 @@ def tables(run_dirs, protocol):
         if sp:
             spreads.append({"fold": p["heldOut"][0]["set"], "between": sp["between"], "ratio": sp["ratio"],
                             "within": {w["group"]: w["meanDistance"] for w in sp["within"] if w["count"] > 1}})
-    return held, swap, indist, spreads, list(own.values())
+    return held, swap, indist, spreads, list(own.values()), timing
 
 
-def render(held, swap, indist, spreads, own=()):
+def render(held, swap, indist, spreads, own=(), timing=()):
     out = ["| held-out set | n | metric | base | LoRA mean | best single | averaged | generated (±sd over K) | gen − base | gen − mean | gen − averaged | gen − best | target |",
            "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for h in held:
@@ -131,6 +149,11 @@ def render(held, swap, indist, spreads, own=()):
         out += ["", "| fold (held out) | within-set distance (K draws) | between sets | ratio |", "|---|---|---|---|"]
         for s in spreads:
             out.append("| %s | %s | %.2f | %.1f |" % (s["fold"], ", ".join("%s %.2f" % kv for kv in sorted(s["within"].items())), s["between"], s["ratio"]))
+    if timing:
+        out += ["", "| fold (held out) | protocol | item-adapter pairs | scoring time | ms per pair | per set: items scored of all, minutes | at every test item (scaled) |", "|---|---|---|---|---|---|---|"]
+        for t in timing:
+            per = "; ".join("%s %d/%d %.1f" % (k, v["n"], v["total"], v["seconds"] / 60) for k, v in t["sets"].items())
+            out.append("| %s | %s | %d | %.1f min | %.0f | %s | %.1f min |" % (t["fold"], t["protocol"], t["pairs"], t["seconds"] / 60, 1000 * t["seconds"] / max(1, t["pairs"]), per, t["fullSeconds"] / 60))
     return "\n".join(out)
 
 
@@ -140,7 +163,7 @@ if __name__ == "__main__":
     ap.add_argument("--protocol", default="knowledge", choices=["knowledge", "paper"])
     ap.add_argument("--json", help="write the numbers here")
     a = ap.parse_args()
-    held, swap, indist, spreads, own = tables(a.run_dirs, a.protocol)
-    print(render(held, swap, indist, spreads, own))
+    held, swap, indist, spreads, own, timing = tables(a.run_dirs, a.protocol)
+    print(render(held, swap, indist, spreads, own, timing))
     if a.json:
-        Path(a.json).write_text(json.dumps({"heldOut": held, "ownSet": own, "promptSwap": swap, "inDistribution": indist, "spread": spreads}, indent=1) + "\n")
+        Path(a.json).write_text(json.dumps({"heldOut": held, "ownSet": own, "promptSwap": swap, "inDistribution": indist, "spread": spreads, "timing": timing}, indent=1) + "\n")
