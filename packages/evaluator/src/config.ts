@@ -68,9 +68,9 @@ export const DEFAULT_EVALUATOR_CONFIG: EvaluatorConfig = {
   },
   bootstrapResamples: 4000, // Monte Carlo error of a 95% percentile bound well under 0.5 points at n >= 500
   seed: 1234, // any fixed value; it is printed in every report that subsamples
-  batchSize: 32, // keeps a batch of logits small on a 2-core machine
+  batchSize: 256, // requests per scoring call; the model cuts each pass at ~1,000 padded tokens (@dnd/lm maxTokensPerPass), the size that ran fastest on 2 cores
   crossMatrix: true, // the heat map needs every LoRA on every set
-  adaptersPerPass: 10, // a held-out set's base, training, averaged and generated LoRAs in one or two passes (docs/benchmarks.md: 1.4-1.55x)
+  adaptersPerPass: 16, // a held-out set's base, training, averaged, generated and probe LoRAs in one pass: 12 in one pass scored ARC-Easy 1.47x faster than two of 6 (docs/benchmarks.md `## eval`)
   generative: {
     maxNewTokens: 16, // "the correct answer is answer1" is 8-10 tokens
     greedy: true, // deterministic; the paper sampled (T 0.95), which adds variance without information

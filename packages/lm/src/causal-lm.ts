@@ -14,7 +14,7 @@ import { LoraBank } from './lora-bank';
 import { headScores, packRequests, scorePackedRows, type EncodedRequest, type TokenScores } from './packed-scoring';
 import { mulberry32 } from '@dnd/core';
 import { ropeTables } from './rope';
-import { forwardHidden, headLogits, maskBias, type KVCache, type ModelParts } from './transformer';
+import { forwardHidden, fuseProjections, headLogits, maskBias, type KVCache, type ModelParts } from './transformer';
 import type { CausalLM, GenerateOptions, ScoreOptions, ScoreRequest, ScoreResult } from './types';
 import { allTensors, loadBaseWeights, randomBaseWeights, type BaseWeights } from './weights';
 
@@ -62,7 +62,7 @@ export class TfCausalLM implements CausalLM {
     validateHfModelConfig(config, source || 'model config');
     if (tokenizer.vocabSize > config.vocabSize) throw new Error(`${source}: tokenizer has ${tokenizer.vocabSize} ids but the model's vocab_size is ${config.vocabSize}`);
     const rope = ropeTables(config, 1);
-    this.parts = { cfg: config, w, lora: null, ropeCos: tf.tensor2d(rope.cos, [1, config.headDim]), ropeSin: tf.tensor2d(rope.sin, [1, config.headDim]) };
+    this.parts = { cfg: config, w, lora: null, ropeCos: tf.tensor2d(rope.cos, [1, config.headDim]), ropeSin: tf.tensor2d(rope.sin, [1, config.headDim]), fused: fuseProjections(w) };
     this.eosIds = new Set([...config.eosTokenIds, ...tokenizer.eosTokenIds, ...extraEos]);
   }
 
@@ -135,6 +135,7 @@ export class TfCausalLM implements CausalLM {
     if (l.merged) return;
     l.fold(this.parts.w, 1);
     l.merged = true;
+    this.refuse();
   }
 
   unmergeLora(): void {
@@ -142,6 +143,18 @@ export class TfCausalLM implements CausalLM {
     if (!l || !l.merged) return;
     l.fold(this.parts.w, -1);
     l.merged = false;
+    this.refuse();
+  }
+
+  // The stacked q|k|v and gate|up copies follow the base weights (a merge or unmerge replaces them).
+  private refuse(): void {
+    this.disposeFused();
+    this.parts.fused = fuseProjections(this.parts.w);
+  }
+
+  private disposeFused(): void {
+    for (const f of this.parts.fused ?? []) { f.qkv.dispose(); f.gateUp.dispose(); }
+    this.parts.fused = null;
   }
 
   forwardLogits(ids: number[][]): TensorData {
@@ -228,10 +241,12 @@ export class TfCausalLM implements CausalLM {
   /** Shared-prefix scoring of encoded requests, under `bank` (K adapters) or the attached LoRA (K = 1). */
   private async scorePacked(reqs: EncodedRequest[], opts: ScoreOptions, bank: LoraBank | null): Promise<TokenScores[][]> {
     this.live();
+    const mt = opts.maxTokensPerPass;
+    if (mt !== undefined && !(Number.isInteger(mt) && mt >= 1)) throw new Error(`scoreContinuations: maxTokensPerPass must be an integer >= 1, got ${mt}`);
     this.checkIds(reqs.flatMap((r) => [r.prefix, r.targets]), 'scoreContinuations');
     this.ensurePositions(Math.max(...reqs.map((r) => r.prefix.length + r.targets.length)));
     const rows = packRequests(reqs, opts.sharePrefix ?? true);
-    return scorePackedRows(this.parts, rows, reqs.length, opts.batchSize ?? 8, this.padId, bank);
+    return scorePackedRows(this.parts, rows, reqs.length, opts.batchSize ?? 8, this.padId, bank, opts.maxTokensPerPass);
   }
 
   async scoreContinuations(items: ScoreRequest[], opts: ScoreOptions = {}): Promise<ScoreResult[]> {
@@ -399,6 +414,7 @@ export class TfCausalLM implements CausalLM {
     if (this.disposed) return;
     this.detachLora();
     for (const t of allTensors(this.parts.w)) t.dispose();
+    this.disposeFused();
     this.parts.ropeCos.dispose(); this.parts.ropeSin.dispose();
     this.disposed = true;
   }

@@ -7,7 +7,8 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { DEFAULT_LORA_ADAPTER_CONFIG, initBackend, mulberry32, readPeftAdapter, type LoraAdapter, type LoraAdapterConfig } from '@dnd/core';
 import { loadCausalLM } from './causal-lm';
-import { packRequests, treeMaskBias } from './packed-scoring';
+import { batchRows, packRequests, treeMaskBias } from './packed-scoring';
+import type { TfCausalLM } from './causal-lm';
 import type { CausalLM, ScoreRequest, ScoreResult } from './types';
 
 const FIX = path.join(__dirname, '..', 'test', 'fixtures');
@@ -44,6 +45,12 @@ function expectSame(got: ScoreResult[], want: ScoreResult[], tol: number): void 
   });
 }
 
+function maxDiff(a: Float32Array, b: Float32Array): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+  return m;
+}
+
 /** Reference: each adapter set on the model in turn, plain path. */
 async function oneAtATime(lm: CausalLM, adapters: (LoraAdapter | null)[], reqs: ScoreRequest[], batchSize: number): Promise<ScoreResult[][]> {
   const out: ScoreResult[][] = [];
@@ -76,6 +83,16 @@ describe('packing', () => {
     expect(at(4)).toEqual([1, 1, 0, 0, 1, 0]); // choice 1's token skips choice 0
     expect(at(5)).toEqual([1, 1, 0, 0, 0, 0]); // padding sees the prefix only
   });
+
+  it('cuts passes at batchSize members or at maxTokens padded tokens over K copies, longest rows first', () => {
+    const rows = packRequests([4, 9, 6, 6, 2].map((n, i) => ({ prefix: Array(n).fill(i + 1), targets: [7] })), true); // lengths 4 9 6 6 2
+    const lens = (bs: number, maxTokens: number, K: number): number[][] => batchRows(rows, bs, maxTokens, K).map((b) => b.map((r) => r.ids.length));
+    expect(lens(8, Infinity, 1)).toEqual([[9, 6, 6, 4, 2]]);
+    expect(lens(2, Infinity, 1)).toEqual([[9, 6], [6, 4], [2]]);
+    expect(lens(8, 18, 1)).toEqual([[9, 6], [6, 4, 2]]); // 2 x 9 fits, 3 x 9 does not; then 3 x 6
+    expect(lens(8, 18, 2)).toEqual([[9], [6], [6], [4, 2]]); // two adapter copies: 2 x 2 x 6 > 18, 2 x 2 x 4 fits
+    expect(lens(8, 5, 3)).toEqual([[9], [6], [6], [4], [2]]); // a row over the budget goes alone
+  });
 });
 
 describe.each([
@@ -105,6 +122,24 @@ describe.each([
     lm.detachLora();
   });
 
+  it('the stacked q|k|v and gate|up matmuls give the separate projections\' logits, and follow a merge', () => {
+    const parts = (lm as TfCausalLM).parts;
+    const ids = [lm.tokenizer.encode('Question: What makes a shadow?\nAnswer: light')];
+    const fused = lm.forwardLogits(ids).data as Float32Array;
+    const saved = parts.fused; parts.fused = null;
+    const plain = lm.forwardLogits(ids).data as Float32Array;
+    parts.fused = saved;
+    expect(saved).toHaveLength(lm.config.numHiddenLayers);
+    expect(maxDiff(fused, plain)).toBeLessThan(1e-4);
+    lm.setLoraWeights(randomAdapter(lm, { ...DEFAULT_LORA_ADAPTER_CONFIG, r: 4, loraAlpha: 8 }, 9, 0.05));
+    const unmerged = lm.forwardLogits(ids).data as Float32Array;
+    lm.mergeLora();
+    const merged = lm.forwardLogits(ids).data as Float32Array;
+    lm.detachLora();
+    expect(maxDiff(merged, unmerged)).toBeLessThan(1e-3);
+    expect(maxDiff(merged, plain)).toBeGreaterThan(1e-3); // the merge reached the stacked copies
+  });
+
   it('contexts cut to maxLength score as the plain path cuts them', async () => {
     const conts = reqs.map((r) => lm.tokenizer.encode(r.continuation).length);
     const maxLength = Math.max(...conts) + 2;
@@ -128,6 +163,11 @@ describe.each([
     got.forEach((g, k) => expectSame(g, want[k]!, tol));
     const noShare = await lm.scoreContinuationsMulti(adapters, reqs, { batchSize: 5, sharePrefix: false });
     noShare.forEach((g, k) => expectSame(g, want[k]!, tol));
+    for (const maxTokensPerPass of [1, 64, 100000]) { // one context per pass, a few, everything in one pass
+      const cut = await lm.scoreContinuationsMulti(adapters, reqs, { batchSize: 256, maxTokensPerPass });
+      cut.forEach((g, k) => expectSame(g, want[k]!, tol));
+    }
+    await expect(lm.scoreContinuations(reqs, { maxTokensPerPass: 0 })).rejects.toThrow('maxTokensPerPass must be an integer >= 1, got 0');
   });
 
   it('K adapters generate together what each generates alone: greedy on both models, sampled (each adapter its own seeded sampler) on the tiny one', async () => {

@@ -13,6 +13,13 @@ import { forwardHidden, headLogits, type ModelParts } from './transformer';
 /** Most logits values materialised at once when scoring (4M floats = 16 MB). */
 export const HEAD_CHUNK_VALUES = 1 << 22;
 
+/**
+ * Default most padded tokens in one scoring pass, over all its adapter copies. About 1,000 token rows is where a
+ * pass ran fastest per token on 2 cores (ARC-Easy, PIQA and BoolQ under 12 adapters; smaller passes leave the
+ * matmuls narrow, larger ones ran slower again; docs/benchmarks.md `## eval`).
+ */
+export const DEFAULT_MAX_TOKENS_PER_PASS = 1024;
+
 /** A request to score: `targets` follow `prefix` (the whole context, or its tail when cut to maxLength). */
 export interface EncodedRequest { prefix: number[]; targets: number[] }
 
@@ -73,13 +80,16 @@ export function treeMaskBias(rows: readonly PackedRow[], T: number, G: number): 
   return tf.tensor4d(out, [B, 1, G * T, T]);
 }
 
-/** Splits rows (longest first) into batches of at most `batchSize` members each (a larger row goes alone). */
-export function batchRows(rows: readonly PackedRow[], batchSize: number): PackedRow[][] {
+/**
+ * Splits rows (longest first) into batches of at most `batchSize` members each, and at most `maxTokens` padded
+ * tokens over K adapter copies (K x rows x the longest row); a row over either limit goes alone.
+ */
+export function batchRows(rows: readonly PackedRow[], batchSize: number, maxTokens = Infinity, K = 1): PackedRow[][] {
   const order = [...rows].sort((a, b) => b.ids.length - a.ids.length);
   const out: PackedRow[][] = [];
   let cur: PackedRow[] = []; let n = 0;
   for (const r of order) {
-    if (cur.length > 0 && n + r.members.length > batchSize) { out.push(cur); cur = []; n = 0; }
+    if (cur.length > 0 && (n + r.members.length > batchSize || K * (cur.length + 1) * cur[0]!.ids.length > maxTokens)) { out.push(cur); cur = []; n = 0; }
     cur.push(r); n += r.members.length;
   }
   if (cur.length) out.push(cur);
@@ -114,18 +124,18 @@ export interface TokenScores { lp: Float32Array; greedy: Uint8Array }
 /**
  * Scores packed rows in batches; with a bank, every batch runs once per adapter in one forward pass
  * (K * B rows). `batchSize` counts requests per pass in total: with K adapters a batch holds batchSize / K
- * requests of each (at least one packed row), so a pass stays the size of a one-adapter pass (measured: passes
- * K times larger ran slower per item on 2 cores, docs/benchmarks.md `## eval`). Returns out[k][req] (k = 0 only
+ * requests of each (at least one packed row); `maxTokens` caps the pass's padded tokens over all K copies,
+ * so a pass stays near the size that runs fastest whatever the rows' lengths. Returns out[k][req] (k = 0 only
  * without a bank); `numReqs` sizes the result. The caller has called ensurePositions for the largest position.
  */
-export async function scorePackedRows(m: ModelParts, rows: readonly PackedRow[], numReqs: number, batchSize: number, padId: number, bank: LoraBank | null = null): Promise<TokenScores[][]> {
+export async function scorePackedRows(m: ModelParts, rows: readonly PackedRow[], numReqs: number, batchSize: number, padId: number, bank: LoraBank | null = null, maxTokens = DEFAULT_MAX_TOKENS_PER_PASS): Promise<TokenScores[][]> {
   const K = bank?.K ?? 1;
   const G = m.cfg.numAttentionHeads / m.cfg.numKeyValueHeads; const D = m.cfg.hiddenSize;
   const out: TokenScores[][] = Array.from({ length: K }, () => new Array<TokenScores>(numReqs));
   const saved = m.bank;
   m.bank = bank;
   try {
-    for (const batch of batchRows(rows, Math.max(1, Math.floor(batchSize / K)))) {
+    for (const batch of batchRows(rows, Math.max(1, Math.floor(batchSize / K)), maxTokens, K)) {
       const B = batch.length; const T = Math.max(...batch.map((r) => r.ids.length));
       const ids = new Int32Array(B * T).fill(padId); const pos = new Int32Array(B * T);
       batch.forEach((r, b) => { ids.set(r.ids, b * T); pos.set(r.pos, b * T); });

@@ -23,6 +23,12 @@ export interface ScoreOptions {
   /** Requests per forward pass (padded together); with K adapters, batchSize / K of each (at least one context's requests). */
   batchSize?: number;
   /**
+   * Most padded tokens per forward pass, over all K adapters' copies (default 1024: where a pass ran fastest per
+   * token on 2 cores); a pass ends at whichever of this and batchSize comes first, and holds at least one context.
+   * Shared-prefix path only.
+   */
+  maxTokensPerPass?: number;
+  /**
    * Run each distinct context once and let every continuation of it attend to its keys and values (default
    * true); false runs context + continuation per request as lm-eval does. Both give the same log-likelihoods
    * up to float rounding (tested within 1e-4).
