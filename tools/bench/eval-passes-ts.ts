@@ -20,7 +20,6 @@ async function main(): Promise<void> {
   const shared = process.env.DND_SHARED_DIR ?? path.join(__dirname, '..', '..', '..', 'shared');
   const items = readInstructionSet(path.join(shared, 'data', 'commonsense', set, 'test.json'), set, 'test').slice(0, Number(nItems));
   const lm = await loadCausalLM(modelDir);
-  const parts = (lm as unknown as { parts: { fused: unknown } }).parts; // the stacked copies the model made at load
   const cfg = { ...DEFAULT_LORA_ADAPTER_CONFIG, r: 8, loraAlpha: 16, targetModules: ['q_proj', 'v_proj'], baseModelNameOrPath: modelDir };
   const adapters: (LoraAdapter | null)[] = [null];
   for (let k = 1; k < ADAPTERS; k++) {
@@ -31,14 +30,12 @@ async function main(): Promise<void> {
   }
   const perItem = items.map((it) => it.choices.map((c): ScoreRequest => ({ context: it.context, continuation: ` ${c}` })));
   const NR = perItem.reduce((a, r) => a + r.length, 0);
-  const fused = parts.fused;
-  if (!fused) throw new Error('eval-passes: the model has no stacked projections to switch off');
   const times = new Map<string, number[]>();
   let ref: Float64Array | null = null; let maxDiff = 0;
   for (let round = 0; round < Number(rounds); round++) {
     for (const s of round % 2 ? [...settings].reverse() : settings) {
       const [per, bs, fz, mt] = s.split('x').map(Number) as [number, number, number, number];
-      parts.fused = fz ? fused : null;
+      lm.stackedProjections = fz !== 0;
       const out = new Float64Array(ADAPTERS * NR);
       const t0 = process.hrtime.bigint();
       const passes = Math.ceil(ADAPTERS / per); const size = Math.ceil(ADAPTERS / passes);
@@ -62,7 +59,6 @@ async function main(): Promise<void> {
       console.log(`round ${round + 1} ${s}: ${sec.toFixed(1)} s, ${(sec * 1000 / (items.length * ADAPTERS)).toFixed(1)} ms per item-adapter pair`);
     }
   }
-  parts.fused = fused;
   const median = (xs: number[]): number => { const o = [...xs].sort((a, b) => a - b); return o.length % 2 ? o[(o.length - 1) / 2]! : (o[o.length / 2 - 1]! + o[o.length / 2]!) / 2; };
   const first = median(times.get(settings[0]!)!);
   for (const s of settings) {

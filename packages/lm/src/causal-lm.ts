@@ -52,17 +52,27 @@ function tidyStep(fn: () => { cache: KVCache; logits: tf.Tensor2D }): { cache: K
   return { logits: flat[0] as tf.Tensor2D, cache: { k: flat.slice(1, 1 + L) as tf.Tensor4D[], v: flat.slice(1 + L) as tf.Tensor4D[] } };
 }
 
+/** Rejects score options that would fail deep inside a pass, before any tokenizing. */
+function checkScoreOptions(opts: ScoreOptions, where: string): void {
+  const mt = opts.maxTokensPerPass;
+  if (mt !== undefined && !(Number.isInteger(mt) && mt >= 1)) throw new Error(`${where}: maxTokensPerPass must be an integer >= 1, got ${mt}`);
+  const bs = opts.batchSize;
+  if (bs !== undefined && !(Number.isInteger(bs) && bs >= 1)) throw new Error(`${where}: batchSize must be an integer >= 1, got ${bs}`);
+}
+
 /** The tfjs causal LM. Construct through loadCausalLM / createRandomCausalLM. */
 export class TfCausalLM implements CausalLM {
   readonly parts: ModelParts;
   private readonly eosIds: Set<number>;
   private disposed = false;
+  /** See CausalLM; the copies are also rebuilt after a merge or unmerge. Training always runs one matmul per projection. */
+  stackedProjections = true;
 
   constructor(readonly config: HfModelConfig, w: BaseWeights, readonly tokenizer: TextTokenizer, readonly source: string, extraEos: number[] = []) {
     validateHfModelConfig(config, source || 'model config');
     if (tokenizer.vocabSize > config.vocabSize) throw new Error(`${source}: tokenizer has ${tokenizer.vocabSize} ids but the model's vocab_size is ${config.vocabSize}`);
     const rope = ropeTables(config, 1);
-    this.parts = { cfg: config, w, lora: null, ropeCos: tf.tensor2d(rope.cos, [1, config.headDim]), ropeSin: tf.tensor2d(rope.sin, [1, config.headDim]), fused: fuseProjections(w) };
+    this.parts = { cfg: config, w, lora: null, ropeCos: tf.tensor2d(rope.cos, [1, config.headDim]), ropeSin: tf.tensor2d(rope.sin, [1, config.headDim]), fused: null };
     this.eosIds = new Set([...config.eosTokenIds, ...tokenizer.eosTokenIds, ...extraEos]);
   }
 
@@ -146,10 +156,15 @@ export class TfCausalLM implements CausalLM {
     this.refuse();
   }
 
-  // The stacked q|k|v and gate|up copies follow the base weights (a merge or unmerge replaces them).
+  // The stacked q|k|v and gate|up copies follow the base weights: a merge or unmerge frees them and the next
+  // inference call builds them again.
   private refuse(): void {
     this.disposeFused();
-    this.parts.fused = fuseProjections(this.parts.w);
+  }
+
+  private ensureFused(): void {
+    if (!this.stackedProjections) this.disposeFused();
+    else if (!this.parts.fused) this.parts.fused = fuseProjections(this.parts.w);
   }
 
   private disposeFused(): void {
@@ -162,6 +177,7 @@ export class TfCausalLM implements CausalLM {
     if (ids.length === 0 || ids.some((s) => s.length === 0)) throw new Error('forwardLogits: every sequence needs at least one token');
     this.checkIds(ids, 'forwardLogits');
     this.ensurePositions(Math.max(...ids.map((s) => s.length)));
+    this.ensureFused();
     const out = tf.tidy(() => {
       const b = padRight(ids, this.padId, this.G);
       const { hidden } = forwardHidden(this.parts, b.ids, b.pos, b.bias);
@@ -175,6 +191,7 @@ export class TfCausalLM implements CausalLM {
   /** Scores rows in batches of `batchSize` (sorted by length so padding stays small). */
   async scoreRows(rows: ScoreRow[], batchSize = 8): Promise<Array<{ lp: Float32Array; greedy: Uint8Array }>> {
     this.live();
+    this.ensureFused();
     const out: Array<{ lp: Float32Array; greedy: Uint8Array }> = new Array(rows.length);
     const order = rows.map((_, i) => i).sort((a, b) => rows[b]!.input.length - rows[a]!.input.length);
     for (let s = 0; s < order.length; s += batchSize) {
@@ -241,15 +258,16 @@ export class TfCausalLM implements CausalLM {
   /** Shared-prefix scoring of encoded requests, under `bank` (K adapters) or the attached LoRA (K = 1). */
   private async scorePacked(reqs: EncodedRequest[], opts: ScoreOptions, bank: LoraBank | null): Promise<TokenScores[][]> {
     this.live();
-    const mt = opts.maxTokensPerPass;
-    if (mt !== undefined && !(Number.isInteger(mt) && mt >= 1)) throw new Error(`scoreContinuations: maxTokensPerPass must be an integer >= 1, got ${mt}`);
     this.checkIds(reqs.flatMap((r) => [r.prefix, r.targets]), 'scoreContinuations');
     this.ensurePositions(Math.max(...reqs.map((r) => r.prefix.length + r.targets.length)));
+    this.ensureFused();
     const rows = packRequests(reqs, opts.sharePrefix ?? true);
     return scorePackedRows(this.parts, rows, reqs.length, opts.batchSize ?? 8, this.padId, bank, opts.maxTokensPerPass);
   }
 
   async scoreContinuations(items: ScoreRequest[], opts: ScoreOptions = {}): Promise<ScoreResult[]> {
+    this.live();
+    checkScoreOptions(opts, 'scoreContinuations');
     const reqs = this.encodeRequests(items, opts.maxLength ?? this.config.maxPositionEmbeddings, 'scoreContinuations');
     if (reqs.length === 0) return [];
     const res = opts.sharePrefix === false
@@ -261,6 +279,7 @@ export class TfCausalLM implements CausalLM {
   async scoreContinuationsMulti(adapters: (LoraAdapter | null)[], items: ScoreRequest[], opts: ScoreOptions = {}): Promise<ScoreResult[][]> {
     this.live();
     if (this.parts.lora?.merged) throw new Error('scoreContinuationsMulti: a merged LoRA is folded into the base weights; unmerge or detach it first');
+    checkScoreOptions(opts, 'scoreContinuationsMulti');
     const reqs = this.encodeRequests(items, opts.maxLength ?? this.config.maxPositionEmbeddings, 'scoreContinuationsMulti');
     const bank = LoraBank.fromAdapters(adapters, this.config, 'scoreContinuationsMulti');
     try {
@@ -344,6 +363,7 @@ export class TfCausalLM implements CausalLM {
   generateIds(prompts: number[][], maxNew: number, greedy: boolean, temperature: number, randOf: (row: number) => () => number, dropFinished = true, stopAt?: (ids: number[]) => boolean): number[][] {
     const B = prompts.length; const T = Math.max(...prompts.map((p) => p.length)); const G = this.G; const V = this.config.vocabSize;
     this.ensurePositions(T + maxNew);
+    this.ensureFused();
     let keyMask = prompts.map((p) => { const m = new Uint8Array(T); m.fill(1, T - p.length); return m; });
     let lastPos = prompts.map((p) => p.length - 1);
     const ids = new Int32Array(B * T).fill(this.padId); const pos = new Int32Array(B * T);

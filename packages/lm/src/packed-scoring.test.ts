@@ -123,13 +123,14 @@ describe.each([
   });
 
   it('the stacked q|k|v and gate|up matmuls give the separate projections\' logits, and follow a merge', () => {
-    const parts = (lm as TfCausalLM).parts;
+    const tl = lm as TfCausalLM;
     const ids = [lm.tokenizer.encode('Question: What makes a shadow?\nAnswer: light')];
-    const fused = lm.forwardLogits(ids).data as Float32Array;
-    const saved = parts.fused; parts.fused = null;
+    tl.stackedProjections = false;
     const plain = lm.forwardLogits(ids).data as Float32Array;
-    parts.fused = saved;
-    expect(saved).toHaveLength(lm.config.numHiddenLayers);
+    expect(tl.parts.fused).toBeNull();
+    tl.stackedProjections = true;
+    const fused = lm.forwardLogits(ids).data as Float32Array;
+    expect(tl.parts.fused).toHaveLength(lm.config.numHiddenLayers); // built by the first inference call
     expect(maxDiff(fused, plain)).toBeLessThan(1e-4);
     lm.setLoraWeights(randomAdapter(lm, { ...DEFAULT_LORA_ADAPTER_CONFIG, r: 4, loraAlpha: 8 }, 9, 0.05));
     const unmerged = lm.forwardLogits(ids).data as Float32Array;
@@ -168,6 +169,8 @@ describe.each([
       cut.forEach((g, k) => expectSame(g, want[k]!, tol));
     }
     await expect(lm.scoreContinuations(reqs, { maxTokensPerPass: 0 })).rejects.toThrow('maxTokensPerPass must be an integer >= 1, got 0');
+    await expect(lm.scoreContinuations(reqs, { sharePrefix: false, maxTokensPerPass: 1.5 })).rejects.toThrow('scoreContinuations: maxTokensPerPass must be an integer >= 1, got 1.5');
+    await expect(lm.scoreContinuationsMulti([null], reqs, { batchSize: 0 })).rejects.toThrow('scoreContinuationsMulti: batchSize must be an integer >= 1, got 0');
   });
 
   it('K adapters generate together what each generates alone: greedy on both models, sampled (each adapter its own seeded sampler) on the tiny one', async () => {

@@ -3,7 +3,7 @@
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { DEFAULT_LORA_ADAPTER_CONFIG, initBackend, readPeftAdapter, readSafetensors } from '@dnd/core';
-import { createRandomCausalLM, loadCausalLM } from './causal-lm';
+import { createRandomCausalLM, loadCausalLM, type TfCausalLM } from './causal-lm';
 import { createLoraTrainer } from './trainer';
 
 const FIX = path.join(__dirname, '..', 'test', 'fixtures');
@@ -28,6 +28,7 @@ it.each([true, false])('two AdamW steps on LoRA match torch.optim.AdamW + PEFT (
     t.data.forEach((x, i) => { maxDiff = Math.max(maxDiff, Math.abs(x - r[i]!)); });
   }
   expect(maxDiff).toBeLessThan(1e-4);
+  expect((lm as TfCausalLM).parts.fused).toBeNull(); // training alone never builds the stacked inference copies
   tr.dispose(); lm.dispose();
   expect(tf.memory().numTensors).toBe(base);
 });

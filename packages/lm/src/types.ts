@@ -71,6 +71,11 @@ export interface CausalLM {
   readonly tokenizer: TextTokenizer;
   /** Where it was loaded from ('' for random models). */
   readonly source: string;
+  /**
+   * true (default): inference runs q|k|v and gate|up as one stacked matmul each, from copies built on the first
+   * inference call (a model that only trains never holds them). false: one matmul per projection, copies freed.
+   */
+  stackedProjections: boolean;
   /** Number of base-model parameters (tied embeddings counted once). */
   numParameters(): number;
   /** Adds fresh LoRA on `cfg.targetModules` of every layer: A ~ PEFT's kaiming-uniform, B = 0. Replaces any attached LoRA. */
