@@ -36,6 +36,7 @@ async function main(): Promise<void> {
     for (const s of round % 2 ? [...settings].reverse() : settings) {
       const [per, bs, fz, mt] = s.split('x').map(Number) as [number, number, number, number];
       lm.stackedProjections = fz !== 0;
+      lm.forwardLogits([[0]]); // builds (or frees) the stacked copies before the clock starts
       const out = new Float64Array(ADAPTERS * NR);
       const t0 = process.hrtime.bigint();
       const passes = Math.ceil(ADAPTERS / per); const size = Math.ceil(ADAPTERS / passes);

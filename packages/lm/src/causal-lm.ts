@@ -12,7 +12,7 @@ import { ByteTokenizer } from './byte-tokenizer';
 import { LoraState } from './lora';
 import { LoraBank } from './lora-bank';
 import { headScores, packRequests, scorePackedRows, type EncodedRequest, type TokenScores } from './packed-scoring';
-import { mulberry32 } from '@dnd/core';
+import { checkNumber, mulberry32 } from '@dnd/core';
 import { ropeTables } from './rope';
 import { forwardHidden, fuseProjections, headLogits, maskBias, type KVCache, type ModelParts } from './transformer';
 import type { CausalLM, GenerateOptions, ScoreOptions, ScoreRequest, ScoreResult } from './types';
@@ -52,12 +52,10 @@ function tidyStep(fn: () => { cache: KVCache; logits: tf.Tensor2D }): { cache: K
   return { logits: flat[0] as tf.Tensor2D, cache: { k: flat.slice(1, 1 + L) as tf.Tensor4D[], v: flat.slice(1 + L) as tf.Tensor4D[] } };
 }
 
-/** Rejects score options that would fail deep inside a pass, before any tokenizing. */
+/** Rejects score options that would fail deep inside a pass (a batchSize of 0 never ends), before any tokenizing. */
 function checkScoreOptions(opts: ScoreOptions, where: string): void {
-  const mt = opts.maxTokensPerPass;
-  if (mt !== undefined && !(Number.isInteger(mt) && mt >= 1)) throw new Error(`${where}: maxTokensPerPass must be an integer >= 1, got ${mt}`);
-  const bs = opts.batchSize;
-  if (bs !== undefined && !(Number.isInteger(bs) && bs >= 1)) throw new Error(`${where}: batchSize must be an integer >= 1, got ${bs}`);
+  if (opts.maxTokensPerPass !== undefined) checkNumber(where, 'maxTokensPerPass', opts.maxTokensPerPass, { min: 1, integer: true });
+  if (opts.batchSize !== undefined) checkNumber(where, 'batchSize', opts.batchSize, { min: 1, integer: true });
 }
 
 /** The tfjs causal LM. Construct through loadCausalLM / createRandomCausalLM. */
@@ -145,7 +143,7 @@ export class TfCausalLM implements CausalLM {
     if (l.merged) return;
     l.fold(this.parts.w, 1);
     l.merged = true;
-    this.refuse();
+    this.disposeFused(); // the stacked copies follow the base weights: the next inference call builds them again
   }
 
   unmergeLora(): void {
@@ -153,13 +151,7 @@ export class TfCausalLM implements CausalLM {
     if (!l || !l.merged) return;
     l.fold(this.parts.w, -1);
     l.merged = false;
-    this.refuse();
-  }
-
-  // The stacked q|k|v and gate|up copies follow the base weights: a merge or unmerge frees them and the next
-  // inference call builds them again.
-  private refuse(): void {
-    this.disposeFused();
+    this.disposeFused(); // the stacked copies follow the base weights: the next inference call builds them again
   }
 
   private ensureFused(): void {

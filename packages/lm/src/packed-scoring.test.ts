@@ -169,8 +169,8 @@ describe.each([
       cut.forEach((g, k) => expectSame(g, want[k]!, tol));
     }
     await expect(lm.scoreContinuations(reqs, { maxTokensPerPass: 0 })).rejects.toThrow('maxTokensPerPass must be an integer >= 1, got 0');
-    await expect(lm.scoreContinuations(reqs, { sharePrefix: false, maxTokensPerPass: 1.5 })).rejects.toThrow('scoreContinuations: maxTokensPerPass must be an integer >= 1, got 1.5');
-    await expect(lm.scoreContinuationsMulti([null], reqs, { batchSize: 0 })).rejects.toThrow('scoreContinuationsMulti: batchSize must be an integer >= 1, got 0');
+    await expect(lm.scoreContinuations(reqs, { sharePrefix: false, maxTokensPerPass: 1.5 })).rejects.toThrow('scoreContinuations.maxTokensPerPass must be an integer >= 1, got 1.5');
+    await expect(lm.scoreContinuationsMulti([null], reqs, { batchSize: 0 })).rejects.toThrow('scoreContinuationsMulti.batchSize must be an integer >= 1, got 0');
   });
 
   it('K adapters generate together what each generates alone: greedy on both models, sampled (each adapter its own seeded sampler) on the tiny one', async () => {
