@@ -11,9 +11,10 @@ MODEL="${DND_CACHE:-$HOME/.cache/dnd}/models/smollm2-135m-instruct"
 [ -f "$MODEL/model.safetensors" ] || { echo "bench eval: $MODEL/model.safetensors missing (bash infra/assets-smollm2.sh)" >&2; exit 1; }
 PY=$(bash infra/pyref.sh)
 N_LL=${1:-64}; N_GEN=${2:-32}; N_MULTI=${3:-16}; BATCH=32; GEN_BATCH=8; NICE=${NICE:-10}
+LOAD0=$(cut -d" " -f1-3 /proc/loadavg)
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 quiet() { grep -v -i -E 'onednn|cpu_feature_guard|absl|rebuild TensorFlow|tensor backend' >&2; }
 node tools/bench/run-ts.cjs tools/bench/eval-ts.ts prepare "$MODEL" "$tmp" "$N_LL" "$N_GEN" "$N_MULTI" 2> >(quiet)
 HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false nice -n "$NICE" "$PY" tools/bench/eval_ref.py "$MODEL" "$tmp" "$tmp/py.json" "$BATCH" "$GEN_BATCH" 2>"$tmp/py.log" || { cat "$tmp/py.log" >&2; exit 1; }
 nice -n "$NICE" node tools/bench/run-ts.cjs tools/bench/eval-ts.ts run "$MODEL" "$tmp" "$tmp/ts.json" "$BATCH" "$GEN_BATCH" 2> >(quiet)
-python3 tools/bench/eval_doc.py "$tmp" "$ROOT/docs/benchmarks.md" "$N_LL $N_GEN $N_MULTI" "$BATCH" "$GEN_BATCH" "$NICE"
+python3 tools/bench/eval_doc.py "$tmp" "$ROOT/docs/benchmarks.md" "$N_LL $N_GEN $N_MULTI" "$BATCH" "$GEN_BATCH" "$NICE" "$LOAD0"

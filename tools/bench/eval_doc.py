@@ -8,7 +8,7 @@ import sys
 sys.path.insert(0, os.path.dirname(__file__))
 from benchdoc import write_section  # noqa: E402
 
-tmp, doc, args, batch, gen_batch, nice = sys.argv[1:7]
+tmp, doc, args, batch, gen_batch, nice, load0 = sys.argv[1:8]
 ts, py = json.load(open(os.path.join(tmp, "ts.json"))), json.load(open(os.path.join(tmp, "py.json")))
 n, ng, nm, K = ts["items"], ts["genItems"], ts["multiItems"], ts["adapters"]
 ips = lambda items, s: items / s
@@ -27,7 +27,8 @@ load = open("/proc/loadavg").read().split()[:3]
 section = f"""## eval
 
 Command: `pnpm bench eval {args}` (tools/bench/eval.sh), {datetime.datetime.utcnow():%Y-%m-%d %H:%M} UTC, {cpu}, {os.cpu_count()} cores.
-**Measured on a busy machine**: other engineers' jobs shared the 2 cores (load average at the end {' / '.join(load)});
+Load average (1 / 5 / 15 min) before the benchmark started {load0.replace(' ', ' / ')}, at its end {' / '.join(load)} (the benchmark
+itself keeps about 2 busy; a 1-minute figure above 0.5 at the start means that something else ran in the minute before it);
 both sides ran under `nice -n {nice}`, one after the other, once each (no alternating rounds), so read the ratios as same-run and rough.
 SmolLM2-135M-Instruct fp32 with one LoRA (r 8, alpha 16, all 7 modules, seeded, unmerged on every side); the first {n}
 ARC-Easy test items with 4 choices, lm-eval's `multiple_choice` requests (context "Question: ...\\nAnswer:", continuation

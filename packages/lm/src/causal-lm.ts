@@ -160,7 +160,7 @@ export class TfCausalLM implements CausalLM {
   }
 
   private disposeFused(): void {
-    for (const f of this.parts.fused ?? []) { f.qkv.dispose(); f.gateUp.dispose(); }
+    for (const f of this.parts.fused ?? []) { f.qkv.dispose(); f.o.dispose(); f.gateUp.dispose(); f.down.dispose(); }
     this.parts.fused = null;
   }
 

@@ -8,6 +8,9 @@
 // repeat_kv), so every op stays rank 4 and has a gradient.
 // With `fused` set, q|k|v and gate|up each run as one wider matmul, then split: the same dot products in fewer,
 // larger kernels, for inference only (training's backward ran about 8% slower stacked, so it keeps them apart).
+// These inference copies are stored transposed ([in, out], o and down too): TensorFlow's CPU matmul ran x @ W
+// 1.3-3.8x faster than x @ W^T over HF's [out, in] layout for the 8 rows of a decode step, and 1.03-1.30x for
+// a 1,024-row scoring pass (scripts/bench-matmul-layout.ts; docs/benchmarks.md `## eval, added by hand`).
 import * as tf from '@tensorflow/tfjs';
 import type { HfModelConfig } from '@dnd/core';
 import type { LoraState } from './lora';
@@ -33,10 +36,12 @@ export interface ModelParts {
   fused?: FusedLayer[] | null;
 }
 
-/** One layer's projections that read the same input, stacked row-wise ([out1 + out2 + ..., in]). */
+/** One layer's projection weights for inference, transposed to [in, out]; those that read the same input stacked column-wise. */
 export interface FusedLayer {
-  qkv: tf.Tensor2D; // [H*HD + 2*KV*HD, D]
-  gateUp: tf.Tensor2D; // [2F, D]
+  qkv: tf.Tensor2D; // [D, H*HD + 2*KV*HD]
+  o: tf.Tensor2D; // [H*HD, D]
+  gateUp: tf.Tensor2D; // [D, 2F]
+  down: tf.Tensor2D; // [F, D]
 }
 
 /** Forward options. */
@@ -112,7 +117,7 @@ export function layerForward(m: ModelParts, l: number, x: tf.Tensor2D, c: LayerC
   const so = l * 16;
   const h = rmsNorm(x, lw.inputNorm, cfg.rmsNormEps);
   const fl = opts.training ? undefined : m.fused?.[l]; // training keeps one matmul per projection: its backward ran ~8% slower stacked
-  const [qb, kb, vb] = fl ? tf.split(tf.matMul(h, fl.qkv, false, true), [H * HD, KV * HD, KV * HD], 1) as tf.Tensor2D[] : [];
+  const [qb, kb, vb] = fl ? tf.split(tf.matMul(h, fl.qkv), [H * HD, KV * HD, KV * HD], 1) as tf.Tensor2D[] : [];
   const q = rope(linear(m, l, 'q_proj', h, lw.q_bias, opts, so, qb).reshape([B, T, H, HD]))
     .transpose([0, 2, 1, 3]).reshape([B, KV, G * T, HD]) as tf.Tensor4D;
   let k = rope(linear(m, l, 'k_proj', h, lw.k_bias, opts, so + 1, kb).reshape([B, T, KV, HD])).transpose([0, 2, 1, 3]) as tf.Tensor4D;
@@ -123,21 +128,24 @@ export function layerForward(m: ModelParts, l: number, x: tf.Tensor2D, c: LayerC
   }
   const probs = tf.softmax(tf.matMul(q, k, false, true).mul(1 / Math.sqrt(HD)).add(c.bias)); // [B, KV, G*T, S]
   const ctx = tf.matMul(probs, v).reshape([B, H, T, HD]).transpose([0, 2, 1, 3]).reshape([B * T, H * HD]) as tf.Tensor2D;
-  const x1 = x.add(linear(m, l, 'o_proj', ctx, lw.o_bias, opts, so + 3)) as tf.Tensor2D;
+  const x1 = x.add(linear(m, l, 'o_proj', ctx, lw.o_bias, opts, so + 3, fl && tf.matMul(ctx, fl.o) as tf.Tensor2D)) as tf.Tensor2D;
   const h2 = rmsNorm(x1, lw.postNorm, cfg.rmsNormEps);
   const F = cfg.intermediateSize;
-  const [gb, ub] = fl ? tf.split(tf.matMul(h2, fl.gateUp, false, true), [F, F], 1) as tf.Tensor2D[] : [];
+  const [gb, ub] = fl ? tf.split(tf.matMul(h2, fl.gateUp), [F, F], 1) as tf.Tensor2D[] : [];
   const gate = linear(m, l, 'gate_proj', h2, null, opts, so + 4, gb);
   const up = linear(m, l, 'up_proj', h2, null, opts, so + 5, ub);
-  const x2 = x1.add(linear(m, l, 'down_proj', tf.mul(gate.mul(tf.sigmoid(gate)), up) as tf.Tensor2D, null, opts, so + 6)) as tf.Tensor2D;
+  const act = tf.mul(gate.mul(tf.sigmoid(gate)), up) as tf.Tensor2D;
+  const x2 = x1.add(linear(m, l, 'down_proj', act, null, opts, so + 6, fl && tf.matMul(act, fl.down) as tf.Tensor2D)) as tf.Tensor2D;
   return { x: x2, k, v };
 }
 
-/** Stacks each layer's q|k|v and gate|up weights for fewer, wider matmuls (same products). Kept outside any tidy. */
+/** Each layer's projection weights transposed to [in, out], q|k|v and gate|up stacked (same products, fewer and faster matmuls). Kept outside any tidy. */
 export function fuseProjections(w: BaseWeights): FusedLayer[] {
   return w.layers.map((lw) => tf.tidy(() => ({
-    qkv: tf.keep(tf.concat([lw.q_proj, lw.k_proj, lw.v_proj], 0)),
-    gateUp: tf.keep(tf.concat([lw.gate_proj, lw.up_proj], 0)),
+    qkv: tf.keep(tf.concat([lw.q_proj, lw.k_proj, lw.v_proj], 0).transpose<tf.Tensor2D>()),
+    o: tf.keep(lw.o_proj.transpose<tf.Tensor2D>()),
+    gateUp: tf.keep(tf.concat([lw.gate_proj, lw.up_proj], 0).transpose<tf.Tensor2D>()),
+    down: tf.keep(lw.down_proj.transpose<tf.Tensor2D>()),
   })));
 }
 

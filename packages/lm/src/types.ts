@@ -72,8 +72,9 @@ export interface CausalLM {
   /** Where it was loaded from ('' for random models). */
   readonly source: string;
   /**
-   * true (default): inference runs q|k|v and gate|up as one stacked matmul each, from copies built on the first
-   * inference call (a model that only trains never holds them). false: one matmul per projection, copies freed.
+   * true (default): inference runs q|k|v and gate|up as one stacked matmul each, and every projection from a copy
+   * transposed to [in, out], copies built on the first inference call (a model that only trains never holds them).
+   * false: one matmul per projection on the base weights, copies freed.
    */
   stackedProjections: boolean;
   /** Number of base-model parameters (tied embeddings counted once). */
