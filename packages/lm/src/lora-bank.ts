@@ -5,10 +5,14 @@
 // Dimensions: K adapters, r the largest rank (smaller ranks are zero-padded, which adds exact zeros),
 // in / out the projection's features, N = K * n rows of the flattened batch.
 //
-// The per-row term is two plain matmuls through all K adapters' factors side by side, with the other adapters'
-// rank columns masked to zero in between: x [N, in] @ A_cat^T [in, K r] -> * block mask -> @ B_cat [K r, out].
-// K r is small (36 for 9 adapters at r 4), so the extra work is negligible, and plain matmuls are several times
-// faster than TF's batched matmul over K small blocks (which made a decode step with 9 adapters 3.5x slower).
+// Adapter-major rows in K equal blocks (scoring passes, and generation until it drops finished rows) take each
+// block through its own adapter in one batched matmul pair: x [K, n, in] @ A^T [K, in, r] @ B [K, r, out]. Rows in
+// any order (useRows) take two plain matmuls through all K adapters' factors side by side, with the other adapters'
+// rank columns masked to zero in between: x [N, in] @ A_cat^T [in, K r] -> * row mask -> @ B_cat [K r, out]. The
+// masked form does K times the LoRA arithmetic, which at 12-14 adapters is a quarter or more of a projection's own
+// (K r = 112 columns against 576 features). The batched form ran the LoRA term 1.0-2.7x faster at a scoring pass's
+// shapes and 0.8-2.1x at a decode step's (scripts/bench-lora-bank.ts), and 14-adapter scoring on all 7 modules 1.11x
+// faster end to end (scripts/bench-bank-forms.ts; docs/benchmarks.md `## eval, added by hand`).
 import * as tf from '@tensorflow/tfjs';
 import { loraScaling, peftTensorName, validateLoraAdapter, type HfModelConfig, type LoraAdapter } from '@dnd/core';
 import { projShape, type ProjName } from './weights';
@@ -17,6 +21,7 @@ import { projShape, type ProjName } from './weights';
 export interface LoraBankPair {
   A: tf.Tensor2D; // [K r, in]: rows k r .. k r + r - 1 are adapter k's A
   B: tf.Tensor2D; // [K r, out]: rows k r .. are adapter k's (scaling_k B_k)^T
+  At: tf.Tensor3D; // [K, in, r]: adapter k's A^T (the batched form)
 }
 
 /**
@@ -26,7 +31,6 @@ export interface LoraBankPair {
  */
 export class LoraBank {
   readonly pairs = new Map<string, LoraBankPair>(); // key `${layer}.${proj}`
-  private readonly masks = new Map<number, tf.Tensor2D>(); // per row count N: [N, K r], 1 where row block = column block
   private rowMask: tf.Tensor2D | null = null; // set by useRows: rows in any order, each with its own adapter
 
   private constructor(readonly K: number, readonly r: number) {}
@@ -76,7 +80,8 @@ export class LoraBank {
             A.set(ta, k * r * inF);
             for (let o = 0; o < out; o++) for (let j = 0; j < ra; j++) B[(k * r + j) * out + o] = Math.fround(tb[o * ra + j]! * s);
           });
-          bank.pairs.set(`${l}.${proj}`, { A: tf.tensor2d(A, [K * r, inF]), B: tf.tensor2d(B, [K * r, out]) });
+          const At = tf.tidy(() => tf.tensor3d(A, [K, r, inF]).transpose<tf.Tensor3D>([0, 2, 1]));
+          bank.pairs.set(`${l}.${proj}`, { A: tf.tensor2d(A, [K * r, inF]), B: tf.tensor2d(B, [K * r, out]), At });
         }
       }
     } catch (e) { bank.dispose(); throw e; }
@@ -90,17 +95,16 @@ export class LoraBank {
   delta(layer: number, proj: ProjName, x: tf.Tensor2D): tf.Tensor2D | null {
     const p = this.pairs.get(`${layer}.${proj}`);
     if (!p) return null;
-    const N = x.shape[0];
-    let mask: tf.Tensor2D;
+    const [N, inF] = x.shape;
+    const out = p.B.shape[1];
     if (this.rowMask) {
       if (this.rowMask.shape[0] !== N) throw new Error(`LoraBank.delta(${proj}): ${N} rows, but useRows named ${this.rowMask.shape[0]}`);
-      mask = this.rowMask;
-    } else {
-      if (N % this.K !== 0) throw new Error(`LoraBank.delta(${proj}): ${N} rows do not split into ${this.K} adapter blocks`);
-      mask = this.mask(N);
+      const h = tf.matMul(x, p.A, false, true); // [N, K r]
+      return tf.matMul(h.mul(this.rowMask), p.B) as tf.Tensor2D; // [N, out]
     }
-    const h = tf.matMul(x, p.A, false, true); // [N, K r]
-    return tf.matMul(h.mul(mask), p.B) as tf.Tensor2D; // [N, out]
+    if (N % this.K !== 0) throw new Error(`LoraBank.delta(${proj}): ${N} rows do not split into ${this.K} adapter blocks`);
+    const h = tf.matMul(x.reshape([this.K, N / this.K, inF]), p.At); // [K, n, r]
+    return tf.matMul(h, p.B.reshape([this.K, this.r, out])).reshape([N, out]) as tf.Tensor2D; // [N, out]
   }
 
   /**
@@ -125,28 +129,9 @@ export class LoraBank {
     return tf.keep(tf.tensor2d(data, [adapterOf.length, W]));
   }
 
-  // The block mask of N adapter-major rows, made once per N and kept outside any tidy; the 4 most recent are kept
-  // (one forward pass uses one N in every layer; a long scoring call sees many).
-  private mask(N: number): tf.Tensor2D {
-    let m = this.masks.get(N);
-    if (!m) {
-      if (this.masks.size >= 4) {
-        const [oldN, old] = this.masks.entries().next().value as [number, tf.Tensor2D];
-        old.dispose();
-        this.masks.delete(oldN);
-      }
-      const n = N / this.K;
-      m = this.rowsMask(Array.from({ length: N }, (_, i) => Math.floor(i / n)));
-      this.masks.set(N, m);
-    }
-    return m;
-  }
-
   dispose(): void {
-    for (const p of this.pairs.values()) { p.A.dispose(); p.B.dispose(); }
+    for (const p of this.pairs.values()) { p.A.dispose(); p.B.dispose(); p.At.dispose(); }
     this.pairs.clear();
-    for (const m of this.masks.values()) m.dispose();
-    this.masks.clear();
     this.useRows(null);
   }
 }
