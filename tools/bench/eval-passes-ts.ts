@@ -6,10 +6,9 @@
 // first setting's. Not a test.
 // Usage: DND_SHARED_DIR=... node tools/bench/run-ts.cjs tools/bench/eval-passes-ts.ts MODEL_DIR SET N_ITEMS ROUNDS SETTING...
 // e.g.   ... smollm2-135m-instruct ARC-Easy 40 2 6x32x0x0 16x256x1x1024
-import * as path from 'path';
-import { DEFAULT_LORA_ADAPTER_CONFIG, initBackend, mulberry32, type LoraAdapter } from '@dnd/core';
-import { readInstructionSet } from '@dnd/evaluator';
+import { initBackend } from '@dnd/core';
 import { loadCausalLM, type ScoreRequest } from '@dnd/lm';
+import { sharedTestItems, zooLikeAdapters } from './seeded-adapters';
 
 const ADAPTERS = 12;
 
@@ -17,17 +16,9 @@ async function main(): Promise<void> {
   const [modelDir, set, nItems, rounds, ...settings] = process.argv.slice(2) as [string, string, string, string, ...string[]];
   if (!settings.length) throw new Error('usage: eval-passes-ts.ts MODEL_DIR SET N_ITEMS ROUNDS SETTING...');
   await initBackend();
-  const shared = process.env.DND_SHARED_DIR ?? path.join(__dirname, '..', '..', '..', 'shared');
-  const items = readInstructionSet(path.join(shared, 'data', 'commonsense', set, 'test.json'), set, 'test').slice(0, Number(nItems));
+  const items = sharedTestItems(set).slice(0, Number(nItems));
   const lm = await loadCausalLM(modelDir);
-  const cfg = { ...DEFAULT_LORA_ADAPTER_CONFIG, r: 8, loraAlpha: 16, targetModules: ['q_proj', 'v_proj'], baseModelNameOrPath: modelDir };
-  const adapters: (LoraAdapter | null)[] = [null];
-  for (let k = 1; k < ADAPTERS; k++) {
-    lm.attachLora(cfg, 100 + k); const a = lm.getLoraWeights(); lm.detachLora();
-    const rand = mulberry32(200 + k); // B != 0 so that every adapter changes the scores
-    for (const [n, t] of a.tensors) if (n.includes('lora_B')) for (let i = 0; i < t.data.length; i++) (t.data as Float32Array)[i] = (rand() * 2 - 1) * 0.02;
-    adapters.push(a);
-  }
+  const adapters = zooLikeAdapters(lm, modelDir, ADAPTERS);
   const perItem = items.map((it) => it.choices.map((c): ScoreRequest => ({ context: it.context, continuation: ` ${c}` })));
   const NR = perItem.reduce((a, r) => a + r.length, 0);
   const times = new Map<string, number[]>();

@@ -7,24 +7,17 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { DEFAULT_LORA_ADAPTER_CONFIG, initBackend, mulberry32, type LoraAdapter } from '@dnd/core';
-import { readInstructionSet, LoglikScorer, memoizedEvalModel, hostCausalLM } from '@dnd/evaluator';
+import { initBackend } from '@dnd/core';
+import { LoglikScorer, memoizedEvalModel, hostCausalLM } from '@dnd/evaluator';
 import { loadCausalLM, type ScoreRequest } from '@dnd/lm';
+import { sharedTestItems, zooLikeAdapters } from './seeded-adapters';
 const ADAPTERS = 12;
 async function main(): Promise<void> {
   const [modelDir, set, nItems, rounds] = process.argv.slice(2) as [string, string, string, string];
   await initBackend();
-  const shared = process.env.DND_SHARED_DIR!;
-  const items = readInstructionSet(path.join(shared, 'data', 'commonsense', set, 'test.json'), set, 'test').slice(0, Number(nItems));
+  const items = sharedTestItems(set).slice(0, Number(nItems));
   const lm = await loadCausalLM(modelDir);
-  const cfg = { ...DEFAULT_LORA_ADAPTER_CONFIG, r: 8, loraAlpha: 16, targetModules: ['q_proj', 'v_proj'], baseModelNameOrPath: modelDir };
-  const adapters: (LoraAdapter | null)[] = [null];
-  for (let k = 1; k < ADAPTERS; k++) {
-    lm.attachLora(cfg, 100 + k); const a = lm.getLoraWeights(); lm.detachLora();
-    const rand = mulberry32(200 + k);
-    for (const [n, t] of a.tensors) if (n.includes('lora_B')) for (let i = 0; i < t.data.length; i++) (t.data as Float32Array)[i] = (rand() * 2 - 1) * 0.02;
-    adapters.push(a);
-  }
+  const adapters = zooLikeAdapters(lm, modelDir, ADAPTERS);
   const perItem = items.map((it) => it.choices.map((c): ScoreRequest => ({ context: it.context, continuation: ` ${c}` })));
   const direct = async (): Promise<void> => {
     let chunk: ScoreRequest[] = [];

@@ -5,18 +5,7 @@
 // Usage: node tools/bench/run-ts.cjs packages/lm/scripts/bench-matmul-layout.ts
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '@dnd/core';
-
-/** Mean microseconds per call of `fn` over n calls (outputs kept until the last one is read, then freed). */
-function usPerCall(fn: () => tf.Tensor, n: number): number {
-  for (let i = 0; i < 3; i++) fn().dispose();
-  const t0 = process.hrtime.bigint();
-  const outs: tf.Tensor[] = [];
-  for (let i = 0; i < n; i++) outs.push(fn());
-  outs[outs.length - 1]!.dataSync();
-  const us = Number(process.hrtime.bigint() - t0) / 1e3 / n;
-  outs.forEach((o) => o.dispose());
-  return us;
-}
+import { usPerCall } from './us-per-call';
 
 async function main(): Promise<void> {
   const backend = await initBackend();
