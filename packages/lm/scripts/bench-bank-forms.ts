@@ -12,15 +12,15 @@ import * as tf from '@tensorflow/tfjs';
 import { DEFAULT_LORA_ADAPTER_CONFIG, initBackend, mulberry32, type LoraAdapter } from '@dnd/core';
 import { loadCausalLM, type ScoreRequest } from '../src';
 import { LoraBank } from '../src/lora-bank';
-import type { ProjName } from '../src/weights';
+import type { GroupName } from '../src/weights';
 
-const batchedDelta = LoraBank.prototype.delta;
-function maskedDelta(this: LoraBank, layer: number, proj: ProjName, x: tf.Tensor2D): tf.Tensor2D | null {
-  const p = this.pairs.get(`${layer}.${proj}`);
+const batchedDelta = LoraBank.prototype.groupDelta;
+function maskedDelta(this: LoraBank, layer: number, group: GroupName, x: tf.Tensor2D): tf.Tensor2D | null {
+  const p = this.groups.get(`${layer}.${group}`);
   if (!p) return null;
-  const N = x.shape[0]; const n = N / this.K; const W = this.K * this.r;
+  const N = x.shape[0]; const n = N / this.K; const gr = p.g * this.r; const W = this.K * gr;
   const m = new Float32Array(N * W);
-  for (let i = 0; i < N; i++) { const k = Math.floor(i / n); m.fill(1, i * W + k * this.r, i * W + (k + 1) * this.r); }
+  for (let i = 0; i < N; i++) { const k = Math.floor(i / n); m.fill(1, i * W + k * gr, i * W + (k + 1) * gr); }
   return tf.matMul(tf.matMul(x, p.A, false, true).mul(tf.tensor2d(m, [N, W])), p.B) as tf.Tensor2D;
 }
 
@@ -51,7 +51,7 @@ async function main(): Promise<void> {
     const lls: Record<string, number[]> = {};
     for (let r = 0; r < Number(rounds); r++) {
       for (const form of (r % 2 ? ['masked', 'batched'] : ['batched', 'masked']) as Array<'batched' | 'masked'>) {
-        LoraBank.prototype.delta = form === 'batched' ? batchedDelta : maskedDelta;
+        LoraBank.prototype.groupDelta = form === 'batched' ? batchedDelta : maskedDelta;
         const t0 = process.hrtime.bigint();
         const out: number[] = [];
         for (let i = 0; i < reqs.length; i += s.batchSize) {
@@ -67,7 +67,7 @@ async function main(): Promise<void> {
     const diff = Math.max(...lls['batched']!.map((v, i) => Math.abs(v - lls['masked']![i]!)));
     console.log(`${s.name}: median batched ${(med(times.batched) * 1000 / (items.length * s.adapters.length)).toFixed(1)}, masked ${(med(times.masked) * 1000 / (items.length * s.adapters.length)).toFixed(1)} ms per pair: batched ${(med(times.masked) / med(times.batched)).toFixed(2)}x; max |diff| ${diff.toExponential(1)}`);
   }
-  LoraBank.prototype.delta = batchedDelta;
+  LoraBank.prototype.groupDelta = batchedDelta;
   lm.dispose();
 }
 main().catch((e) => { console.error(e); process.exit(1); });

@@ -59,6 +59,11 @@ it('sampling depends on the seed only, and batches with left padding give the sa
   const g = await lm.generate(['a', 'longer prompt'], { maxNewTokens: 4 });
   const one = [...await lm.generate(['a'], { maxNewTokens: 4 }), ...await lm.generate(['longer prompt'], { maxNewTokens: 4 })];
   expect(g).toEqual(one);
+  // Batches form longest first; the outputs come back in the prompts' order.
+  const prompts = ['a', 'the longest prompt of all', 'mid prompt', 'b'];
+  const alone = await Promise.all(prompts.map(async (p) => (await lm.generate([p], { maxNewTokens: 4 }))[0]));
+  expect(await lm.generate(prompts, { maxNewTokens: 4, batchSize: 2 })).toEqual(alone);
+  await expect(lm.generate(prompts, { maxNewTokens: 4, batchSize: 0 })).rejects.toThrow(/batchSize must be an integer >= 1/);
 });
 
 it('LoRA: attach, export under PEFT names, merge/unmerge round trip, detach', () => {

@@ -14,7 +14,7 @@ import { LoraBank } from './lora-bank';
 import { headScores, packRequests, scorePackedRows, type EncodedRequest, type TokenScores } from './packed-scoring';
 import { checkNumber, mulberry32 } from '@dnd/core';
 import { ropeTables } from './rope';
-import { forwardHidden, fuseProjections, headLogits, maskBias, type KVCache, type ModelParts } from './transformer';
+import { disposeFusedLora, forwardHidden, fuseLora, fuseProjections, headLogits, headLogitsVocabMajor, maskBias, rotateHalfMatrix, type FusedLoraLayer, type KVCache, type ModelParts } from './transformer';
 import type { CausalLM, GenerateOptions, ScoreOptions, ScoreRequest, ScoreResult } from './types';
 import { allTensors, loadBaseWeights, randomBaseWeights, type BaseWeights } from './weights';
 
@@ -63,6 +63,8 @@ export class TfCausalLM implements CausalLM {
   readonly parts: ModelParts;
   private readonly eosIds: Set<number>;
   private disposed = false;
+  /** The attached adapter's stacked factors (fuseLora), for the state and version they were built from. */
+  private loraCopies: { state: LoraState; version: number; layers: FusedLoraLayer[] } | null = null;
   /** See CausalLM; the copies are also rebuilt after a merge or unmerge. Training always runs one matmul per projection. */
   stackedProjections = true;
 
@@ -70,7 +72,7 @@ export class TfCausalLM implements CausalLM {
     validateHfModelConfig(config, source || 'model config');
     if (tokenizer.vocabSize > config.vocabSize) throw new Error(`${source}: tokenizer has ${tokenizer.vocabSize} ids but the model's vocab_size is ${config.vocabSize}`);
     const rope = ropeTables(config, 1);
-    this.parts = { cfg: config, w, lora: null, ropeCos: tf.tensor2d(rope.cos, [1, config.headDim]), ropeSin: tf.tensor2d(rope.sin, [1, config.headDim]), fused: null };
+    this.parts = { cfg: config, w, lora: null, ropeCos: tf.tensor2d(rope.cos, [1, config.headDim]), ropeSin: tf.tensor2d(rope.sin, [1, config.headDim]), fused: null, fusedLora: null, ropeRot: rotateHalfMatrix(config.headDim), normEps: tf.scalar(config.rmsNormEps) };
     this.eosIds = new Set([...config.eosTokenIds, ...tokenizer.eosTokenIds, ...extraEos]);
   }
 
@@ -133,6 +135,7 @@ export class TfCausalLM implements CausalLM {
     const l = this.parts.lora;
     if (!l) return;
     if (l.merged) this.unmergeLora();
+    this.dropLoraCopies();
     l.dispose();
     this.parts.lora = null;
   }
@@ -159,8 +162,35 @@ export class TfCausalLM implements CausalLM {
     else if (!this.parts.fused) this.parts.fused = fuseProjections(this.parts.w);
   }
 
+  /**
+   * Starts an inference call: builds the stacked copies if missing and, with an attached unmerged LoRA and no bank,
+   * points the forward pass at the adapter's factors stacked the same way (fuseLora). Those are kept between calls
+   * while the adapter's variables stay as they were (LoraState.version), and rebuilt after any write to them.
+   */
+  private beginInference(): void {
+    this.ensureFused();
+    const l = this.parts.lora;
+    this.parts.fusedLora = null;
+    if (!this.parts.fused || !l || l.merged || this.parts.bank) return;
+    const c = this.loraCopies;
+    if (!c || c.state !== l || c.version !== l.version) {
+      this.dropLoraCopies();
+      this.loraCopies = { state: l, version: l.version, layers: fuseLora(this.config, l) };
+    }
+    this.parts.fusedLora = this.loraCopies!.layers;
+  }
+
+  private endInference(): void {
+    this.parts.fusedLora = null;
+  }
+
+  private dropLoraCopies(): void {
+    disposeFusedLora(this.loraCopies?.layers);
+    this.loraCopies = null;
+  }
+
   private disposeFused(): void {
-    for (const f of this.parts.fused ?? []) { f.qkv.dispose(); f.o.dispose(); f.gateUp.dispose(); f.down.dispose(); }
+    for (const f of this.parts.fused ?? []) { f.qkv.dispose(); f.o.dispose(); f.gateUp.dispose(); f.down.dispose(); f.qkvBias?.dispose(); }
     this.parts.fused = null;
   }
 
@@ -169,12 +199,16 @@ export class TfCausalLM implements CausalLM {
     if (ids.length === 0 || ids.some((s) => s.length === 0)) throw new Error('forwardLogits: every sequence needs at least one token');
     this.checkIds(ids, 'forwardLogits');
     this.ensurePositions(Math.max(...ids.map((s) => s.length)));
-    this.ensureFused();
-    const out = tf.tidy(() => {
-      const b = padRight(ids, this.padId, this.G);
-      const { hidden } = forwardHidden(this.parts, b.ids, b.pos, b.bias);
-      return headLogits(this.parts, hidden.reshape([-1, this.config.hiddenSize]) as tf.Tensor2D);
-    });
+    this.beginInference();
+    const out = (() => {
+      try {
+        return tf.tidy(() => {
+          const b = padRight(ids, this.padId, this.G);
+          const { hidden } = forwardHidden(this.parts, b.ids, b.pos, b.bias);
+          return headLogits(this.parts, hidden.reshape([-1, this.config.hiddenSize]) as tf.Tensor2D);
+        });
+      } finally { this.endInference(); }
+    })();
     const data = out.dataSync() as Float32Array;
     out.dispose();
     return { data, shape: [ids.length, Math.max(...ids.map((s) => s.length)), this.config.vocabSize] };
@@ -183,7 +217,13 @@ export class TfCausalLM implements CausalLM {
   /** Scores rows in batches of `batchSize` (sorted by length so padding stays small). */
   async scoreRows(rows: ScoreRow[], batchSize = 8): Promise<Array<{ lp: Float32Array; greedy: Uint8Array }>> {
     this.live();
-    this.ensureFused();
+    this.beginInference();
+    try {
+      return await this.scoreRowsIn(rows, batchSize);
+    } finally { this.endInference(); }
+  }
+
+  private async scoreRowsIn(rows: ScoreRow[], batchSize: number): Promise<Array<{ lp: Float32Array; greedy: Uint8Array }>> {
     const out: Array<{ lp: Float32Array; greedy: Uint8Array }> = new Array(rows.length);
     const order = rows.map((_, i) => i).sort((a, b) => rows[b]!.input.length - rows[a]!.input.length);
     for (let s = 0; s < order.length; s += batchSize) {
@@ -252,9 +292,11 @@ export class TfCausalLM implements CausalLM {
     this.live();
     this.checkIds(reqs.flatMap((r) => [r.prefix, r.targets]), 'scoreContinuations');
     this.ensurePositions(Math.max(...reqs.map((r) => r.prefix.length + r.targets.length)));
-    this.ensureFused();
     const rows = packRequests(reqs, opts.sharePrefix ?? true);
-    return scorePackedRows(this.parts, rows, reqs.length, opts.batchSize ?? 8, this.padId, bank, opts.maxTokensPerPass);
+    if (bank) this.ensureFused(); else this.beginInference(); // a bank replaces the attached LoRA
+    try {
+      return await scorePackedRows(this.parts, rows, reqs.length, opts.batchSize ?? 8, this.padId, bank, opts.maxTokensPerPass);
+    } finally { this.endInference(); }
   }
 
   async scoreContinuations(items: ScoreRequest[], opts: ScoreOptions = {}): Promise<ScoreResult[]> {
@@ -314,32 +356,39 @@ export class TfCausalLM implements CausalLM {
     if (!greedy && !(temperature > 0)) throw new Error(`${where}: temperature must be > 0, got ${temperature}`);
     const rands = Array.from({ length: K }, () => mulberry32(opts.seed ?? 0));
     const bs = opts.batchSize ?? 8;
-    const out: string[][] = Array.from({ length: K }, () => []);
-    for (let s = 0; s < prompts.length; s += bs) {
-      const batch = prompts.slice(s, s + bs).map((p) => {
-        const ids = this.tokenizer.encode(p);
-        return ids.length ? ids : [this.tokenizer.bosTokenId ?? this.config.bosTokenId ?? [...this.eosIds][0] ?? 0];
-      });
-      this.checkIds(batch, where);
+    if (!(Number.isInteger(bs) && bs >= 1)) throw new Error(`${where}: batchSize must be an integer >= 1, got ${bs}`);
+    const encoded = prompts.map((p) => {
+      const ids = this.tokenizer.encode(p);
+      return ids.length ? ids : [this.tokenizer.bosTokenId ?? this.config.bosTokenId ?? [...this.eosIds][0] ?? 0];
+    });
+    this.checkIds(encoded, where);
+    // Batches take the prompts longest first (a stable sort on token counts, as lm-eval's HFLM orders generation), so
+    // each batch pads to lengths close to its own; a prompt's tokens are computed as they would be in any batch.
+    const order = encoded.map((e, i) => i).sort((a, b) => encoded[b]!.length - encoded[a]!.length || a - b);
+    const out: string[][] = Array.from({ length: K }, () => new Array<string>(prompts.length));
+    for (let s = 0; s < order.length; s += bs) {
+      const idx = order.slice(s, s + bs);
+      const batch = idx.map((i) => encoded[i]!);
       const n = batch.length;
       const rows = Array.from({ length: K }, () => batch).flat();
       const stop = opts.stopWhen;
       const gen = this.generateIds(rows, opts.maxNewTokens, greedy, temperature, (row) => rands[Math.floor(row / n)]!, opts.dropFinished ?? true, stop && ((ids) => stop.done(this.tokenizer.decode(ids))));
-      for (let k = 0; k < K; k++) out[k]!.push(...gen.slice(k * n, (k + 1) * n).map((g) => this.tokenizer.decode(g)));
+      for (let k = 0; k < K; k++) idx.forEach((i, j) => { out[k]![i] = this.tokenizer.decode(gen[k * n + j]!); });
       await Promise.resolve();
     }
     return out;
   }
 
-  private pick(logits: Float32Array, off: number, greedy: boolean, temperature: number, rand: () => number): number {
+  /** Picks the next id from column `col` of vocab-major logits [V, n] (`n` columns). */
+  private pick(logits: Float32Array, col: number, n: number, greedy: boolean, temperature: number, rand: () => number): number {
     const V = this.config.vocabSize;
     let best = 0;
-    for (let i = 1; i < V; i++) if (logits[off + i]! > logits[off + best]!) best = i;
+    for (let i = 1; i < V; i++) if (logits[i * n + col]! > logits[best * n + col]!) best = i;
     if (greedy) return best;
-    const mx = logits[off + best]!;
+    const mx = logits[best * n + col]!;
     let z = 0;
     const p = new Float64Array(V);
-    for (let i = 0; i < V; i++) { p[i] = Math.exp((logits[off + i]! - mx) / temperature); z += p[i]!; }
+    for (let i = 0; i < V; i++) { p[i] = Math.exp((logits[i * n + col]! - mx) / temperature); z += p[i]!; }
     let u = rand() * z;
     for (let i = 0; i < V; i++) { u -= p[i]!; if (u <= 0) return i; }
     return V - 1;
@@ -353,9 +402,9 @@ export class TfCausalLM implements CausalLM {
    * new token that is not EOS, ends a row there too (the token kept).
    */
   generateIds(prompts: number[][], maxNew: number, greedy: boolean, temperature: number, randOf: (row: number) => () => number, dropFinished = true, stopAt?: (ids: number[]) => boolean): number[][] {
-    const B = prompts.length; const T = Math.max(...prompts.map((p) => p.length)); const G = this.G; const V = this.config.vocabSize;
+    const B = prompts.length; const T = Math.max(...prompts.map((p) => p.length)); const G = this.G;
     this.ensurePositions(T + maxNew);
-    this.ensureFused();
+    this.beginInference();
     let keyMask = prompts.map((p) => { const m = new Uint8Array(T); m.fill(1, T - p.length); return m; });
     let lastPos = prompts.map((p) => p.length - 1);
     const ids = new Int32Array(B * T).fill(this.padId); const pos = new Int32Array(B * T);
@@ -370,7 +419,7 @@ export class TfCausalLM implements CausalLM {
       ({ cache, logits } = tidyStep(() => {
         const r = forwardHidden(this.parts, tf.tensor2d(ids, [B, T], 'int32'), tf.tensor2d(pos, [B, T], 'int32'), maskBias(keyMask, T, G));
         const last = r.hidden.slice([0, T - 1, 0], [B, 1, -1]).reshape([B, -1]) as tf.Tensor2D;
-        return { cache: r.cache, logits: headLogits(this.parts, last) };
+        return { cache: r.cache, logits: headLogitsVocabMajor(this.parts, last) }; // [V, B]
       }));
       for (let step = 0; step < maxNew; step++) {
         const lv = logits.dataSync() as Float32Array;
@@ -378,7 +427,7 @@ export class TfCausalLM implements CausalLM {
         let next = new Int32Array(live.length);
         live.forEach((b, i) => {
           if (done[b]) { next[i] = this.padId; return; }
-          const id = this.pick(lv, i * V, greedy, temperature, randOf(b));
+          const id = this.pick(lv, i, live.length, greedy, temperature, randOf(b));
           if (this.eosIds.has(id)) done[b] = true;
           else {
             result[b]!.push(id);
@@ -410,7 +459,7 @@ export class TfCausalLM implements CausalLM {
         const tokens = next;
         ({ cache, logits } = tidyStep(() => {
           const r = forwardHidden(this.parts, tf.tensor2d(tokens, [n, 1], 'int32'), tf.tensor2d(Int32Array.from(lastPos), [n, 1], 'int32'), maskBias(keyMask, 1, G), { cache: prev });
-          return { cache: r.cache, logits: headLogits(this.parts, r.hidden.reshape([n, -1]) as tf.Tensor2D) };
+          return { cache: r.cache, logits: headLogitsVocabMajor(this.parts, r.hidden.reshape([n, -1]) as tf.Tensor2D) }; // [V, n]
         }));
         for (const t of [...prev.k, ...prev.v]) t.dispose();
       }
@@ -418,6 +467,7 @@ export class TfCausalLM implements CausalLM {
     } finally {
       if (cache) for (const t of [...cache.k, ...cache.v]) t.dispose();
       bank?.useRows(null);
+      this.endInference();
     }
     return result;
   }
@@ -427,7 +477,7 @@ export class TfCausalLM implements CausalLM {
     this.detachLora();
     for (const t of allTensors(this.parts.w)) t.dispose();
     this.disposeFused();
-    this.parts.ropeCos.dispose(); this.parts.ropeSin.dispose();
+    this.parts.ropeCos.dispose(); this.parts.ropeSin.dispose(); this.parts.ropeRot?.dispose(); this.parts.normEps?.dispose();
     this.disposed = true;
   }
 }

@@ -2,36 +2,42 @@
 // row block k (adapter-major: rows [k*n, (k+1)*n)) adds its own scaling_k * B_k A_k. Scoring only (no
 // gradients, no merge). Not the single trainable LoRA (lora.ts) and not the adapter file format (@dnd/core).
 //
-// Dimensions: K adapters, r the largest rank (smaller ranks are zero-padded, which adds exact zeros),
-// in / out the projection's features, N = K * n rows of the flattened batch.
+// Dimensions: K adapters, r the largest rank (smaller ranks are zero-padded, which adds exact zeros), g the
+// projections of a group, in / out the group's input and summed output features, N = K * n rows of the flattened batch.
 //
+// The factors are kept per group of projections that read the same input (q|k|v, o, gate|up, down; weights.ts
+// GROUPS), as the inference copies stack the base: a group's LoRA term is one pair of matmuls whatever the number of
+// its projections, with each adapter's B block-diagonal over them (zeros elsewhere, which add exact zeros).
 // Adapter-major rows in K equal blocks (scoring passes, and generation until it drops finished rows) take each
-// block through its own adapter in one batched matmul pair: x [K, n, in] @ A^T [K, in, r] @ B [K, r, out]. Rows in
+// block through its own adapter in one batched matmul pair: x [K, n, in] @ A^T [K, in, g r] @ B [K, g r, out]. Rows in
 // any order (useRows) take two plain matmuls through all K adapters' factors side by side, with the other adapters'
-// rank columns masked to zero in between: x [N, in] @ A_cat^T [in, K r] -> * row mask -> @ B_cat [K r, out]. The
+// rank columns masked to zero in between: x [N, in] @ A_cat^T [in, K g r] -> * row mask -> @ B_cat [K g r, out]. The
 // masked form does K times the LoRA arithmetic, which at 12-14 adapters is a quarter or more of a projection's own
 // (K r = 112 columns against 576 features). The batched form ran the LoRA term 1.0-2.7x faster at a scoring pass's
 // shapes and 0.8-2.1x at a decode step's (scripts/bench-lora-bank.ts), and 14-adapter scoring on all 7 modules 1.11x
 // faster end to end (scripts/bench-bank-forms.ts; docs/benchmarks.md `## eval, added by hand`).
 import * as tf from '@tensorflow/tfjs';
 import { loraScaling, peftTensorName, validateLoraAdapter, type HfModelConfig, type LoraAdapter } from '@dnd/core';
-import { projShape, type ProjName } from './weights';
+import { GROUPS, projShape, type GroupName, type ProjName } from './weights';
 
-/** One projection's factors of all K adapters side by side; B already carries each adapter's scaling. */
-export interface LoraBankPair {
-  A: tf.Tensor2D; // [K r, in]: rows k r .. k r + r - 1 are adapter k's A
-  B: tf.Tensor2D; // [K r, out]: rows k r .. are adapter k's (scaling_k B_k)^T
-  At: tf.Tensor3D; // [K, in, r]: adapter k's A^T (the batched form)
+/** One group's factors of all K adapters side by side; B already carries each adapter's scaling. */
+export interface LoraBankGroup {
+  A: tf.Tensor2D; // [K g r, in]: rows (k g + j) r .. are adapter k's A of the group's projection j
+  B: tf.Tensor2D; // [K g r, out]: the same rows hold adapter k's (scaling_k B_kj)^T at projection j's output columns, zeros elsewhere
+  At: tf.Tensor3D; // [K, in, g r]: adapter k's A^T of the group's projections side by side (the batched form)
+  g: number; // projections in the group
+  cols: Map<ProjName, [number, number]>; // each projection's output columns [start, width] within the group
 }
 
 /**
- * K adapters stacked for per-row LoRA. `null` stands for the bare base model (zero factors). A projection
- * that no adapter targets is left out; one that only some target gets zeros for the others.
+ * K adapters stacked for per-row LoRA. `null` stands for the bare base model (zero factors). A group that no
+ * adapter targets is left out; projections that only some adapters target get zeros for the others.
  * @example const bank = LoraBank.fromAdapters([a, b, null], lm.config); ... bank.dispose();
  */
 export class LoraBank {
-  readonly pairs = new Map<string, LoraBankPair>(); // key `${layer}.${proj}`
-  private rowMask: tf.Tensor2D | null = null; // set by useRows: rows in any order, each with its own adapter
+  readonly groups = new Map<string, LoraBankGroup>(); // key `${layer}.${group}`
+  private rowsOf: readonly number[] | null = null; // set by useRows: rows in any order, each with its own adapter
+  private readonly masks = new Map<number, tf.Tensor2D>(); // g -> [rows, K g r] row masks of useRows
 
   private constructor(readonly K: number, readonly r: number) {}
 
@@ -68,20 +74,30 @@ export class LoraBank {
     const bank = new LoraBank(K, r);
     try {
       for (let l = 0; l < mc.numHiddenLayers; l++) {
-        for (const proj of projs) {
-          const [out, inF] = projShape(mc, proj);
-          const A = new Float32Array(K * r * inF); // [K r, in]
-          const B = new Float32Array(K * r * out); // [K r, out]
+        for (const [group, members] of GROUPS) {
+          if (!members.some((p) => projs.has(p))) continue;
+          const g = members.length;
+          const inF = projShape(mc, members[0]!)[1];
+          const cols = new Map<ProjName, [number, number]>();
+          let out = 0;
+          for (const p of members) { const w = projShape(mc, p)[0]; cols.set(p, [out, w]); out += w; }
+          const A = new Float32Array(K * g * r * inF); // [K g r, in]
+          const B = new Float32Array(K * g * r * out); // [K g r, out]
           adapters.forEach((a, k) => {
-            if (!a || !a.config.targetModules.includes(proj)) return;
+            if (!a) return;
             const ra = a.config.r; const s = loraScaling(a.config);
-            const ta = a.tensors.get(peftTensorName(l, proj, 'A'))!.data as Float32Array; // [ra, in]
-            const tb = a.tensors.get(peftTensorName(l, proj, 'B'))!.data as Float32Array; // [out, ra]
-            A.set(ta, k * r * inF);
-            for (let o = 0; o < out; o++) for (let j = 0; j < ra; j++) B[(k * r + j) * out + o] = Math.fround(tb[o * ra + j]! * s);
+            members.forEach((proj, j) => {
+              if (!a.config.targetModules.includes(proj)) return;
+              const row0 = (k * g + j) * r;
+              const [c0, w] = cols.get(proj)!;
+              const ta = a.tensors.get(peftTensorName(l, proj, 'A'))!.data as Float32Array; // [ra, in]
+              const tb = a.tensors.get(peftTensorName(l, proj, 'B'))!.data as Float32Array; // [w, ra]
+              A.set(ta, row0 * inF);
+              for (let o = 0; o < w; o++) for (let i = 0; i < ra; i++) B[(row0 + i) * out + c0 + o] = Math.fround(tb[o * ra + i]! * s);
+            });
           });
-          const At = tf.tidy(() => tf.tensor3d(A, [K, r, inF]).transpose<tf.Tensor3D>([0, 2, 1]));
-          bank.pairs.set(`${l}.${proj}`, { A: tf.tensor2d(A, [K * r, inF]), B: tf.tensor2d(B, [K * r, out]), At });
+          const At = tf.tidy(() => tf.tensor3d(A, [K, g * r, inF]).transpose<tf.Tensor3D>([0, 2, 1]));
+          bank.groups.set(`${l}.${group}`, { A: tf.tensor2d(A, [K * g * r, inF]), B: tf.tensor2d(B, [K * g * r, out]), At, g, cols });
         }
       }
     } catch (e) { bank.dispose(); throw e; }
@@ -89,22 +105,32 @@ export class LoraBank {
   }
 
   /**
-   * The LoRA term of one projection for adapter-major rows: x [N, in] -> [N, out], N divisible by K.
-   * Call inside tf.tidy. Returns null when no adapter wraps this projection.
+   * The LoRA term of one group of projections: x [N, in] -> [N, out] (the group's outputs side by side), for
+   * adapter-major rows (N divisible by K) or the rows useRows named. Call inside tf.tidy. Returns null when no
+   * adapter wraps any projection of the group.
    */
-  delta(layer: number, proj: ProjName, x: tf.Tensor2D): tf.Tensor2D | null {
-    const p = this.pairs.get(`${layer}.${proj}`);
+  groupDelta(layer: number, group: GroupName, x: tf.Tensor2D): tf.Tensor2D | null {
+    const p = this.groups.get(`${layer}.${group}`);
     if (!p) return null;
     const [N, inF] = x.shape;
     const out = p.B.shape[1];
-    if (this.rowMask) {
-      if (this.rowMask.shape[0] !== N) throw new Error(`LoraBank.delta(${proj}): ${N} rows, but useRows named ${this.rowMask.shape[0]}`);
-      const h = tf.matMul(x, p.A, false, true); // [N, K r]
-      return tf.matMul(h.mul(this.rowMask), p.B) as tf.Tensor2D; // [N, out]
+    if (this.rowsOf) {
+      if (this.rowsOf.length !== N) throw new Error(`LoraBank.groupDelta(${group}): ${N} rows, but useRows named ${this.rowsOf.length}`);
+      const h = tf.matMul(x, p.A, false, true); // [N, K g r]
+      return tf.matMul(h.mul(this.rowMask(p.g)), p.B) as tf.Tensor2D; // [N, out]
     }
-    if (N % this.K !== 0) throw new Error(`LoraBank.delta(${proj}): ${N} rows do not split into ${this.K} adapter blocks`);
-    const h = tf.matMul(x.reshape([this.K, N / this.K, inF]), p.At); // [K, n, r]
-    return tf.matMul(h, p.B.reshape([this.K, this.r, out])).reshape([N, out]) as tf.Tensor2D; // [N, out]
+    if (N % this.K !== 0) throw new Error(`LoraBank.groupDelta(${group}): ${N} rows do not split into ${this.K} adapter blocks`);
+    const h = tf.matMul(x.reshape([this.K, N / this.K, inF]), p.At); // [K, n, g r]
+    return tf.matMul(h, p.B.reshape([this.K, p.g * this.r, out])).reshape([N, out]) as tf.Tensor2D; // [N, out]
+  }
+
+  /** The LoRA term of one projection, x [N, in] -> [N, out] (its columns of the group's term). Call inside tf.tidy. */
+  delta(layer: number, proj: ProjName, x: tf.Tensor2D): tf.Tensor2D | null {
+    const [group] = GROUPS.find(([, members]) => members.includes(proj))!;
+    const d = this.groupDelta(layer, group, x);
+    if (!d) return null;
+    const [c0, w] = this.groups.get(`${layer}.${group}`)!.cols.get(proj)!;
+    return d.shape[1] === w ? d : d.slice([0, c0], [-1, w]);
   }
 
   /**
@@ -112,26 +138,32 @@ export class LoraBank {
    * batch, so the adapter-major blocks stop being equal). `null` goes back to adapter-major blocks.
    */
   useRows(adapterOf: readonly number[] | null): void {
-    this.rowMask?.dispose();
-    this.rowMask = null;
+    for (const m of this.masks.values()) m.dispose();
+    this.masks.clear();
+    this.rowsOf = null;
     if (!adapterOf) return;
     adapterOf.forEach((k, i) => {
       if (!(Number.isInteger(k) && k >= 0 && k < this.K)) throw new Error(`LoraBank.useRows: row ${i} names adapter ${k}, the bank holds ${this.K}`);
     });
-    this.rowMask = this.rowsMask(adapterOf);
+    this.rowsOf = [...adapterOf];
   }
 
-  // [rows, K r], 1 in row i's adapter's rank columns; kept outside any tidy.
-  private rowsMask(adapterOf: readonly number[]): tf.Tensor2D {
-    const W = this.K * this.r;
-    const data = new Float32Array(adapterOf.length * W);
-    adapterOf.forEach((k, i) => data.fill(1, i * W + k * this.r, i * W + (k + 1) * this.r));
-    return tf.keep(tf.tensor2d(data, [adapterOf.length, W]));
+  // [rows, K g r], 1 in row i's adapter's rank columns; built once per width and kept outside any tidy.
+  private rowMask(g: number): tf.Tensor2D {
+    let m = this.masks.get(g);
+    if (!m) {
+      const W = this.K * g * this.r;
+      const data = new Float32Array(this.rowsOf!.length * W);
+      this.rowsOf!.forEach((k, i) => data.fill(1, i * W + k * g * this.r, i * W + (k + 1) * g * this.r));
+      m = tf.keep(tf.tensor2d(data, [this.rowsOf!.length, W]));
+      this.masks.set(g, m);
+    }
+    return m;
   }
 
   dispose(): void {
-    for (const p of this.pairs.values()) { p.A.dispose(); p.B.dispose(); p.At.dispose(); }
-    this.pairs.clear();
+    for (const p of this.groups.values()) { p.A.dispose(); p.B.dispose(); p.At.dispose(); }
+    this.groups.clear();
     this.useRows(null);
   }
 }

@@ -27,6 +27,8 @@ export class LoraState {
   readonly scaling: number;
   readonly pairs = new Map<string, LoraPair>(); // key `${layer}.${proj}`
   merged = false;
+  /** Bumped by every write to the variables (assign, a trainer step): copies built from them are stale once it moves. */
+  version = 0;
 
   private constructor(readonly config: LoraAdapterConfig, readonly modelConfig: HfModelConfig) {
     this.scaling = loraScaling(config);
@@ -86,6 +88,7 @@ export class LoraState {
         tf.tidy(() => p[part].assign(tf.tensor(t.data, t.shape)));
       }
     }
+    this.version++;
   }
 
   /** Weights as a PEFT adapter (copies). */

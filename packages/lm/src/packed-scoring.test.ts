@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { DEFAULT_LORA_ADAPTER_CONFIG, initBackend, mulberry32, readPeftAdapter, type LoraAdapter, type LoraAdapterConfig } from '@dnd/core';
 import { loadCausalLM } from './causal-lm';
 import { batchRows, packRequests, treeMaskBias } from './packed-scoring';
+import { createLoraTrainer } from './trainer';
 import type { TfCausalLM } from './causal-lm';
 import type { CausalLM, ScoreRequest, ScoreResult } from './types';
 
@@ -139,6 +140,39 @@ describe.each([
     lm.detachLora();
     expect(maxDiff(merged, unmerged)).toBeLessThan(1e-3);
     expect(maxDiff(merged, plain)).toBeGreaterThan(1e-3); // the merge reached the stacked copies
+  });
+
+  it('the attached LoRA stacked per group (q|k|v, o, gate|up, down) gives the per-projection logits, and follows every write to the adapter', async () => {
+    const tl = lm as TfCausalLM;
+    const ids = [lm.tokenizer.encode('Question: What makes a shadow?\nAnswer: light')];
+    const both = (): { stacked: Float32Array; plain: Float32Array } => {
+      tl.stackedProjections = false;
+      const plain = lm.forwardLogits(ids).data as Float32Array;
+      tl.stackedProjections = true;
+      return { stacked: lm.forwardLogits(ids).data as Float32Array, plain };
+    };
+    const base = both().plain;
+    // Some modules of a group (q and v, not k; down without o), then all seven.
+    for (const targetModules of [['q_proj', 'v_proj', 'down_proj'], ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj']]) {
+      const cfg = { ...DEFAULT_LORA_ADAPTER_CONFIG, r: 4, loraAlpha: 8, targetModules };
+      const [a, b] = [randomAdapter(lm, cfg, 11, 0.05), randomAdapter(lm, cfg, 12, 0.05)];
+      lm.setLoraWeights(a);
+      const first = both();
+      expect(maxDiff(first.stacked, first.plain)).toBeLessThan(1e-4);
+      expect(maxDiff(first.stacked, base)).toBeGreaterThan(1e-3); // the LoRA matters
+      lm.setLoraWeights(b); // same config: the variables are assigned in place
+      const second = both();
+      expect(maxDiff(second.stacked, second.plain)).toBeLessThan(1e-4);
+      expect(maxDiff(second.stacked, first.stacked)).toBeGreaterThan(1e-3); // not the first adapter's stale copies
+    }
+    const trainer = createLoraTrainer(lm, { lr: 1e-2 });
+    const before = both().stacked;
+    await trainer.step({ prompts: ['Question: What makes a shadow?\nAnswer:'], answers: [' light'] }, 64);
+    const after = both();
+    trainer.dispose();
+    lm.detachLora();
+    expect(maxDiff(after.stacked, after.plain)).toBeLessThan(1e-4);
+    expect(maxDiff(after.stacked, before)).toBeGreaterThan(1e-5); // the step reached the inference copies
   });
 
   it('contexts cut to maxLength score as the plain path cuts them', async () => {

@@ -88,6 +88,7 @@ class AdamWLoraTrainer implements LoraTrainer {
       ({ loss, grads } = this.config.gradientCheckpointing
         ? this.checkpointedGrads(inputs, rows, tgt, seed)
         : this.tapeGrads(inputs, rows, tgt, seed));
+      this.lora().version++; // the adapter's inference copies (causal-lm.ts) go stale, even if apply stops halfway
       this.opt.apply(grads, this.config.lr);
       const value = (await loss.data())[0]!;
       return { loss: value, tokens: targets.length };

@@ -55,6 +55,12 @@ const PROJ_BLOCK: Record<ProjName, string> = {
 };
 export const PROJS = Object.keys(PROJ_BLOCK) as ProjName[];
 
+/** Projections that read the same input, as inference stacks them (transformer.ts fuseProjections, fuseLora; lora-bank.ts). */
+export type GroupName = 'qkv' | 'o' | 'gateUp' | 'down';
+export const GROUPS: ReadonlyArray<readonly [GroupName, readonly ProjName[]]> = [
+  ['qkv', ['q_proj', 'k_proj', 'v_proj']], ['o', ['o_proj']], ['gateUp', ['gate_proj', 'up_proj']], ['down', ['down_proj']],
+];
+
 /** Every HF tensor name the config implies, with its shape. */
 export function expectedTensors(cfg: HfModelConfig): Map<string, number[]> {
   const D = cfg.hiddenSize;
