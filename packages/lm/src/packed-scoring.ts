@@ -8,7 +8,7 @@
 // G queries per kv head, D hidden, V vocab, N scored rows.
 import * as tf from '@tensorflow/tfjs';
 import type { LoraBank } from './lora-bank';
-import { forwardHidden, headLogits, type ModelParts } from './transformer';
+import { forwardHidden, headLogits, headLogitsVocabMajor, type ModelParts } from './transformer';
 
 /** Most logits values materialised at once when scoring (4M floats = 16 MB). */
 export const HEAD_CHUNK_VALUES = 1 << 22;
@@ -96,18 +96,28 @@ export function batchRows(rows: readonly PackedRow[], batchSize: number, maxToke
   return out;
 }
 
-/** log P and argmax-match of `targets` [N] from hidden rows [N, D], at most HEAD_CHUNK_VALUES logits at once. */
+/**
+ * log P and argmax-match of `targets` [N] from hidden rows [N, D], at most HEAD_CHUNK_VALUES logits at once, in
+ * chunks of equal size (no small remainder). A chunk of fewer than 8 rows takes its logits vocab-major (head @ rows^T):
+ * TensorFlow's CPU matmul ran rows @ head^T 6-8x slower for 2-7 rows (scripts/bench-head-layout.ts).
+ */
 export function headScores(m: ModelParts, rows: tf.Tensor2D, targets: Int32Array): { lp: Float32Array; greedy: Uint8Array } {
   const N = rows.shape[0]; const V = m.cfg.vocabSize;
-  const chunk = Math.max(1, Math.floor(HEAD_CHUNK_VALUES / V));
+  const most = Math.max(1, Math.floor(HEAD_CHUNK_VALUES / V));
+  const chunk = Math.ceil(N / Math.ceil(N / most));
   const lp = new Float32Array(N); const greedy = new Uint8Array(N);
   for (let s = 0; s < N; s += chunk) {
     const n = Math.min(chunk, N - s);
     const tgt = targets.subarray(s, s + n);
     const [l, a] = tf.tidy(() => {
-      const logits = headLogits(m, rows.slice([s, 0], [n, -1])); // [n, V]
-      const flatIdx = tf.tensor1d(Int32Array.from(tgt, (t, i) => i * V + t), 'int32');
-      const picked = tf.gather(logits.flatten(), flatIdx); // [n]
+      const part = rows.slice([s, 0], [n, -1]);
+      if (n < 8) {
+        const logits = headLogitsVocabMajor(m, part); // [V, n]
+        const picked = tf.gather(logits.flatten(), tf.tensor1d(Int32Array.from(tgt, (t, i) => t * n + i), 'int32')); // [n]
+        return [picked.sub(tf.logSumExp(logits, 0)), tf.argMax(logits, 0)];
+      }
+      const logits = headLogits(m, part); // [n, V]
+      const picked = tf.gather(logits.flatten(), tf.tensor1d(Int32Array.from(tgt, (t, i) => i * V + t), 'int32')); // [n]
       return [picked.sub(tf.logSumExp(logits, 1)), tf.argMax(logits, 1)];
     });
     lp.set(l.dataSync() as Float32Array, s);

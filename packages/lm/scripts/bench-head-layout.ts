@@ -1,0 +1,27 @@
+// The LM head's two layouts at SmolLM2-135M's shape (V 49,152 x D 576): rows @ head^T (rows-major logits [m, V], what
+// scoring passes of 8 or more rows use) against head @ rows^T (vocab-major [V, m], what generation and small scoring
+// chunks use), for m rows from a decode step's 1-8 to a scoring chunk's 85 and past it; the best of 3 alternating
+// rounds, milliseconds per product. Not a test.
+// Usage: node tools/bench/run-ts.cjs packages/lm/scripts/bench-head-layout.ts
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '@dnd/core';
+import { usPerCall } from './us-per-call';
+
+async function main(): Promise<void> {
+  const backend = await initBackend();
+  console.log(`backend ${backend.name}; head [49152, 576]; ms per product, best of 3 rounds`);
+  const head = tf.randomNormal([49152, 576]) as tf.Tensor2D;
+  for (const m of [1, 2, 3, 4, 6, 8, 16, 32, 64, 85, 128, 256]) {
+    const x = tf.randomNormal([m, 576]) as tf.Tensor2D;
+    const reps = m > 64 ? 3 : 6;
+    let rowsMajor = Infinity; let vocabMajor = Infinity;
+    for (let round = 0; round < 3; round++) {
+      rowsMajor = Math.min(rowsMajor, usPerCall(() => tf.matMul(x, head, false, true), reps));
+      vocabMajor = Math.min(vocabMajor, usPerCall(() => tf.matMul(head, x, false, true), reps));
+    }
+    console.log(`${String(m).padStart(4)} rows: rows @ head^T ${(rowsMajor / 1e3).toFixed(1).padStart(6)} ms, head @ rows^T ${(vocabMajor / 1e3).toFixed(1).padStart(6)} ms: ${(rowsMajor / vocabMajor).toFixed(2)}x`);
+    x.dispose();
+  }
+  head.dispose();
+}
+main().catch((e) => { console.error(e); process.exit(1); });
