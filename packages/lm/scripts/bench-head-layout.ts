@@ -1,7 +1,7 @@
 // The LM head's two layouts at SmolLM2-135M's shape (V 49,152 x D 576): rows @ head^T (rows-major logits [m, V], what
-// scoring passes of 8 or more rows use) against head @ rows^T (vocab-major [V, m], what generation and small scoring
-// chunks use), for m rows from a decode step's 1-8 to a scoring chunk's 85 and past it; the best of 3 alternating
-// rounds, milliseconds per product. Not a test.
+// scoring uses, its chunks kept at 8-85 rows) against head @ rows^T (vocab-major [V, m], what generation uses), for m
+// rows from a decode step's 1-8 to a scoring chunk's 85 and past it; the best of 3 alternating rounds, milliseconds
+// per product. Not a test.
 // Usage: node tools/bench/run-ts.cjs packages/lm/scripts/bench-head-layout.ts
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '@dnd/core';

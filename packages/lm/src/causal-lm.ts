@@ -41,15 +41,15 @@ function toScoreResult(r: TokenScores): ScoreResult {
   return { logprob: r.lp.reduce((a, b) => a + b, 0), numTokens: r.lp.length, isGreedy: r.greedy.every((g) => g === 1) };
 }
 
-/** tf.tidy for a step that returns logits and a KV cache (tidy's typing wants flat containers). */
-function tidyStep(fn: () => { cache: KVCache; logits: tf.Tensor2D }): { cache: KVCache; logits: tf.Tensor2D } {
+/** tf.tidy for a step that returns logits (or their argmax) and a KV cache (tidy's typing wants flat containers). */
+function tidyStep(fn: () => { cache: KVCache; logits: tf.Tensor }): { cache: KVCache; logits: tf.Tensor } {
   let L = 0;
   const flat = tf.tidy(() => {
     const r = fn();
     L = r.cache.k.length;
     return [r.logits, ...r.cache.k, ...r.cache.v];
   });
-  return { logits: flat[0] as tf.Tensor2D, cache: { k: flat.slice(1, 1 + L) as tf.Tensor4D[], v: flat.slice(1 + L) as tf.Tensor4D[] } };
+  return { logits: flat[0] as tf.Tensor, cache: { k: flat.slice(1, 1 + L) as tf.Tensor4D[], v: flat.slice(1 + L) as tf.Tensor4D[] } };
 }
 
 /** Rejects score options that would fail deep inside a pass (a batchSize of 0 never ends), before any tokenizing. */
@@ -379,12 +379,11 @@ export class TfCausalLM implements CausalLM {
     return out;
   }
 
-  /** Picks the next id from column `col` of vocab-major logits [V, n] (`n` columns). */
-  private pick(logits: Float32Array, col: number, n: number, greedy: boolean, temperature: number, rand: () => number): number {
+  /** Samples the next id from column `col` of vocab-major logits [V, n] (`n` columns). */
+  private pick(logits: Float32Array, col: number, n: number, temperature: number, rand: () => number): number {
     const V = this.config.vocabSize;
     let best = 0;
     for (let i = 1; i < V; i++) if (logits[i * n + col]! > logits[best * n + col]!) best = i;
-    if (greedy) return best;
     const mx = logits[best * n + col]!;
     let z = 0;
     const p = new Float64Array(V);
@@ -410,24 +409,26 @@ export class TfCausalLM implements CausalLM {
     const ids = new Int32Array(B * T).fill(this.padId); const pos = new Int32Array(B * T);
     prompts.forEach((p, b) => p.forEach((id, t) => { ids[b * T + T - p.length + t] = id; pos[b * T + T - p.length + t] = t; }));
     let cache: KVCache | null = null;
+    // Logits vocab-major [V, rows]; greedy reads only each row's argmax (TensorFlow's picks the first of equal maxima, as pick does).
+    const head = (rows: tf.Tensor2D): tf.Tensor => (greedy ? tf.argMax(headLogitsVocabMajor(this.parts, rows), 0) : headLogitsVocabMajor(this.parts, rows));
     const result: number[][] = prompts.map(() => []);
     const done = new Array<boolean>(B).fill(false);
     let live = prompts.map((_, b) => b); // the batch's rows, as indices of prompts
     const bank = this.parts.bank ?? null;
     try {
-      let logits: tf.Tensor2D;
+      let logits: tf.Tensor;
       ({ cache, logits } = tidyStep(() => {
         const r = forwardHidden(this.parts, tf.tensor2d(ids, [B, T], 'int32'), tf.tensor2d(pos, [B, T], 'int32'), maskBias(keyMask, T, G));
         const last = r.hidden.slice([0, T - 1, 0], [B, 1, -1]).reshape([B, -1]) as tf.Tensor2D;
-        return { cache: r.cache, logits: headLogitsVocabMajor(this.parts, last) }; // [V, B]
+        return { cache: r.cache, logits: head(last) };
       }));
       for (let step = 0; step < maxNew; step++) {
-        const lv = logits.dataSync() as Float32Array;
+        const lv = logits.dataSync();
         logits.dispose();
         let next = new Int32Array(live.length);
         live.forEach((b, i) => {
           if (done[b]) { next[i] = this.padId; return; }
-          const id = this.pick(lv, i, live.length, greedy, temperature, randOf(b));
+          const id = greedy ? lv[i]! : this.pick(lv as Float32Array, i, live.length, temperature, randOf(b));
           if (this.eosIds.has(id)) done[b] = true;
           else {
             result[b]!.push(id);
@@ -459,7 +460,7 @@ export class TfCausalLM implements CausalLM {
         const tokens = next;
         ({ cache, logits } = tidyStep(() => {
           const r = forwardHidden(this.parts, tf.tensor2d(tokens, [n, 1], 'int32'), tf.tensor2d(Int32Array.from(lastPos), [n, 1], 'int32'), maskBias(keyMask, 1, G), { cache: prev });
-          return { cache: r.cache, logits: headLogitsVocabMajor(this.parts, r.hidden.reshape([n, -1]) as tf.Tensor2D) }; // [V, n]
+          return { cache: r.cache, logits: head(r.hidden.reshape([n, -1]) as tf.Tensor2D) };
         }));
         for (const t of [...prev.k, ...prev.v]) t.dispose();
       }

@@ -8,7 +8,7 @@
 // G queries per kv head, D hidden, V vocab, N scored rows.
 import * as tf from '@tensorflow/tfjs';
 import type { LoraBank } from './lora-bank';
-import { forwardHidden, headLogits, headLogitsVocabMajor, type ModelParts } from './transformer';
+import { forwardHidden, headLogits, type ModelParts } from './transformer';
 
 /** Most logits values materialised at once when scoring (4M floats = 16 MB). */
 export const HEAD_CHUNK_VALUES = 1 << 22;
@@ -98,8 +98,9 @@ export function batchRows(rows: readonly PackedRow[], batchSize: number, maxToke
 
 /**
  * log P and argmax-match of `targets` [N] from hidden rows [N, D], at most HEAD_CHUNK_VALUES logits at once, in
- * chunks of equal size (no small remainder). A chunk of fewer than 8 rows takes its logits vocab-major (head @ rows^T):
- * TensorFlow's CPU matmul ran rows @ head^T 6-8x slower for 2-7 rows (scripts/bench-head-layout.ts).
+ * chunks of equal size (no small remainder). A chunk of 2-7 rows is padded with zero rows to 8: TensorFlow's CPU
+ * matmul ran rows @ head^T 6-8x slower for 2-7 rows than for 8 (scripts/bench-head-layout.ts), and every chunk keeps
+ * the same layout, so a request scores the same in any chunk (the paths compared within 1e-4 do chunk differently).
  */
 export function headScores(m: ModelParts, rows: tf.Tensor2D, targets: Int32Array): { lp: Float32Array; greedy: Uint8Array } {
   const N = rows.shape[0]; const V = m.cfg.vocabSize;
@@ -110,15 +111,12 @@ export function headScores(m: ModelParts, rows: tf.Tensor2D, targets: Int32Array
     const n = Math.min(chunk, N - s);
     const tgt = targets.subarray(s, s + n);
     const [l, a] = tf.tidy(() => {
-      const part = rows.slice([s, 0], [n, -1]);
-      if (n < 8) {
-        const logits = headLogitsVocabMajor(m, part); // [V, n]
-        const picked = tf.gather(logits.flatten(), tf.tensor1d(Int32Array.from(tgt, (t, i) => t * n + i), 'int32')); // [n]
-        return [picked.sub(tf.logSumExp(logits, 0)), tf.argMax(logits, 0)];
-      }
-      const logits = headLogits(m, part); // [n, V]
+      let part = rows.slice([s, 0], [n, -1]);
+      if (n > 1 && n < 8) part = tf.concat([part, tf.zeros([8 - n, part.shape[1]])]);
+      const logits = headLogits(m, part); // [n or 8, V]
       const picked = tf.gather(logits.flatten(), tf.tensor1d(Int32Array.from(tgt, (t, i) => i * V + t), 'int32')); // [n]
-      return [picked.sub(tf.logSumExp(logits, 1)), tf.argMax(logits, 1)];
+      const lse = tf.logSumExp(logits, 1); const am = tf.argMax(logits, 1);
+      return part.shape[0] === n ? [picked.sub(lse), am] : [picked.sub(lse.slice(0, n)), am.slice(0, n)];
     });
     lp.set(l.dataSync() as Float32Array, s);
     const am = a.dataSync();

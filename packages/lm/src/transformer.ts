@@ -310,8 +310,8 @@ export function headLogits(m: ModelParts, rows: tf.Tensor2D): tf.Tensor2D {
 
 /**
  * The same logits vocab-major: [N, D] -> [V, N] (column i is row i's logits). TensorFlow's CPU matmul ran
- * rows @ head^T 6-8x slower for 2-7 rows and 3-4x slower for 128 or more than head @ rows^T, while
- * head @ rows^T ran within 0.8-1.2x of it elsewhere (scripts/bench-head-layout.ts): generation's few rows use this one.
+ * rows @ head^T 6-8x slower for 2-7 rows and 3-5x slower for 128 or more than head @ rows^T, and within 0.9-1.3x
+ * of it elsewhere (scripts/bench-head-layout.ts): generation, whose rows are the batch's, uses this one.
  */
 export function headLogitsVocabMajor(m: ModelParts, rows: tf.Tensor2D): tf.Tensor2D {
   return tf.matMul(m.w.lmHead ?? m.w.embed, rows, false, true);
