@@ -1,4 +1,4 @@
-"""PyTorch twin of tools/bench/gen-layout-ts.ts: transformers + PEFT (adapter-0 of an `eval-ts.ts prepare` folder,
+"""PyTorch twin of tools/bench/gen-split-ts.ts (and of gen-layout-ts.ts's timings): transformers + PEFT (adapter-0 of an `eval-ts.ts prepare` folder,
 unmerged), 2 threads, greedy generation of its 16 instruction prompts in left-padded batches of 8, with 10 new tokens
 and with 1 (the prefill alone; min_new_tokens forces the count), two rounds. Tells prefill from decode. Not a test.
 Usage: HF_HUB_OFFLINE=1 $(bash infra/pyref.sh) tools/bench/gen_split_ref.py MODEL_DIR WORK_DIR"""
