@@ -17,6 +17,8 @@ import torch
 from peft import PeftModel
 from transformers import AutoModelForCausalLM, PreTrainedTokenizerFast
 
+from hf_generate import generate_batches
+
 model_dir, work, out_file, batch, gen_batch = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
 torch.set_num_threads(2)
 inp = json.load(open(os.path.join(work, "inputs.json")))
@@ -66,23 +68,13 @@ def peft_loglik(rs):
 
 def generate(prompts):
     outs = []
-    with torch.no_grad():
-        for s in range(0, len(prompts), gen_batch):
-            enc = [tok.encode(p, add_special_tokens=False) for p in prompts[s:s + gen_batch]]
-            T = max(len(e) for e in enc)
-            ids = torch.full((len(enc), T), pad, dtype=torch.long)
-            mask = torch.zeros((len(enc), T), dtype=torch.long)
-            for b, e in enumerate(enc):
-                ids[b, T - len(e):] = torch.tensor(e)
-                mask[b, T - len(e):] = 1
-            g = model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=10, do_sample=False, pad_token_id=pad)
-            for row in g[:, T:].tolist():
-                kept = []
-                for t in row:
-                    if t == cfg["eos_token_id"]:
-                        break
-                    kept.append(t)
-                outs.append(tok.decode(kept))
+    for row in generate_batches(model, tok, prompts, gen_batch, pad, 10):
+        kept = []
+        for t in row:
+            if t == cfg["eos_token_id"]:
+                break
+            kept.append(t)
+        outs.append(tok.decode(kept))
     return outs
 
 

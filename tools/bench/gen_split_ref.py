@@ -11,6 +11,8 @@ import torch
 from peft import PeftModel
 from transformers import AutoModelForCausalLM, PreTrainedTokenizerFast
 
+from hf_generate import generate_batches
+
 torch.set_num_threads(2)
 model_dir, work = sys.argv[1], sys.argv[2]
 inp = json.load(open(os.path.join(work, "inputs.json")))
@@ -21,16 +23,7 @@ pad = cfg.get("pad_token_id") or 0
 
 
 def generate(prompts, n):
-    with torch.no_grad():
-        for s in range(0, len(prompts), 8):
-            enc = [tok.encode(p, add_special_tokens=False) for p in prompts[s:s + 8]]
-            T = max(len(e) for e in enc)
-            ids = torch.full((len(enc), T), pad, dtype=torch.long)
-            mask = torch.zeros((len(enc), T), dtype=torch.long)
-            for b, e in enumerate(enc):
-                ids[b, T - len(e):] = torch.tensor(e)
-                mask[b, T - len(e):] = 1
-            model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=n, min_new_tokens=n, do_sample=False, pad_token_id=pad)
+    generate_batches(model, tok, prompts, 8, pad, n, min_new=n)
 
 
 generate(inp["gen"][:8], 2)  # warm-up
