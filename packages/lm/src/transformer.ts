@@ -11,6 +11,9 @@
 // These inference copies are stored transposed ([in, out], o and down too): TensorFlow's CPU matmul ran x @ W
 // 1.3-3.8x faster than x @ W^T over HF's [out, in] layout for the 8 rows of a decode step, and 1.03-1.30x for
 // a 1,024-row scoring pass (scripts/bench-matmul-layout.ts; docs/benchmarks.md `## eval, added by hand`).
+// Inference on those copies runs stackedLayerForward: the same arithmetic in fewer kernels (the attached LoRA or
+// the bank per group, RoPE over q|k|v at once, keys cached transposed); layerForward is the general path, which
+// training and `stackedProjections = false` take.
 import * as tf from '@tensorflow/tfjs';
 import type { HfModelConfig } from '@dnd/core';
 import type { LoraState } from './lora';
