@@ -165,7 +165,8 @@ export class TfCausalLM implements CausalLM {
   /**
    * Starts an inference call: builds the stacked copies if missing and, with an attached unmerged LoRA and no bank,
    * points the forward pass at the adapter's factors stacked the same way (fuseLora). Those are kept between calls
-   * while the adapter's variables stay as they were (LoraState.version), and rebuilt after any write to them.
+   * while the adapter's variables stay as they were (LoraState.version), and rebuilt after any write to them. Every
+   * inference entry calls this first, so `parts.fusedLora` never outlives the adapter state it was built from.
    */
   private beginInference(): void {
     this.ensureFused();
@@ -180,11 +181,8 @@ export class TfCausalLM implements CausalLM {
     this.parts.fusedLora = this.loraCopies!.layers;
   }
 
-  private endInference(): void {
-    this.parts.fusedLora = null;
-  }
-
   private dropLoraCopies(): void {
+    if (this.parts.fusedLora === this.loraCopies?.layers) this.parts.fusedLora = null;
     disposeFusedLora(this.loraCopies?.layers);
     this.loraCopies = null;
   }
@@ -200,15 +198,11 @@ export class TfCausalLM implements CausalLM {
     this.checkIds(ids, 'forwardLogits');
     this.ensurePositions(Math.max(...ids.map((s) => s.length)));
     this.beginInference();
-    const out = (() => {
-      try {
-        return tf.tidy(() => {
-          const b = padRight(ids, this.padId, this.G);
-          const { hidden } = forwardHidden(this.parts, b.ids, b.pos, b.bias);
-          return headLogits(this.parts, hidden.reshape([-1, this.config.hiddenSize]) as tf.Tensor2D);
-        });
-      } finally { this.endInference(); }
-    })();
+    const out = tf.tidy(() => {
+      const b = padRight(ids, this.padId, this.G);
+      const { hidden } = forwardHidden(this.parts, b.ids, b.pos, b.bias);
+      return headLogits(this.parts, hidden.reshape([-1, this.config.hiddenSize]) as tf.Tensor2D);
+    });
     const data = out.dataSync() as Float32Array;
     out.dispose();
     return { data, shape: [ids.length, Math.max(...ids.map((s) => s.length)), this.config.vocabSize] };
@@ -218,12 +212,6 @@ export class TfCausalLM implements CausalLM {
   async scoreRows(rows: ScoreRow[], batchSize = 8): Promise<Array<{ lp: Float32Array; greedy: Uint8Array }>> {
     this.live();
     this.beginInference();
-    try {
-      return await this.scoreRowsIn(rows, batchSize);
-    } finally { this.endInference(); }
-  }
-
-  private async scoreRowsIn(rows: ScoreRow[], batchSize: number): Promise<Array<{ lp: Float32Array; greedy: Uint8Array }>> {
     const out: Array<{ lp: Float32Array; greedy: Uint8Array }> = new Array(rows.length);
     const order = rows.map((_, i) => i).sort((a, b) => rows[b]!.input.length - rows[a]!.input.length);
     for (let s = 0; s < order.length; s += batchSize) {
@@ -293,10 +281,8 @@ export class TfCausalLM implements CausalLM {
     this.checkIds(reqs.flatMap((r) => [r.prefix, r.targets]), 'scoreContinuations');
     this.ensurePositions(Math.max(...reqs.map((r) => r.prefix.length + r.targets.length)));
     const rows = packRequests(reqs, opts.sharePrefix ?? true);
-    if (bank) this.ensureFused(); else this.beginInference(); // a bank replaces the attached LoRA
-    try {
-      return await scorePackedRows(this.parts, rows, reqs.length, opts.batchSize ?? 8, this.padId, bank, opts.maxTokensPerPass);
-    } finally { this.endInference(); }
+    if (bank) this.ensureFused(); else this.beginInference(); // a bank replaces the attached LoRA (stackedLayerForward reads it first)
+    return scorePackedRows(this.parts, rows, reqs.length, opts.batchSize ?? 8, this.padId, bank, opts.maxTokensPerPass);
   }
 
   async scoreContinuations(items: ScoreRequest[], opts: ScoreOptions = {}): Promise<ScoreResult[]> {
@@ -468,7 +454,6 @@ export class TfCausalLM implements CausalLM {
     } finally {
       if (cache) for (const t of [...cache.k, ...cache.v]) t.dispose();
       bank?.useRows(null);
-      this.endInference();
     }
     return result;
   }
