@@ -22,7 +22,7 @@ import { GROUPS, projShape, type BaseWeights, type GroupName, type ProjName } fr
 
 /**
  * Per-layer cached keys (post-RoPE) and values. The stacked inference path keeps keys transposed, [B, KV, HD, P]
- * (the scores' matmul then needs no transposed operand, which ran 2-3x faster at decode shapes); a cache is read
+ * (the scores' matmul then needs no transposed operand); a cache is read
  * back by the path that made it (the same model settings within one generate call).
  */
 export interface KVCache {
